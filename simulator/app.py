@@ -1,0 +1,159 @@
+"""One Starlette app that mounts every part: SunCo/Zendesk emulator, relay, widget, harness routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from simulator.clock import Clock, SystemClock
+from simulator.config import Settings
+from simulator.logs import install_redaction, kv, redactor
+from simulator.relay import Relay
+from simulator.relay.chat import HandoffPort, HandoffRequest
+from simulator.relay.store import Store, open_store
+from simulator.widget import WidgetServer
+from simulator.zendesk import ZendeskEmulator
+
+log = logging.getLogger("simulator.app")
+
+
+class _CurrentRelay(HandoffPort):
+    """The widget's handle on the relay; it follows the relay across a restart."""
+
+    def __init__(self, owner: SimulatorApp) -> None:
+        self._owner = owner
+
+    async def start_handoff(self, request: HandoffRequest) -> None:
+        await self._owner.relay.start_handoff(request)
+
+    async def user_message(self, session_id: str, text: str, message_id: str) -> None:
+        await self._owner.relay.user_message(session_id, text, message_id)
+
+    async def user_typing(self, session_id: str, typing: bool) -> None:
+        await self._owner.relay.user_typing(session_id, typing)
+
+    async def user_ended(self, session_id: str) -> None:
+        await self._owner.relay.user_ended(session_id)
+
+    async def is_handed_off(self, session_id: str) -> bool:
+        return await self._owner.relay.is_handed_off(session_id)
+
+
+class SimulatorApp:
+    """The whole simulator. `app` is the ASGI app; the parts are attributes for the harness.
+
+    `in_process=True` sends the relay's SunCo calls and the emulator's webhooks through
+    httpx's ASGI transport into this same app (fast, no socket); otherwise they go over the
+    network to `SUNCO_BASE_URL` and `RELAY_BASE_URL`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        in_process: bool = False,
+        agent_file: Path | None = None,
+        store: Store | None = None,
+    ) -> None:
+        install_redaction()
+        redactor.add(settings.secret_values())
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.ready = False
+        self.app = Starlette(lifespan=self._lifespan)
+        self.transport: httpx.AsyncBaseTransport | None = (
+            httpx.ASGITransport(app=self.app) if in_process else None
+        )
+        self.store = store or open_store(settings)
+        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport)
+        self.relay = Relay(settings, self.clock, self.store, self.transport)
+        self.widget = WidgetServer(
+            settings, self.clock, _CurrentRelay(self), agent_file=agent_file or settings.polyai_agent_file
+        )
+        self.relay.attach_sink(self.widget)
+        self.app.router.routes.extend(self._routes())
+
+    def _routes(self) -> list[BaseRoute]:
+        relay_routes: list[BaseRoute] = [
+            Route(self.settings.events_webhook_path.replace(self.settings.polyai_project_id, "{project_id}"),
+                  self._relay_events, methods=["POST"]),
+            Route(self.settings.status_webhook_path.replace(self.settings.polyai_project_id, "{project_id}"),
+                  self._relay_status, methods=["POST"]),
+        ]
+        harness: list[BaseRoute] = [
+            Route("/_sim/health", self._health, methods=["GET"]),
+            Route("/_sim/reset", self._reset, methods=["POST"]),
+        ]
+        return [*harness, *relay_routes, *self.zendesk.routes(), *self.widget.routes()]
+
+    # The relay's routes delegate to whichever relay instance is current (restarts swap it).
+    async def _relay_events(self, request: Request) -> Response:
+        return await self.relay.events_endpoint(request)
+
+    async def _relay_status(self, request: Request) -> Response:
+        return await self.relay.status_endpoint(request)
+
+    async def _health(self, request: Request) -> Response:
+        if not self.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def _reset(self, request: Request) -> Response:
+        await self.reset()
+        return JSONResponse({"status": "reset"})
+
+    async def startup(self) -> None:
+        """Start every part, the Zendesk side first so the relay can reach it."""
+        await self.zendesk.startup()
+        await self.relay.startup()
+        await self.widget.startup()
+        self.ready = True
+        log.info(kv("simulator.ready", url=self.settings.public_base_url))
+
+    async def shutdown(self) -> None:
+        """Stop every part in reverse order."""
+        self.ready = False
+        await self.widget.shutdown()
+        await self.relay.shutdown()
+        await self.zendesk.shutdown()
+        await self.store.close()
+
+    async def reset(self) -> None:
+        """Forget conversations, tickets and sessions on every side."""
+        await self.widget.reset()
+        await self.relay.reset()
+        await self.zendesk.reset()
+
+    async def restart_relay(self) -> None:
+        """Stop the relay and start a fresh instance on the same store, as a redeploy would."""
+        await self.relay.shutdown()
+        self.relay = Relay(self.settings, self.clock, self.store, self.transport)
+        self.relay.attach_sink(self.widget)
+        await self.relay.startup()
+        log.info(kv("relay.restarted"))
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.startup()
+        try:
+            yield
+        finally:
+            await self.shutdown()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[SimulatorApp]:
+        """Start and stop the parts without a server (for in-process use)."""
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()

@@ -1,0 +1,133 @@
+"""`python -m simulator`: serve the simulator, and (as their issues land) the TUI, replay, record, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from simulator import __version__
+from simulator.config import ConfigError, Settings, load_settings
+from simulator.logs import configure_logging
+
+EXIT_USAGE = 2
+
+
+def _admin_banner(settings: Settings) -> str:
+    """The values an admin copies between Zendesk Admin Center and Agent Studio, shown once."""
+    base = settings.public_base_url
+    rows = [
+        ("Simulator", base),
+        ("SunCo API (SUNCO_BASE_URL)", settings.sunco_url),
+        ("Webchat widget", f"{base}/widget/api/v1"),
+        ("Agent workspace", f"{base}/_sim/agent/tickets"),
+        ("", ""),
+        ("Zendesk Admin Center > Conversations integration", ""),
+        ("  App ID", settings.zendesk_app_id),
+        ("  Integration ID", settings.zendesk_integration_id),
+        ("  Webhook ID", settings.zendesk_webhook_id),
+        ("  Shared secret", settings.zendesk_shared_secret.get_secret_value()),
+        ("  Webhook URL", settings.relay_url + settings.events_webhook_path),
+        ("Zendesk Admin Center > Webhooks (ticket status)", ""),
+        ("  Endpoint URL", settings.relay_url + settings.status_webhook_path),
+        (f"  API key header ({settings.zendesk_webhook_auth_header})",
+         settings.zendesk_webhook_secret_key.get_secret_value()),
+        ("SunCo API key", f"{settings.zendesk_key_id} / (secret in {settings.sim_state_dir}/secrets.json)"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"Zendesk handoff simulator {__version__}"]
+    lines += [f"{name:<{width}}  {value}".rstrip() if name else "" for name, value in rows]
+    lines.append("These values are shown once; they are kept in the state folder and never logged.")
+    return "\n".join(lines)
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "host", None) is not None:
+        overrides["sim_host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["sim_port"] = args.port
+    if getattr(args, "agent", None) is not None:
+        overrides["polyai_agent_file"] = args.agent
+    return load_settings(overrides, config_file=getattr(args, "config", None))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the whole simulator headless until Ctrl-C or SIGTERM."""
+    from simulator.app import SimulatorApp
+    from simulator.server import bind_socket, serve_forever
+
+    settings = _settings_from(args)
+    sock = bind_socket(settings.sim_host, settings.sim_port)
+    settings = settings.model_copy(update={"sim_port": sock.getsockname()[1]})
+    configure_logging(args.log_level.upper())
+    sim = SimulatorApp(settings)
+    print(_admin_banner(settings), flush=True)
+    try:
+        asyncio.run(serve_forever(sim, sock, log_level=args.log_level))
+    except KeyboardInterrupt:
+        pass
+    print("Simulator stopped.", flush=True)
+    return 0
+
+
+def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        print(f"error: `{name}` is not available yet in this version; use `serve`.", file=sys.stderr)
+        return 1
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description="Local simulator of a bot-to-Zendesk-agent chat handoff.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", type=Path, help="settings file (default ./simulator.toml if present)")
+        p.add_argument("--agent", type=Path, help="agent definition file (Python) to load instead of the demo")
+
+    serve = sub.add_parser("serve", help="run the simulator headless (HTTP + WebSocket server)")
+    serve.add_argument("--host", help="interface to listen on (SIM_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on, 0 for any free port (SIM_PORT, default 8080)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    common(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    for name, text in (
+        ("tui", "play the end user and the Zendesk agent side by side (coming)"),
+        ("record", "record a live session to recordings/ (coming)"),
+        ("bench", "measure relay throughput and latency (coming)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        common(p)
+        p.set_defaults(run=_not_yet(name))
+
+    replay = sub.add_parser("replay", help="run scenario and recording files as tests")
+    replay.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default scenarios/)")
+    common(replay)
+    replay.set_defaults(run=_not_yet("replay"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # Until the TUI lands, the default is the headless server.
+        args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
+    try:
+        result: int = args.run(args)
+        return result
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,76 @@
+"""Structured logging with secrets scrubbed from every record, whoever wrote it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+
+
+def kv(event: str, **fields: Any) -> str:
+    """Format one structured log line: `event key=value ...` (values that need it are repr'd)."""
+    parts = [event]
+    for key, value in fields.items():
+        if value is None:
+            continue
+        text = str(value)
+        if not text or any(ch.isspace() for ch in text) or "=" in text:
+            text = repr(text)
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+class Redactor:
+    """Replaces known secret values in text. One instance is shared by logs, recordings and the TUI."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        # Very short values would redact ordinary words; generated secrets are long.
+        self._secrets.update(s for s in secrets if s and len(s) >= 8)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+redactor = Redactor()
+"""The process-wide redactor: each app adds its settings' secrets to it at start."""
+
+_installed = False
+
+
+def install_redaction() -> None:
+    """Scrub secrets from every log record at creation, so every handler (pytest's too) sees clean text."""
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's problem to report, not ours
+            return record
+        record.msg, record.args = redactor(message), None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Set up console logging for the CLI."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    install_redaction()

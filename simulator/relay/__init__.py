@@ -1,0 +1,5 @@
+"""The relay core: real product code between the chat side and Zendesk. Imports no emulator."""
+
+from simulator.relay.relay import Relay
+
+__all__ = ["Relay"]

@@ -1,0 +1,99 @@
+"""Serving the app with uvicorn on a real socket, in the foreground (CLI) or as a task (tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from simulator.app import SimulatorApp
+from simulator.config import ConfigError, Settings
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket first, so port 0 resolves to a real port before the app is built."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"SIM_PORT: cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its host (a test's event loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _uvicorn_server(sim: SimulatorApp, log_level: str, embedded: bool = False) -> uvicorn.Server:
+    config = uvicorn.Config(
+        sim.app,
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=5,
+    )
+    return (_EmbeddedServer if embedded else uvicorn.Server)(config)
+
+
+async def serve_forever(sim: SimulatorApp, sock: socket.socket, log_level: str = "warning") -> None:
+    """Serve until Ctrl-C or SIGTERM, then shut down cleanly and return (exit code 0).
+
+    uvicorn's own handlers re-raise the signal after shutdown, which would end the process
+    with -15; a clean stop on SIGTERM is an ordinary exit here.
+    """
+    server = _uvicorn_server(sim, log_level, embedded=True)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _request_exit, server)
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _request_exit(server: uvicorn.Server) -> None:
+    # A second Ctrl-C forces the exit without waiting for open connections.
+    server.force_exit = server.should_exit
+    server.should_exit = True
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    build: Callable[[Settings], SimulatorApp], settings: Settings, **overrides: Any
+) -> AsyncIterator[SimulatorApp]:
+    """Run a simulator on a free loopback port in this event loop; yields it once healthy.
+
+    `build` receives settings whose port is the real bound port.
+    """
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    sim = build(settings.model_copy(update={"sim_host": "127.0.0.1", "sim_port": port, **overrides}))
+    server = _uvicorn_server(sim, "warning", embedded=True)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the simulator's server stopped during start-up")
+            await asyncio.sleep(0.01)
+        yield sim
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

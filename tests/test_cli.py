@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simulator.cli import main
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIM_", "ZENDESK_", "POLYAI_"))}
+    env["SIM_STATE_DIR"] = str(tmp_path / "state")
+    return env
+
+
+def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        url = ""
+        for line in proc.stdout:
+            if line.startswith("Simulator "):
+                url = line.split()[-1]
+                break
+        assert url.startswith("http://127.0.0.1:")
+        body: dict[str, str] = {}
+        for _ in range(200):  # the banner prints before uvicorn binds its loop; poll briefly
+            try:
+                body = httpx.get(url + "/_sim/health", timeout=2).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert body == {"status": "ok"}
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert "Simulator stopped." in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_banner_shows_admin_values_once_and_logs_hold_no_secret(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("These values are shown once"):
+                break
+        banner = "".join(lines)
+        assert "Shared secret" in banner and "/live/events" in banner
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+        secret = [ln.split()[-1] for ln in lines if ln.strip().startswith("Shared secret")][0]
+        assert secret not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "needle"),
+    [
+        (["serve", "--port", "70000"], {}, "SIM_PORT"),
+        (["serve"], {"POLYAI_PROJECT_ID": "no spaces allowed"}, "POLYAI_PROJECT_ID"),
+        (["serve", "--config", "/nonexistent/simulator.toml"], {}, "simulator.toml"),
+    ],
+)
+def test_wrong_configuration_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    argv: list[str], environ: dict[str, str], needle: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIM_STATE_DIR", str(tmp_path / "state"))
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {needle}") and "\n" not in err
+
+
+def test_commands_not_yet_built_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench"]) == 1
+    assert "not available yet" in capsys.readouterr().err
