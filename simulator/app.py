@@ -70,9 +70,7 @@ class SimulatorApp:
         self.clock: Clock = clock or SystemClock()
         self.ready = False
         self.app = Starlette(lifespan=self._lifespan)
-        self.transport: httpx.AsyncBaseTransport | None = (
-            httpx.ASGITransport(app=self.app) if in_process else None
-        )
+        self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
         self.zendesk = ZendeskEmulator(settings, self.clock, self.transport)
         self.relay = Relay(settings, self.clock, self.store, self.transport)
@@ -84,10 +82,16 @@ class SimulatorApp:
 
     def _routes(self) -> list[BaseRoute]:
         relay_routes: list[BaseRoute] = [
-            Route(self.settings.events_webhook_path.replace(self.settings.polyai_project_id, "{project_id}"),
-                  self._relay_events, methods=["POST"]),
-            Route(self.settings.status_webhook_path.replace(self.settings.polyai_project_id, "{project_id}"),
-                  self._relay_status, methods=["POST"]),
+            Route(
+                self.settings.events_webhook_path.replace(self.settings.polyai_project_id, "{project_id}"),
+                self._relay_events,
+                methods=["POST"],
+            ),
+            Route(
+                self.settings.status_webhook_path.replace(self.settings.polyai_project_id, "{project_id}"),
+                self._relay_status,
+                methods=["POST"],
+            ),
         ]
         harness: list[BaseRoute] = [
             Route("/_sim/health", self._health, methods=["GET"]),

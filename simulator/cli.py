@@ -33,8 +33,10 @@ def _admin_banner(settings: Settings) -> str:
         ("  Webhook URL", settings.relay_url + settings.events_webhook_path),
         ("Zendesk Admin Center > Webhooks (ticket status)", ""),
         ("  Endpoint URL", settings.relay_url + settings.status_webhook_path),
-        (f"  API key header ({settings.zendesk_webhook_auth_header})",
-         settings.zendesk_webhook_secret_key.get_secret_value()),
+        (
+            f"  API key header ({settings.zendesk_webhook_auth_header})",
+            settings.zendesk_webhook_secret_key.get_secret_value(),
+        ),
         ("SunCo API key", f"{settings.zendesk_key_id} / (secret in {settings.sim_state_dir}/secrets.json)"),
     ]
     width = max(len(name) for name, _ in rows)

@@ -12,7 +12,7 @@ import re
 import secrets
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     relay_base_url: str = ""
 
     # Relay behaviour
+    relay_store: Literal["sqlite", "memory"] = "sqlite"
     relay_end_statuses: list[str] = ["solved", "closed"]
     relay_agent_join_timeout_seconds: float = Field(600.0, gt=0)
     relay_outbox_deadline_seconds: float = Field(120.0, gt=0)
@@ -205,9 +206,7 @@ def load_settings(
     overrides = dict(overrides or {})
     path = config_file or Path(env.get("SIM_CONFIG", "simulator.toml"))
     from_file = _read_toml(path) if (config_file or path.exists()) else {}
-    from_env = {
-        name: env[_field_env_name(name)] for name in Settings.model_fields if _field_env_name(name) in env
-    }
+    from_env = {name: env[_field_env_name(name)] for name in Settings.model_fields if _field_env_name(name) in env}
     merged: dict[str, Any] = {**from_file, **from_env, **overrides}
     for name, value in list(merged.items()):
         if name == "relay_end_statuses" and isinstance(value, str):

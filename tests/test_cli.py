@@ -56,7 +56,11 @@ def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
 def test_banner_shows_admin_values_once_and_logs_hold_no_secret(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
     )
     try:
         assert proc.stdout is not None
@@ -85,8 +89,12 @@ def test_banner_shows_admin_values_once_and_logs_hold_no_secret(tmp_path: Path) 
     ],
 )
 def test_wrong_configuration_is_one_line_and_exit_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    argv: list[str], environ: dict[str, str], needle: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    needle: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIM_STATE_DIR", str(tmp_path / "state"))

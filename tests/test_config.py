@@ -30,7 +30,11 @@ def test_environment_wins_over_file_and_generated(tmp_path: Path) -> None:
     toml.write_text('zendesk_subdomain = "from-file"\npolyai_project_id = "PROJECT-file"\n')
     s = load_settings(
         {},
-        environ={"ZENDESK_SUBDOMAIN": "acme", "ZENDESK_SHARED_SECRET": "s3cret-from-env", "SIM_STATE_DIR": str(tmp_path)},
+        environ={
+            "ZENDESK_SUBDOMAIN": "acme",
+            "ZENDESK_SHARED_SECRET": "s3cret-from-env",
+            "SIM_STATE_DIR": str(tmp_path),
+        },
         config_file=toml,
     )
     assert s.zendesk_subdomain == "acme"
@@ -62,6 +66,6 @@ def test_unreadable_or_invalid_toml_names_the_file(tmp_path: Path) -> None:
     bad.write_text("this is = = not toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings({}, environ={}, config_file=bad)
-    bad.write_text('no_such_setting = 1\n')
+    bad.write_text("no_such_setting = 1\n")
     with pytest.raises(ConfigError, match="NO_SUCH_SETTING: unknown setting"):
         load_settings({}, environ={}, config_file=bad)

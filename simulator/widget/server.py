@@ -12,7 +12,9 @@ from simulator.relay.chat import ChatEvent, HandoffPort
 
 
 class WidgetServer:
-    def __init__(self, settings: Settings, clock: Clock, handoff: HandoffPort, *, agent_file: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, handoff: HandoffPort, *, agent_file: Path | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.handoff = handoff
