@@ -76,6 +76,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run scenario files; exit 1 if any fails."""
+    from simulator.scenarios.replay import run_replay
+
+    configure_logging("WARNING")
+    return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual)
+
+
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         print(f"error: `{name}` is not available yet in this version; use `serve`.", file=sys.stderr)
@@ -113,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         common(p)
         p.set_defaults(run=_not_yet(name))
 
-    replay = sub.add_parser("replay", help="run scenario and recording files as tests")
+    replay = sub.add_parser("replay", help="run scenario files as tests, on virtual time")
     replay.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default scenarios/)")
-    common(replay)
-    replay.set_defaults(run=_not_yet("replay"))
+    replay.add_argument("--socket", action="store_true", help="run over a real loopback socket, not in-process")
+    replay.add_argument("--junit", type=Path, help="write a JUnit XML report here")
+    replay.add_argument("--write-actual", type=Path, metavar="DIR", help="write each failed run as a scenario here")
+    replay.set_defaults(run=cmd_replay)
     return parser
 
 

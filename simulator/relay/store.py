@@ -1,17 +1,267 @@
-"""The relay's store (skeleton: filled in by the relay issue)."""
+"""The relay's persistent state: sessions, processed webhook event ids and the per-session outbox.
+
+Two implementations behind one interface: `MemoryStore` (tests, throwaway runs) and
+`SQLiteStore` (default; survives a relay restart). SQLite schema::
+
+    sessions(session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT, data TEXT)  -- data = SessionRecord JSON
+    processed_events(event_id TEXT PRIMARY KEY, processed_at TEXT)
+    outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, data TEXT)            -- data = OutboxItem JSON
+
+Each method is one atomic step, so callers never hold a transaction across an await elsewhere.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import aiosqlite
+
 from simulator.config import Settings
+from simulator.relay.sessions import OutboxItem, SessionRecord, SessionState
+
+DB_FILE = "relay.sqlite3"
 
 
-class Store:
+@runtime_checkable
+class Store(Protocol):
+    """What the relay needs from its storage."""
+
+    async def open(self) -> None:
+        """Open (idempotent)."""
+        ...
+
+    async def close(self) -> None:
+        """Close; a later `open` opens it again."""
+        ...
+
+    async def reset(self) -> None:
+        """Forget everything."""
+        ...
+
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    async def save_session(self, record: SessionRecord) -> None:
+        """Insert or replace the session."""
+        ...
+
+    async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
+        """The most recently updated session on this SunCo conversation."""
+        ...
+
+    async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]: ...
+
+    async def mark_event(self, event_id: str, at: datetime) -> bool:
+        """Record a processed event id; False when it was recorded before."""
+        ...
+
+    async def outbox_add(self, item: OutboxItem) -> OutboxItem:
+        """Append to the session's outbox; returns the item with its id."""
+        ...
+
+    async def outbox_items(self, session_id: str | None = None) -> list[OutboxItem]:
+        """Items in order (one session, or all)."""
+        ...
+
+    async def outbox_get(self, item_id: int) -> OutboxItem | None: ...
+
+    async def outbox_update(self, item: OutboxItem) -> None: ...
+
+    async def outbox_remove(self, item_id: int) -> None: ...
+
+    async def outbox_clear(self, session_id: str) -> int:
+        """Drop the session's outbox; returns how many items were dropped."""
+        ...
+
+
+class MemoryStore:
+    """Everything in dicts; gone when the process ends (but kept across a relay restart)."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, SessionRecord] = {}
+        self._events: dict[str, datetime] = {}
+        self._outbox: dict[int, OutboxItem] = {}
+        self._next_id = 1
+
     async def open(self) -> None:
         pass
 
     async def close(self) -> None:
         pass
 
+    async def reset(self) -> None:
+        self._sessions.clear()
+        self._events.clear()
+        self._outbox.clear()
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        return record.model_copy(deep=True) if record else None
+
+    async def save_session(self, record: SessionRecord) -> None:
+        self._sessions[record.session_id] = record.model_copy(deep=True)
+
+    async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
+        matches = [r for r in self._sessions.values() if r.conversation_id == conversation_id]
+        if not matches:
+            return None
+        return max(matches, key=lambda r: r.updated_at).model_copy(deep=True)
+
+    async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
+        return [r.model_copy(deep=True) for r in self._sessions.values() if r.state in states]
+
+    async def mark_event(self, event_id: str, at: datetime) -> bool:
+        if event_id in self._events:
+            return False
+        self._events[event_id] = at
+        return True
+
+    async def outbox_add(self, item: OutboxItem) -> OutboxItem:
+        stored = item.model_copy(update={"id": self._next_id})
+        self._next_id += 1
+        self._outbox[stored.id] = stored
+        return stored.model_copy()
+
+    async def outbox_items(self, session_id: str | None = None) -> list[OutboxItem]:
+        items = sorted(self._outbox.values(), key=lambda i: i.id)
+        return [i.model_copy() for i in items if session_id is None or i.session_id == session_id]
+
+    async def outbox_get(self, item_id: int) -> OutboxItem | None:
+        item = self._outbox.get(item_id)
+        return item.model_copy() if item else None
+
+    async def outbox_update(self, item: OutboxItem) -> None:
+        if item.id in self._outbox:
+            self._outbox[item.id] = item.model_copy()
+
+    async def outbox_remove(self, item_id: int) -> None:
+        self._outbox.pop(item_id, None)
+
+    async def outbox_clear(self, session_id: str) -> int:
+        doomed = [i for i, item in self._outbox.items() if item.session_id == session_id]
+        for item_id in doomed:
+            del self._outbox[item_id]
+        return len(doomed)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_conversation ON sessions (conversation_id);
+CREATE TABLE IF NOT EXISTS processed_events (event_id TEXT PRIMARY KEY, processed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_session ON outbox (session_id, id);
+"""
+
+
+class SQLiteStore:
+    """SQLite through aiosqlite (its own thread), so the event loop never blocks on disk."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        async with self._lock:
+            if self._db is not None:
+                return
+            db = await aiosqlite.connect(self.path)
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.executescript(_SCHEMA)
+            await db.commit()
+            self._db = db
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._db is not None:
+                await self._db.close()
+                self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SQLiteStore is not open")
+        return self._db
+
+    async def _write(self, sql: str, params: tuple[object, ...] = ()) -> aiosqlite.Cursor:
+        cursor = await self.db.execute(sql, params)
+        await self.db.commit()
+        return cursor
+
+    async def reset(self) -> None:
+        for table in ("sessions", "processed_events", "outbox"):
+            await self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        await self.db.commit()
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        async with self.db.execute("SELECT data FROM sessions WHERE session_id = ?", (session_id,)) as cur:
+            row = await cur.fetchone()
+        return SessionRecord.model_validate_json(row[0]) if row else None
+
+    async def save_session(self, record: SessionRecord) -> None:
+        await self._write(
+            "INSERT OR REPLACE INTO sessions (session_id, conversation_id, state, data) VALUES (?, ?, ?, ?)",
+            (record.session_id, record.conversation_id, record.state.value, record.model_dump_json()),
+        )
+
+    async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
+        async with self.db.execute("SELECT data FROM sessions WHERE conversation_id = ?", (conversation_id,)) as cur:
+            rows = await cur.fetchall()
+        records = [SessionRecord.model_validate_json(row[0]) for row in rows]
+        return max(records, key=lambda r: r.updated_at) if records else None
+
+    async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
+        marks = ",".join("?" for _ in states)
+        sql = f"SELECT data FROM sessions WHERE state IN ({marks})"  # noqa: S608 - placeholders only
+        async with self.db.execute(sql, tuple(s.value for s in states)) as cur:
+            rows = await cur.fetchall()
+        return [SessionRecord.model_validate_json(row[0]) for row in rows]
+
+    async def mark_event(self, event_id: str, at: datetime) -> bool:
+        cursor = await self._write(
+            "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)", (event_id, at.isoformat())
+        )
+        return cursor.rowcount == 1
+
+    async def outbox_add(self, item: OutboxItem) -> OutboxItem:
+        cursor = await self._write(
+            "INSERT INTO outbox (session_id, data) VALUES (?, ?)", (item.session_id, item.model_dump_json())
+        )
+        stored = item.model_copy(update={"id": cursor.lastrowid})
+        await self._write("UPDATE outbox SET data = ? WHERE id = ?", (stored.model_dump_json(), stored.id))
+        return stored
+
+    async def outbox_items(self, session_id: str | None = None) -> list[OutboxItem]:
+        if session_id is None:
+            query, params = "SELECT data FROM outbox ORDER BY id", ()
+        else:
+            query, params = "SELECT data FROM outbox WHERE session_id = ? ORDER BY id", (session_id,)
+        async with self.db.execute(query, params) as cur:
+            rows = await cur.fetchall()
+        return [OutboxItem.model_validate_json(row[0]) for row in rows]
+
+    async def outbox_get(self, item_id: int) -> OutboxItem | None:
+        async with self.db.execute("SELECT data FROM outbox WHERE id = ?", (item_id,)) as cur:
+            row = await cur.fetchone()
+        return OutboxItem.model_validate_json(row[0]) if row else None
+
+    async def outbox_update(self, item: OutboxItem) -> None:
+        await self._write("UPDATE outbox SET data = ? WHERE id = ?", (item.model_dump_json(), item.id))
+
+    async def outbox_remove(self, item_id: int) -> None:
+        await self._write("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    async def outbox_clear(self, session_id: str) -> int:
+        cursor = await self._write("DELETE FROM outbox WHERE session_id = ?", (session_id,))
+        return cursor.rowcount
+
 
 def open_store(settings: Settings) -> Store:
-    return Store()
+    """The store `settings.relay_store` names (not yet opened: the relay's startup opens it)."""
+    if settings.relay_store == "memory":
+        return MemoryStore()
+    settings.sim_state_dir.mkdir(parents=True, exist_ok=True)
+    return SQLiteStore(str(settings.sim_state_dir / DB_FILE))

@@ -1,0 +1,54 @@
+"""Builders for the chat events the relay emits (PolyAI Messaging API vocabulary)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.relay.chat import ChatEvent
+from simulator.relay.sessions import AgentInfo
+
+HANDOFF_FAILED_TEXT = "Sorry, we could not connect you to an agent. Please try again."
+FORWARD_FAILED_TEXT = "Failed to forward message to live agent"
+
+
+def simple(event_type: str) -> ChatEvent:
+    """An event with an empty payload, e.g. `EVENT_TYPE_HANDOFF_ACCEPTED`."""
+    return ChatEvent(type=event_type, payload={})
+
+
+def system_error(message: str) -> ChatEvent:
+    """`EVENT_TYPE_SYSTEM_MESSAGE` at level ERROR."""
+    return ChatEvent(type="EVENT_TYPE_SYSTEM_MESSAGE", payload={"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": message})
+
+
+def agent_joined(agent: AgentInfo) -> ChatEvent:
+    """`EVENT_TYPE_LIVE_AGENT_JOINED`."""
+    return ChatEvent(
+        type="EVENT_TYPE_LIVE_AGENT_JOINED",
+        payload={"agent": {"id": agent.id, "name": agent.name, "avatar_url": agent.avatar_url}},
+    )
+
+
+def agent_message(message_id: str, agent_id: str, text: str, attachments: list[dict[str, Any]]) -> ChatEvent:
+    """`EVENT_TYPE_LIVE_AGENT_MESSAGE`."""
+    return ChatEvent(
+        type="EVENT_TYPE_LIVE_AGENT_MESSAGE",
+        payload={
+            "message_id": message_id,
+            "agent_id": agent_id,
+            "text": text,
+            "attachments": attachments,
+            "response_suggestions": [],
+        },
+    )
+
+
+def agent_typing(agent_id: str, typing: bool) -> ChatEvent:
+    """`EVENT_TYPE_LIVE_AGENT_TYPING` (transient: not replayed from history)."""
+    state = "TYPING_STATE_STARTED" if typing else "TYPING_STATE_STOPPED"
+    return ChatEvent(type="EVENT_TYPE_LIVE_AGENT_TYPING", payload={"state": state, "agent_id": agent_id}, transient=True)
+
+
+def session_end(reason: str = "REASON_NATURAL_END") -> ChatEvent:
+    """`EVENT_TYPE_SESSION_END`."""
+    return ChatEvent(type="EVENT_TYPE_SESSION_END", payload={"reason": reason})

@@ -1,0 +1,192 @@
+"""The SunCo v2 REST calls the relay makes, with retries on 429, 5xx and transport errors."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from simulator.clock import Clock
+from simulator.config import Settings
+from simulator.logs import kv
+
+log = logging.getLogger("simulator.relay.sunco")
+
+M = TypeVar("M", bound=BaseModel)
+
+AGENT_WORKSPACE = "zd-agentWorkspace"
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 8.0
+# A Retry-After longer than this is treated as "give up on this call" (the caller retries later).
+RETRY_AFTER_CAP_SECONDS = 60.0
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+
+class SunCoError(Exception):
+    """A SunCo call failed. `status` is None for transport errors and timeouts."""
+
+    def __init__(self, message: str, status: int | None = None, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class _User(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+
+
+class _UserBody(BaseModel):
+    user: _User
+
+
+class _Conversation(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+
+
+class _ConversationBody(BaseModel):
+    conversation: _Conversation
+
+
+class _ConversationList(BaseModel):
+    conversations: list[_Conversation]
+
+
+class _MessageList(BaseModel):
+    messages: list[_Conversation]  # only `id` is read
+
+
+def backoff_delay(attempt: int, rng: random.Random) -> float:
+    """Capped exponential backoff with jitter for retry number `attempt` (1-based)."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form: fall back to our own backoff
+
+
+class SunCoClient:
+    """A thin client for `/v2/apps/{appId}/...`; every call retries per the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._http = httpx.AsyncClient(
+            base_url=settings.sunco_url,
+            auth=(settings.zendesk_key_id, settings.zendesk_key_secret.get_secret_value()),
+            transport=transport,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+        )
+        self._prefix = f"/v2/apps/{settings.zendesk_app_id}"
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._http.aclose()
+
+    async def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, max_attempts: int | None = None
+    ) -> httpx.Response:
+        """Call SunCo; return the 2xx response or raise `SunCoError` after the allowed attempts."""
+        attempts = max_attempts or self.settings.relay_sunco_max_attempts
+        url = self._prefix + path
+        for attempt in range(1, attempts + 1):
+            delay: float | None = None
+            try:
+                response = await self._http.request(method, url, json=body)
+            except httpx.HTTPError as exc:  # timeouts and transport errors may succeed next time
+                error = SunCoError(f"{method} {path}: {type(exc).__name__}", None, retryable=True)
+            else:
+                if response.is_success:
+                    return response
+                status = response.status_code
+                retryable = status == 429 or status >= 500
+                error = SunCoError(f"{method} {path}: HTTP {status}", status, retryable=retryable)
+                if status == 429:
+                    delay = _retry_after(response)
+                    if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
+                        attempts = attempt  # not worth waiting here; the caller's own retry takes over
+            log.warning(kv("relay.sunco.error", call=f"{method} {path}", status=error.status, attempt=attempt))
+            if not error.retryable or attempt >= attempts:
+                raise error
+            await self.clock.sleep(delay if delay is not None else backoff_delay(attempt, self.rng))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- the calls ---
+
+    async def ensure_user(self, external_id: str, profile: dict[str, str]) -> str:
+        """Create the user (or find it by externalId when it already exists); return its id."""
+        body: dict[str, Any] = {"externalId": external_id}
+        if profile:
+            body["profile"] = profile
+        try:
+            response = await self.request("POST", "/users", body)
+        except SunCoError as exc:
+            if exc.status != 409:
+                raise
+            response = await self.request("GET", f"/users/{quote(external_id, safe='')}")
+        return _parse(_UserBody, response).user.id
+
+    async def ensure_conversation(self, user_id: str) -> str:
+        """Create a personal conversation for the user, or reuse one when SunCo says it exists (409)."""
+        body = {"type": "personal", "participants": [{"userId": user_id, "subscribeSDKClient": False}]}
+        try:
+            response = await self.request("POST", "/conversations", body)
+        except SunCoError as exc:
+            if exc.status != 409:
+                raise
+            listing = await self.request("GET", f"/conversations?filter[userId]={user_id}")
+            conversations = _parse(_ConversationList, listing).conversations
+            if not conversations:
+                raise SunCoError("POST /conversations: 409 but the user has no conversation", 409) from None
+            return conversations[0].id
+        return _parse(_ConversationBody, response).conversation.id
+
+    async def post_message(
+        self, conversation_id: str, author: dict[str, Any], text: str, metadata: dict[str, Any]
+    ) -> str:
+        """Post a text message; return its SunCo message id."""
+        body = {"author": author, "content": {"type": "text", "text": text}, "metadata": metadata}
+        response = await self.request("POST", f"/conversations/{conversation_id}/messages", body)
+        messages = _parse(_MessageList, response).messages
+        return messages[0].id if messages else ""
+
+    async def post_activity(self, conversation_id: str, activity: str, author: dict[str, Any]) -> None:
+        """Post an activity (best effort: one attempt)."""
+        body = {"type": activity, "author": author}
+        await self.request("POST", f"/conversations/{conversation_id}/activity", body, max_attempts=1)
+
+    async def pass_control(self, conversation_id: str, metadata: dict[str, Any]) -> None:
+        """Pass control of the conversation to Zendesk Agent Workspace."""
+        body = {"switchboardIntegration": AGENT_WORKSPACE, "metadata": metadata}
+        await self.request("POST", f"/conversations/{conversation_id}/passControl", body)
+
+    async def release_control(self, conversation_id: str) -> None:
+        """Release control: the next user message goes to the default integration (the bot)."""
+        await self.request("POST", f"/conversations/{conversation_id}/releaseControl", {})
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, ValidationError) as exc:
+        raise SunCoError(f"{response.request.method} {response.request.url.path}: unexpected body: {exc}") from None

@@ -1,0 +1,240 @@
+"""The whole simulator started for a test, on virtual time, with actors to drive it.
+
+```python
+async with Harness(agent_file="agents/demo.py") as sim:
+    ana = await sim.user("ana")
+    await ana.say("talk to a human")
+    ticket = await sim.ticket_for(ana, within=5)
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+from httpx_ws.transport import ASGIWebSocketTransport
+
+from simulator.app import SimulatorApp
+from simulator.clock import VirtualClock, settle
+from simulator.config import Settings, load_settings
+from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
+from simulator.server import running_server
+
+# How long (real seconds) an expectation may wait for in-flight I/O before it fails. Generous on
+# purpose: it only matters when something is wrong, and CI machines are slow.
+REAL_TIMEOUT = 10.0
+# How far virtual time moves per poll when an expectation allows "within N seconds".
+VIRTUAL_STEP = 0.5
+
+Check = Callable[[], "bool | Awaitable[bool]"]
+
+
+class Harness:
+    """Start the whole simulator in-process (ASGI) or on a loopback socket, on a virtual clock."""
+
+    def __init__(
+        self,
+        overrides: dict[str, Any] | None = None,
+        *,
+        agent_file: str | Path | None = None,
+        transport: Literal["asgi", "socket"] = "asgi",
+        settings: Settings | None = None,
+    ) -> None:
+        self._overrides = dict(overrides or {})
+        if agent_file is not None:
+            self._overrides["polyai_agent_file"] = Path(agent_file)
+        self._settings = settings
+        self.mode = transport
+        self.clock = VirtualClock()
+        self.users: dict[str, EndUser] = {}
+        self.agents: dict[str, ZendeskAgent] = {}
+        self._stack = contextlib.AsyncExitStack()
+        self.sim: SimulatorApp
+        self.client: httpx.AsyncClient
+
+    @property
+    def settings(self) -> Settings:
+        return self.sim.settings
+
+    async def __aenter__(self) -> Harness:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _start(self) -> None:
+        state = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="handoff-sim-"))
+        settings = self._settings or load_settings(
+            {"sim_state_dir": Path(state), "relay_store": "memory", **self._overrides},
+            environ={},
+            persist_generated=False,
+        )
+        if self.mode == "socket":
+            self.sim = await self._stack.enter_async_context(
+                running_server(lambda s: SimulatorApp(s, clock=self.clock), settings)
+            )
+            self.client = await self._stack.enter_async_context(
+                httpx.AsyncClient(base_url=self.sim.settings.public_base_url, timeout=REAL_TIMEOUT)
+            )
+        else:
+            self.sim = SimulatorApp(settings, clock=self.clock, in_process=True)
+            await self._stack.enter_async_context(self.sim.running())
+            self.client = await self._stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=ASGIWebSocketTransport(app=self.sim.app), base_url="http://sim", timeout=REAL_TIMEOUT
+                )
+            )
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for user in self.users.values():
+            await user.close()
+        await self._stack.aclose()
+
+    # Actors
+    async def user(
+        self, name: str = "user", *, channel: Literal["webchat", "sms"] = "webchat", phone: str | None = None,
+        join: bool = True, profile: dict[str, str] | None = None,
+    ) -> EndUser:
+        """A new end user, connected (and, on webchat, joined to the bot) unless `join=False`."""
+        if name in self.users:
+            return self.users[name]
+        user: EndUser
+        if channel == "sms":
+            user = SmsUser(self.client, self.settings, name, phone or f"+1555010{len(self.users) + 1:04d}")
+        else:
+            user = EndUser(self.client, self.settings, name)
+        self.users[name] = user
+        if join:
+            await user.connect(profile)
+            await user.join()
+        return user
+
+    def agent(self, name: str = "Sarah") -> ZendeskAgent:
+        """The Zendesk agent called `name` (created on first use)."""
+        if name not in self.agents:
+            self.agents[name] = ZendeskAgent(self.client, self.settings, name)
+        return self.agents[name]
+
+    # Time and waiting
+    async def advance(self, seconds: float) -> None:
+        """Move virtual time on; timers and backoffs due inside the window fire."""
+        await self.clock.advance(seconds)
+        await self._let_io_run()
+
+    async def _let_io_run(self) -> None:
+        await settle()
+        if self.mode == "socket":
+            await asyncio.sleep(0.005)
+
+    async def eventually(self, check: Check, *, within: float = 0.0) -> bool:
+        """True once `check` passes, moving virtual time on up to `within` seconds while waiting.
+
+        In-flight I/O gets up to REAL_TIMEOUT real seconds; virtual time moves only when nothing
+        is left to do at the current instant, so "within 5 s" means 5 s of the simulator's time.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REAL_TIMEOUT
+        budget = within
+        idle_polls = 0
+        while True:
+            if await _call(check):
+                return True
+            await self._refresh_sms()
+            if await _call(check):
+                return True
+            if loop.time() > deadline:
+                return False
+            idle_polls += 1
+            # Let real I/O settle a few rounds before spending virtual time.
+            if budget > 0 and idle_polls >= 3:
+                step = min(VIRTUAL_STEP, budget)
+                budget -= step
+                idle_polls = 0
+                await self.clock.advance(step)
+            await self._let_io_run()
+            await asyncio.sleep(0.002)
+
+    async def _refresh_sms(self) -> None:
+        for user in self.users.values():
+            if isinstance(user, SmsUser):
+                with contextlib.suppress(ActorError, httpx.HTTPError):
+                    await user.refresh()
+
+    # Zendesk-side helpers
+    async def relay_session(self, user: EndUser) -> dict[str, Any] | None:
+        """The relay's view of this user's session (state, conversation id), or None before a handoff."""
+        response = await self.client.get("/_sim/relay/sessions")
+        response.raise_for_status()
+        for session in response.json()["sessions"]:
+            if user.session_id and session["session_id"] == user.session_id:
+                return dict(session)
+            if isinstance(user, SmsUser) and user.phone in (session.get("phone"), session.get("external_id")):
+                return dict(session)
+        return None
+
+    async def ticket_for(self, user: EndUser, *, within: float = 0.0) -> dict[str, Any]:
+        """The ticket Zendesk made for this user's handoff; ActorError if none appears in time."""
+        found: dict[str, Any] = {}
+
+        async def check() -> bool:
+            session = await self.relay_session(user)
+            if not session or not session.get("conversation_id"):
+                return False
+            for ticket in await self.agent().tickets():
+                if ticket.get("conversation_id") == session["conversation_id"]:
+                    found.update(ticket)
+                    return True
+            return False
+
+        if not await self.eventually(check, within=within):
+            raise ActorError(f"no Zendesk ticket appeared for {user.name}'s handoff")
+        return found
+
+    async def fault(self, spec: dict[str, Any]) -> None:
+        """Inject a fault on the Zendesk side (see `POST /_sim/faults`)."""
+        response = await self.client.post("/_sim/faults", json=spec)
+        if not response.is_success:
+            raise ActorError(f"could not inject fault {spec}: HTTP {response.status_code} {response.text[:200]}")
+
+    async def restart_relay(self) -> None:
+        """Restart the relay on the same store, as a redeploy would."""
+        await self.sim.restart_relay()
+
+    async def deliveries(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The webhook delivery log (Admin Center's Integrations > Logs and webhook Activity)."""
+        response = await self.client.get("/_sim/deliveries", params={"kind": kind} if kind else None)
+        response.raise_for_status()
+        body = response.json()
+        items: list[dict[str, Any]] = body["deliveries"] if isinstance(body, dict) else body
+        return items
+
+
+async def _call(check: Check) -> bool:
+    result = check()
+    if inspect.isawaitable(result):
+        result = await result
+    return bool(result)
+
+
+@contextlib.asynccontextmanager
+async def handoff_simulator(
+    overrides: dict[str, Any] | None = None,
+    *,
+    agent_file: str | Path | None = None,
+    transport: Literal["asgi", "socket"] = "asgi",
+) -> AsyncIterator[Harness]:
+    """Async context manager form of `Harness`, for teams' own test suites."""
+    async with Harness(overrides, agent_file=agent_file, transport=transport) as harness:
+        yield harness

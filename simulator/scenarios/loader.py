@@ -1,0 +1,138 @@
+"""Loading scenario files: reject an invalid one before anything runs, naming the JSON path and line."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from pydantic import ValidationError
+
+from simulator.scenarios.model import Scenario
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
+
+
+class ScenarioFileError(Exception):
+    """A scenario file is not valid; the message says where (file, line, JSON path) and what."""
+
+
+@cache
+def scenario_schema() -> dict[str, Any]:
+    """The JSON Schema for scenario files, generated from the models (the committed file mirrors it)."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/zendesk-handoff-simulator/schemas/scenario.schema.json"
+    return schema
+
+
+def json_path(parts: list[str | int]) -> str:
+    """`["steps", 3, "user"]` -> `$.steps[3].user`."""
+    text = "$"
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def line_of(text: str, parts: list[str | int]) -> int:
+    """The line where the value at `parts` starts in the JSON `text` (best effort: its parent's line)."""
+    positions = _positions(text)
+    for cut in range(len(parts), -1, -1):
+        key = tuple(parts[:cut])
+        if key in positions:
+            return text.count("\n", 0, positions[key]) + 1
+    return 1
+
+
+def _positions(text: str) -> dict[tuple[str | int, ...], int]:
+    """Offsets of every value in a JSON document, keyed by its path. Assumes the text parsed."""
+    found: dict[tuple[str | int, ...], int] = {}
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"[ \t\n\r]*")
+
+    def skip(i: int) -> int:
+        match = ws.match(text, i)
+        return match.end() if match else i
+
+    def value(i: int, path: tuple[str | int, ...]) -> int:
+        i = skip(i)
+        found[path] = i
+        if text[i] == "{":
+            i = skip(i + 1)
+            if text[i] == "}":
+                return i + 1
+            while True:
+                key, i = decoder.raw_decode(text, skip(i))
+                i = skip(i) + 1  # the colon
+                i = skip(value(i, (*path, key)))
+                if text[i] == "}":
+                    return i + 1
+                i += 1  # the comma
+        if text[i] == "[":
+            i = skip(i + 1)
+            if text[i] == "]":
+                return i + 1
+            index = 0
+            while True:
+                i = skip(value(i, (*path, index)))
+                index += 1
+                if text[i] == "]":
+                    return i + 1
+                i += 1
+        _, end = decoder.raw_decode(text, i)
+        return int(end)
+
+    value(0, ())
+    return found
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> list[str | int]:
+    # Pydantic puts the union member's class name in the location; people never wrote it.
+    return [part for part in loc if not (isinstance(part, str) and (part[:1].isupper() or "[" in part))]
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate and parse scenario JSON text; raise ScenarioFileError naming file, line and path."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioFileError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(scenario_schema()).iter_errors(data)
+    )
+    if error is not None:
+        parts = list(error.absolute_path)
+        raise ScenarioFileError(
+            f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}"
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        chosen = next((e for e in errors if e["type"] == "value_error"), errors[0])
+        parts = _clean_loc(chosen["loc"])
+        message = str(chosen["msg"]).removeprefix("Value error, ")
+        raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {message}") from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate one scenario file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioFileError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_scenario(text, str(path))
+
+
+def find_scenarios(paths: list[Path]) -> list[Path]:
+    """Scenario files under the given files or folders, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.json")))
+        else:
+            found.append(path)
+    return found

@@ -1,0 +1,72 @@
+"""`python -m simulator replay`: run scenario files with progress, a summary and optional JUnit XML."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Literal, TextIO
+
+from simulator.scenarios.loader import ScenarioFileError, find_scenarios
+from simulator.scenarios.runner import ScenarioResult, run_file, write_actual
+
+
+async def replay(
+    paths: list[Path],
+    *,
+    transport: Literal["asgi", "socket"] = "asgi",
+    junit: Path | None = None,
+    actual_dir: Path | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Run every scenario under `paths`; exit code 0 when all pass, 1 when any fails, 2 when none found."""
+    files = find_scenarios(paths or [Path("scenarios")])
+    if not files:
+        print(f"error: no scenario files under {', '.join(map(str, paths or ['scenarios']))}", file=sys.stderr)
+        return 2
+    results: list[ScenarioResult] = []
+    for index, path in enumerate(files, 1):
+        print(f"[{index}/{len(files)}] {path.name} ...", end=" ", file=out, flush=True)
+        try:
+            result = await run_file(path, transport=transport)
+        except ScenarioFileError as exc:
+            result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
+        results.append(result)
+        verdict = "ok" if result.passed else "FAILED"
+        print(f"{verdict} ({result.real_seconds:.2f} s, {result.virtual_seconds:g} virtual s)", file=out)
+        if not result.passed:
+            print(_indent(result.report), file=out)
+            if actual_dir is not None and result.actual:
+                print(f"    actual run written to {write_actual(result, actual_dir)}", file=out)
+    if junit is not None:
+        _write_junit(results, junit)
+    passed = sum(r.passed for r in results)
+    total_real = sum(r.real_seconds for r in results)
+    print(f"\n{passed} passed, {len(results) - passed} failed in {total_real:.2f} s", file=out)
+    return 0 if passed == len(results) else 1
+
+
+def run_replay(paths: list[Path], transport: Literal["asgi", "socket"], junit: Path | None, actual: Path | None) -> int:
+    return asyncio.run(replay(paths, transport=transport, junit=junit, actual_dir=actual))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def _write_junit(results: list[ScenarioResult], path: Path) -> None:
+    failures = sum(not r.passed for r in results)
+    suite = ET.Element(
+        "testsuite", name="scenarios", tests=str(len(results)), failures=str(failures),
+        time=f"{sum(r.real_seconds for r in results):.3f}",
+    )
+    for result in results:
+        case = ET.SubElement(
+            suite, "testcase", classname="scenarios", name=Path(result.source).stem, time=f"{result.real_seconds:.3f}"
+        )
+        if not result.passed:
+            failure = ET.SubElement(case, "failure", message=result.report.splitlines()[0] if result.report else "")
+            failure.text = result.report
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

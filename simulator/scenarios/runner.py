@@ -1,0 +1,310 @@
+"""Running a scenario against the whole simulator, and saying clearly what went wrong."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from simulator.scenarios.actors import ActorError, EndUser, event_text, short_type
+from simulator.scenarios.harness import Harness
+from simulator.scenarios.loader import line_of, load_scenario
+from simulator.scenarios.matching import (
+    describe_event,
+    describe_match,
+    event_matches,
+    find_in_order,
+    side_by_side,
+)
+from simulator.scenarios.model import (
+    AgentStep,
+    EventMatch,
+    Expectations,
+    ExpectStep,
+    FaultStep,
+    RestartStep,
+    Scenario,
+    Step,
+    TicketExpect,
+    UserStep,
+    WaitStep,
+)
+
+
+class ScenarioFailed(AssertionError):
+    """A scenario's expectation did not hold; the message is a readable report."""
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    source: str
+    passed: bool
+    report: str = ""
+    real_seconds: float = 0.0
+    virtual_seconds: float = 0.0
+    actual: dict[str, Any] = field(default_factory=dict)
+
+
+class _Run:
+    """One run of one scenario: the harness, each user's match cursor, and the actual record."""
+
+    def __init__(self, scenario: Scenario, harness: Harness, source: str, text: str | None) -> None:
+        self.scenario = scenario
+        self.harness = harness
+        self.source = source
+        self.text = text
+        self.cursors: dict[str, int] = {}
+        self.never: dict[str, list[EventMatch]] = {}
+        self.first_user = next(iter(scenario.users))
+        # The actual run, as a scenario: same steps, expectations rewritten to what happened.
+        self.actual_steps: list[dict[str, Any]] = []
+
+    def user(self, name: str | None) -> EndUser:
+        name = name or self.first_user
+        if name not in self.harness.users:
+            raise ScenarioFailed(f"unknown user {name!r}; the scenario declares {sorted(self.scenario.users)}")
+        return self.harness.users[name]
+
+    def where(self, index: int) -> str:
+        line = f":{line_of(self.text, ['steps', index])}" if self.text else ""
+        return f"step {index + 1} ({self.source}{line})"
+
+    async def start(self) -> None:
+        for name, spec in self.scenario.users.items():
+            profile = {k: v for k, v in (("name", spec.name), ("email", spec.email)) if v}
+            await self.harness.user(name, channel=spec.channel, phone=spec.phone, profile=profile or None)
+            self.cursors[name] = 0
+
+    async def step(self, index: int, step: Step) -> None:
+        dumped = step.model_dump(by_alias=True, exclude_defaults=True)
+        try:
+            if isinstance(step, UserStep):
+                await self.user_step(step)
+            elif isinstance(step, AgentStep):
+                await self.agent_step(step)
+            elif isinstance(step, WaitStep):
+                await self.harness.advance(step.wait)
+            elif isinstance(step, FaultStep):
+                await self.harness.fault(step.fault)
+            elif isinstance(step, RestartStep):
+                await self.harness.restart_relay()
+            elif isinstance(step, ExpectStep):
+                dumped = await self.expect(index, step)
+        except ActorError as exc:
+            raise ScenarioFailed(f"{self.where(index)}: {exc}") from None
+        self.actual_steps.append(dumped)
+
+    async def user_step(self, step: UserStep) -> None:
+        user = self.user(step.as_)
+        action = step.user
+        if action == "connect":
+            await user.connect()
+        elif action == "join":
+            await user.join()
+        elif action == "say":
+            await user.say(step.text or "")
+        elif action in ("type", "stop_typing"):
+            await user.typing(action == "type")
+        elif action == "reconnect":
+            await user.reconnect()
+        elif action == "end":
+            await user.end()
+
+    async def agent_step(self, step: AgentStep) -> None:
+        agent = self.harness.agent(step.as_ or "Sarah")
+        ticket = await self.harness.ticket_for(self.user(step.for_))
+        ticket_id = int(ticket["id"])
+        if step.agent == "accept":
+            await agent.accept(ticket_id)
+        elif step.agent == "say":
+            await agent.say(ticket_id, step.text or "")
+        elif step.agent in ("type", "stop_typing"):
+            await agent.typing(ticket_id, step.agent == "type")
+        elif step.agent == "set_status":
+            await agent.set_status(ticket_id, step.status or "")
+
+    async def expect(self, index: int, step: ExpectStep) -> dict[str, Any]:
+        spec = step.expect
+        name = spec.as_ or self.first_user
+        user = self.user(name)
+        self.never.setdefault(name, []).extend(spec.user_never_sees)
+        problems: list[str] = []
+
+        async def check() -> bool:
+            problems.clear()
+            await self.check_user(name, user, spec, problems, commit=False)
+            await self.check_zendesk(user, spec, problems)
+            return not problems
+
+        passed = await self.harness.eventually(check, within=step.within)
+        if passed:
+            await self.check_user(name, user, spec, problems, commit=True)
+        actual = self.actual_expectation(name, user, step)
+        if not passed:
+            waited = f" within {step.within:g} virtual seconds" if step.within else ""
+            raise ScenarioFailed(f"{self.where(index)}: expectation not met{waited}:\n" + "\n\n".join(problems))
+        return actual
+
+    async def check_user(
+        self, name: str, user: EndUser, spec: Expectations, problems: list[str], *, commit: bool
+    ) -> None:
+        seen = user.seen
+        start = self.cursors[name]
+        if spec.user_sees:
+            matched, after = find_in_order(spec.user_sees, seen, start)
+            if matched < len(spec.user_sees):
+                problems.append(
+                    f"{name} did not see, in order:\n"
+                    + side_by_side(
+                        "expected (in order)", [describe_match(m) for m in spec.user_sees],
+                        f"{name} saw (after what earlier steps matched)", [describe_event(e) for e in seen[start:]],
+                        marker=matched,
+                    )
+                )
+            elif commit:
+                self.cursors[name] = after
+            for match in spec.user_sees:
+                count = sum(event_matches(match, event) for event in seen)
+                if match.once and count != 1:
+                    problems.append(f"{name} saw {describe_match(match)} {count} times, expected exactly once")
+        for match in self.never.get(name, []) if commit else spec.user_never_sees:
+            hits = [describe_event(e) for e in seen if event_matches(match, e)]
+            if hits:
+                problems.append(f"{name} must never see {describe_match(match)}, but saw: {', '.join(hits)}")
+
+    async def check_zendesk(self, user: EndUser, spec: Expectations, problems: list[str]) -> None:
+        if spec.relay_state is not None:
+            session = await self.harness.relay_session(user)
+            state = session["state"] if session else "bot (no relay session)"
+            if state != spec.relay_state:
+                problems.append(f"relay state for {user.name}: expected {spec.relay_state!r}, actual {state!r}")
+        if spec.ticket is not None:
+            await self.check_ticket(spec.ticket, problems)
+        if spec.no_ticket:
+            tickets = await self.harness.agent().tickets()
+            if tickets:
+                problems.append(f"expected no Zendesk ticket, found {len(tickets)}")
+        for expected in spec.deliveries:
+            log = await self.harness.deliveries(expected.kind)
+            hits = [
+                d for d in log
+                if (expected.status is None or d.get("status") == expected.status)
+                and (expected.event_type is None or expected.event_type in (d.get("event_types") or []))
+            ]
+            if len(hits) < expected.min or (expected.max is not None and len(hits) > expected.max):
+                wanted = f"{expected.min}..{expected.max if expected.max is not None else 'any'}"
+                seen = ", ".join(f"{d.get('kind')}:{d.get('status')}" for d in log[-10:]) or "none"
+                problems.append(
+                    f"deliveries kind={expected.kind} status={expected.status} event={expected.event_type}: "
+                    f"expected {wanted}, found {len(hits)} (last: {seen})"
+                )
+
+    async def check_ticket(self, expected: TicketExpect, problems: list[str]) -> None:
+        try:
+            ticket = await self.harness.ticket_for(self.user(expected.for_))
+        except ActorError as exc:
+            problems.append(str(exc))
+            return
+        label = f"ticket #{ticket.get('id')}"
+        if expected.status is not None and str(ticket.get("status")).lower() != expected.status.lower():
+            problems.append(f"{label} status: expected {expected.status!r}, actual {ticket.get('status')!r}")
+        if expected.assignee is not None and ticket.get("assignee") != expected.assignee:
+            problems.append(f"{label} assignee: expected {expected.assignee!r}, actual {ticket.get('assignee')!r}")
+        missing = [tag for tag in expected.tags if tag not in (ticket.get("tags") or [])]
+        if missing:
+            problems.append(f"{label} tags: missing {missing}, actual {ticket.get('tags')}")
+        requester = ticket.get("requester") or {}
+        for key, value in expected.requester.items():
+            if requester.get(key) != value:
+                problems.append(f"{label} requester.{key}: expected {value!r}, actual {requester.get(key)!r}")
+        if expected.transcript:
+            lines = [{"type": line.get("author_type", ""), "payload": {"text": line.get("text", "")}}
+                     for line in ticket.get("transcript") or []]
+            matched, _ = find_in_order(expected.transcript, lines, 0)
+            if matched < len(expected.transcript):
+                problems.append(
+                    f"{label} transcript:\n" + side_by_side(
+                        "expected (in order)", [describe_match(m) for m in expected.transcript],
+                        "the agent sees", [describe_event(e) for e in lines], marker=matched,
+                    )
+                )
+
+    def actual_expectation(self, name: str, user: EndUser, step: ExpectStep) -> dict[str, Any]:
+        """The expect step rewritten to what the user actually saw since the last match."""
+        dumped = step.model_dump(by_alias=True, exclude_defaults=True)
+        if step.expect.user_sees:
+            seen = user.seen[self.cursors.get(name, 0):]
+            dumped["expect"]["user_sees"] = [
+                {"type": short_type(str(e.get("type"))), **({"text": event_text(e)} if event_text(e) else {})}
+                for e in seen if e.get("sequence") is not None or e.get("type") == "SMS"
+            ]
+        return dumped
+
+    async def finish(self) -> None:
+        """Re-check every 'never sees' over the whole run, after the last step's I/O settled."""
+        await self.harness.advance(0)
+        problems: list[str] = []
+        for name, user in self.harness.users.items():
+            for match in self.never.get(name, []):
+                hits = [describe_event(e) for e in user.seen if event_matches(match, e)]
+                if hits:
+                    problems.append(f"{name} must never see {describe_match(match)}, but saw: {', '.join(hits)}")
+        if problems:
+            raise ScenarioFailed(f"after the last step ({self.source}):\n" + "\n".join(problems))
+
+    def actual_scenario(self) -> dict[str, Any]:
+        data = self.scenario.model_dump(by_alias=True, exclude_defaults=True, exclude={"steps"})
+        data["name"] = f"{self.scenario.name} (actual)"
+        data["steps"] = self.actual_steps
+        return data
+
+
+async def run_scenario(
+    scenario: Scenario,
+    *,
+    source: str = "<scenario>",
+    text: str | None = None,
+    base_dir: Path | None = None,
+    transport: Literal["asgi", "socket"] = "asgi",
+) -> ScenarioResult:
+    """Run one scenario on a fresh simulator; never raises for a scenario failure (see the result)."""
+    overrides = dict(scenario.settings)
+    agent_file = None
+    if scenario.agent_file:
+        agent_file = (base_dir or Path.cwd()) / scenario.agent_file
+    started = time.perf_counter()
+    result = ScenarioResult(scenario.name, source, passed=False)
+    async with Harness(overrides, agent_file=agent_file, transport=transport) as harness:
+        run = _Run(scenario, harness, source, text)
+        try:
+            await run.start()
+            for index, step in enumerate(scenario.steps):
+                await run.step(index, step)
+            await run.finish()
+            result.passed = True
+        except ScenarioFailed as exc:
+            result.report = f"scenario {scenario.name!r} failed at {exc}"
+        result.actual = run.actual_scenario()
+        result.virtual_seconds = harness.clock.monotonic()
+    result.real_seconds = time.perf_counter() - started
+    return result
+
+
+async def run_file(path: Path, *, transport: Literal["asgi", "socket"] = "asgi") -> ScenarioResult:
+    """Load, validate and run one scenario file (raises ScenarioFileError if it is invalid)."""
+    scenario = load_scenario(path)
+    return await run_scenario(
+        scenario, source=str(path), text=path.read_text(encoding="utf-8"), base_dir=path.parent, transport=transport
+    )
+
+
+def write_actual(result: ScenarioResult, folder: Path) -> Path:
+    """Write the actual run as a scenario file next to the others, for review."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(result.source).stem if result.source.endswith(".json") else "scenario"
+    path = folder / f"{stem}.actual.json"
+    path.write_text(json.dumps(result.actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

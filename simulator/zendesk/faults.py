@@ -1,0 +1,94 @@
+"""Fault injection: make the next SunCo calls fail, or the next webhook deliveries misbehave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class SuncoFault(BaseModel):
+    """The next `count` SunCo REST calls answer `status` without doing anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Literal["sunco"]
+    status: int = Field(ge=400, le=599)
+    count: int = Field(1, ge=1)
+    retry_after: int | None = Field(None, ge=0)
+
+
+class WebhookFault(BaseModel):
+    """The next `count` webhook deliveries (both kinds) are duplicated, dropped, delayed, reordered or failed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Literal["webhooks"]
+    mode: Literal["duplicate", "drop", "delay", "reorder", "fail"]
+    count: int = Field(1, ge=1)
+    delay_seconds: float = Field(0.0, ge=0)
+    status: int = Field(500, ge=100, le=599)
+
+
+Fault = Annotated[SuncoFault | WebhookFault, Field(discriminator="target")]
+fault_adapter: TypeAdapter[SuncoFault | WebhookFault] = TypeAdapter(Fault)
+
+
+@dataclass
+class DeliveryFault:
+    """What the delivery worker must do to one delivery."""
+
+    mode: Literal["duplicate", "drop", "delay", "reorder"]
+    delay_seconds: float = 0.0
+
+
+class FaultBook:
+    """Pending faults, consumed in the order they were added."""
+
+    def __init__(self) -> None:
+        self._pending: list[SuncoFault | WebhookFault] = []
+        self._left: list[int] = []
+
+    def add(self, fault: SuncoFault | WebhookFault) -> None:
+        self._pending.append(fault)
+        self._left.append(fault.count)
+
+    def clear(self) -> None:
+        self._pending.clear()
+        self._left.clear()
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The faults still armed, with how many uses each has left."""
+        return [
+            {**fault.model_dump(exclude_none=True), "remaining": left}
+            for fault, left in zip(self._pending, self._left, strict=True)
+        ]
+
+    def _take(self, wanted: set[str]) -> SuncoFault | WebhookFault | None:
+        for index, fault in enumerate(self._pending):
+            kind = fault.target if isinstance(fault, SuncoFault) else fault.mode
+            if kind in wanted:
+                self._left[index] -= 1
+                if self._left[index] <= 0:
+                    del self._pending[index]
+                    del self._left[index]
+                return fault
+        return None
+
+    def take_sunco(self) -> SuncoFault | None:
+        """Consume one use of the first SunCo fault, if any."""
+        fault = self._take({"sunco"})
+        return fault if isinstance(fault, SuncoFault) else None
+
+    def take_delivery(self) -> DeliveryFault | None:
+        """Consume one use of the first delivery-shaping webhook fault, if any."""
+        fault = self._take({"duplicate", "drop", "delay", "reorder"})
+        if isinstance(fault, WebhookFault) and fault.mode != "fail":
+            return DeliveryFault(mode=fault.mode, delay_seconds=fault.delay_seconds)
+        return None
+
+    def take_failure(self) -> int | None:
+        """Consume one use of a `fail` fault: the status the target pretends to answer."""
+        fault = self._take({"fail"})
+        return fault.status if isinstance(fault, WebhookFault) else None

@@ -1,0 +1,22 @@
+"""Identifiers and timestamps in the formats SunCo and Zendesk put on the wire."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+
+def new_id() -> str:
+    """A SunCo-style record id: 24 lowercase hex characters."""
+    return secrets.token_hex(12)
+
+
+def sunco_time(moment: datetime) -> str:
+    """`YYYY-MM-DDThh:mm:ss.SSSZ`, the format of every SunCo timestamp."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def zendesk_time(moment: datetime) -> str:
+    """`YYYY-MM-DDThh:mm:ssZ`, the format of Zendesk Support timestamps and webhook headers."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

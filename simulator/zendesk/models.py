@@ -1,0 +1,291 @@
+"""SunCo v2 wire models: request bodies and resources, camelCase on the wire as in the OpenAPI spec."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+Metadata = dict[str, str | int | float | bool]
+
+
+class Wire(BaseModel):
+    """Base: camelCase aliases, snake_case attributes; unknown request fields are ignored (as SunCo does)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready dict SunCo would send: aliases, no unset optional fields."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+class Profile(Wire):
+    given_name: str | None = None
+    surname: str | None = None
+    email: str | None = None
+    avatar_url: str | None = None
+    locale: str | None = None
+
+
+class UserCreateBody(Wire):
+    external_id: str | None = Field(None, min_length=1, max_length=1024)
+    signed_up_at: str | None = None
+    to_be_retained: bool | None = None
+    profile: Profile | None = None
+    metadata: Metadata | None = None
+
+
+class UserUpdateBody(UserCreateBody):
+    pass
+
+
+class User(Wire):
+    id: str
+    external_id: str | None = None
+    zendesk_id: str | None = None
+    signed_up_at: str
+    to_be_retained: bool = False
+    authenticated: bool = False
+    profile: Profile = Field(default_factory=Profile)
+    metadata: Metadata = Field(default_factory=dict)
+    identities: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# --- switchboards ------------------------------------------------------------------------
+
+
+class SwitchboardIntegrationRef(Wire):
+    """The `switchboardIntegrationWebhook` shape carried inside conversations."""
+
+    id: str
+    name: str
+    integration_id: str
+    integration_type: str
+
+
+class SwitchboardIntegration(Wire):
+    id: str
+    name: str
+    integration_id: str
+    integration_type: str
+    deliver_standby_events: bool
+    next_switchboard_integration_id: str | None = None
+    message_history_count: int | None = None
+
+    def ref(self) -> SwitchboardIntegrationRef:
+        return SwitchboardIntegrationRef(
+            id=self.id, name=self.name, integration_id=self.integration_id, integration_type=self.integration_type
+        )
+
+
+class Switchboard(Wire):
+    id: str
+    enabled: bool
+    default_switchboard_integration_id: str
+
+
+class PassControlBody(Wire):
+    switchboard_integration: str = Field(min_length=1)
+    metadata: Metadata | None = None
+    reason: Literal["ticketClosed", "transferToEmail"] | None = None
+
+
+class OfferControlBody(Wire):
+    switchboard_integration: str = Field(min_length=1)
+    metadata: Metadata | None = None
+
+
+class AcceptControlBody(Wire):
+    metadata: Metadata | None = None
+
+
+class ReleaseControlBody(Wire):
+    metadata: Metadata | None = None
+    reason: Literal["ticketClosed", "transferToEmail"] | None = None
+
+
+# --- conversations -----------------------------------------------------------------------
+
+
+class ParticipantBody(Wire):
+    user_id: str | None = None
+    user_external_id: str | None = None
+    subscribe_sdk_client: bool | None = Field(None, alias="subscribeSDKClient")
+
+    @model_validator(mode="after")
+    def _who(self) -> ParticipantBody:
+        if not self.user_id and not self.user_external_id:
+            raise ValueError("userId or userExternalId is required")
+        return self
+
+
+class ConversationCreateBody(Wire):
+    type: Literal["personal", "sdkGroup"]
+    participants: list[ParticipantBody] = Field(default_factory=list)
+    display_name: str | None = None
+    description: str | None = None
+    icon_url: str | None = None
+    metadata: Metadata | None = None
+
+
+class ConversationUpdateBody(Wire):
+    display_name: str | None = None
+    description: str | None = None
+    icon_url: str | None = None
+    metadata: Metadata | None = None
+
+
+class Conversation(Wire):
+    id: str
+    type: str
+    metadata: Metadata = Field(default_factory=dict)
+    active_switchboard_integration: SwitchboardIntegrationRef | None = None
+    pending_switchboard_integration: SwitchboardIntegrationRef | None = None
+    is_default: bool = False
+    display_name: str | None = None
+    description: str | None = None
+    icon_url: str | None = None
+    business_last_read: str | None = None
+    last_updated_at: str
+    created_at: str
+
+    def truncated(self) -> dict[str, Any]:
+        """The `conversationTruncated` form used in webhook payloads."""
+        out: dict[str, Any] = {"id": self.id, "type": self.type, "metadata": dict(self.metadata)}
+        if self.active_switchboard_integration:
+            out["activeSwitchboardIntegration"] = self.active_switchboard_integration.wire()
+        if self.pending_switchboard_integration:
+            out["pendingSwitchboardIntegration"] = self.pending_switchboard_integration.wire()
+        return out
+
+
+# --- messages and activities -------------------------------------------------------------
+
+
+class Author(Wire):
+    type: Literal["business", "user"]
+    subtypes: list[Literal["AI", "activity"]] | None = None
+    user_id: str | None = None
+    user_external_id: str | None = None
+    display_name: str | None = None
+    avatar_url: str | None = None
+
+
+class Content(Wire):
+    """Message content; `text` is checked, other types are stored as sent."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    type: Literal["text", "image", "file", "carousel", "list", "location", "form", "formResponse", "template"]
+    text: str | None = Field(None, max_length=4096)
+    media_url: str | None = None
+
+    @model_validator(mode="after")
+    def _required(self) -> Content:
+        if self.type == "text" and not self.text:
+            raise ValueError("text is required for content type text")
+        if self.type in ("image", "file") and not self.media_url:
+            raise ValueError(f"mediaUrl is required for content type {self.type}")
+        return self
+
+
+class Source(Wire):
+    type: str
+    integration_id: str | None = None
+    original_message_id: str | None = None
+    original_message_timestamp: str | None = None
+
+
+class MessagePostBody(Wire):
+    author: Author
+    content: Content
+    destination: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+    override: dict[str, Any] | None = None
+    schema_: str | None = Field(None, alias="schema")
+
+
+class Message(Wire):
+    id: str
+    received: str
+    author: Author
+    content: Content
+    source: Source
+    metadata: Metadata | None = None
+    deleted: bool | None = None
+
+
+class ActivityPostBody(Wire):
+    type: Literal["typing:start", "typing:stop", "conversation:read"]
+    author: Author
+
+
+# --- integrations and webhooks -----------------------------------------------------------
+
+TRIGGERS = (
+    "conversation:create",
+    "conversation:message",
+    "conversation:read",
+    "conversation:typing",
+    "conversation:postback",
+    "conversation:remove",
+    "switchboard:acceptControl",
+    "switchboard:acceptControl:failure",
+    "switchboard:offerControl",
+    "switchboard:offerControl:failure",
+    "switchboard:passControl",
+    "switchboard:passControl:failure",
+    "switchboard:releaseControl",
+    "user:update",
+    "user:remove",
+)
+
+
+class WebhookBody(Wire):
+    target: str | None = Field(None, pattern=r"^https?://")
+    triggers: list[str] | None = Field(None, min_length=1)
+    include_full_user: bool | None = None
+    include_full_source: bool | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> WebhookBody:
+        for trigger in self.triggers or []:
+            if trigger not in TRIGGERS:
+                raise ValueError(f"unknown trigger {trigger!r}")
+        return self
+
+
+class WebhookCreateBody(WebhookBody):
+    target: str = Field(pattern=r"^https?://")
+    triggers: list[str] = Field(min_length=1)
+
+
+class Webhook(Wire):
+    id: str
+    version: str = "v2"
+    target: str
+    triggers: list[str]
+    secret: str
+    include_full_user: bool = False
+    include_full_source: bool = False
+
+
+class IntegrationCreateBody(Wire):
+    type: Literal["custom"]
+    display_name: str | None = Field(None, max_length=100)
+    webhooks: list[WebhookCreateBody] = Field(default_factory=list, max_length=1)
+
+
+class IntegrationUpdateBody(Wire):
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+
+
+class Integration(Wire):
+    id: str
+    type: str
+    status: str = "active"
+    display_name: str | None = None

@@ -1,0 +1,129 @@
+"""In-memory store of the SunCo app: configuration (integrations, webhooks, switchboard) and data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.config import Settings
+from simulator.zendesk.ids import new_id
+from simulator.zendesk.models import (
+    Conversation,
+    Integration,
+    Message,
+    Switchboard,
+    SwitchboardIntegration,
+    User,
+    Webhook,
+)
+
+AGENT_WORKSPACE = "zd-agentWorkspace"
+AGENT_WORKSPACE_TYPE = "zd:agentWorkspace"
+RELAY_SWITCHBOARD_NAME = "polyai"
+MESSAGE_LIMIT = 30_000
+
+# What the seeded Conversations Integration webhook listens to.
+SEEDED_TRIGGERS = [
+    "conversation:message",
+    "conversation:typing",
+    "conversation:read",
+    "switchboard:passControl",
+    "switchboard:passControl:failure",
+    "switchboard:offerControl",
+    "switchboard:offerControl:failure",
+    "switchboard:acceptControl",
+    "switchboard:acceptControl:failure",
+    "switchboard:releaseControl",
+]
+
+
+@dataclass
+class AppState:
+    """Everything the emulated SunCo app holds. Configuration is seeded from settings."""
+
+    app_id: str
+    integrations: dict[str, Integration] = field(default_factory=dict)
+    webhooks: dict[str, list[Webhook]] = field(default_factory=dict)  # by integration id
+    switchboard: Switchboard | None = None
+    switchboard_integrations: dict[str, SwitchboardIntegration] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    participants: dict[str, list[str]] = field(default_factory=dict)  # conversation id -> user ids
+    messages: dict[str, list[Message]] = field(default_factory=dict)  # conversation id -> oldest first
+
+    def find_user(self, user_id_or_external_id: str) -> User | None:
+        """Look a user up by SunCo id, then by externalId."""
+        user = self.users.get(user_id_or_external_id)
+        if user:
+            return user
+        return next((u for u in self.users.values() if u.external_id == user_id_or_external_id), None)
+
+    def find_webhook(self, webhook_id: str) -> tuple[str, Webhook] | None:
+        for integration_id, hooks in self.webhooks.items():
+            for hook in hooks:
+                if hook.id == webhook_id:
+                    return integration_id, hook
+        return None
+
+    def find_switchboard_integration(self, id_or_name: str) -> SwitchboardIntegration | None:
+        """Resolve a passControl target given as switchboard integration id or name."""
+        found = self.switchboard_integrations.get(id_or_name)
+        if found:
+            return found
+        return next((s for s in self.switchboard_integrations.values() if s.name == id_or_name), None)
+
+    def agent_workspace(self) -> SwitchboardIntegration:
+        found = self.find_switchboard_integration(AGENT_WORKSPACE)
+        assert found is not None, "the seeded app always has the agent workspace"
+        return found
+
+    def default_switchboard_integration(self) -> SwitchboardIntegration | None:
+        if not self.switchboard or not self.switchboard.enabled:
+            return None
+        return self.switchboard_integrations.get(self.switchboard.default_switchboard_integration_id)
+
+    def clear_data(self) -> None:
+        """Forget users, conversations and messages (reset)."""
+        self.users.clear()
+        self.conversations.clear()
+        self.participants.clear()
+        self.messages.clear()
+
+
+def seeded_state(settings: Settings) -> AppState:
+    """The app an admin set up in Admin Center: Conversations Integration, switchboard, agent workspace."""
+    state = AppState(app_id=settings.zendesk_app_id)
+    relay = Integration(id=settings.zendesk_integration_id, type="custom", display_name="PolyAI")
+    workspace = Integration(id=new_id(), type=AGENT_WORKSPACE_TYPE, display_name="Agent Workspace")
+    state.integrations = {relay.id: relay, workspace.id: workspace}
+    state.webhooks = {
+        relay.id: [
+            Webhook(
+                id=settings.zendesk_webhook_id,
+                target=settings.relay_url + settings.events_webhook_path,
+                triggers=list(SEEDED_TRIGGERS),
+                secret=settings.zendesk_shared_secret.get_secret_value(),
+            )
+        ],
+        workspace.id: [],
+    }
+    polyai_id, workspace_sbi_id = new_id(), new_id()
+    state.switchboard_integrations = {
+        polyai_id: SwitchboardIntegration(
+            id=polyai_id,
+            name=RELAY_SWITCHBOARD_NAME,
+            integration_id=relay.id,
+            integration_type="custom",
+            deliver_standby_events=True,
+            next_switchboard_integration_id=workspace_sbi_id,
+        ),
+        workspace_sbi_id: SwitchboardIntegration(
+            id=workspace_sbi_id,
+            name=AGENT_WORKSPACE,
+            integration_id=workspace.id,
+            integration_type=AGENT_WORKSPACE_TYPE,
+            deliver_standby_events=False,
+            next_switchboard_integration_id=polyai_id,
+        ),
+    }
+    state.switchboard = Switchboard(id=new_id(), enabled=True, default_switchboard_integration_id=polyai_id)
+    return state

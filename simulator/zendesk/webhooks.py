@@ -1,0 +1,225 @@
+"""Background webhook delivery, in order per conversation, with SunCo's retry policy and a delivery log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from simulator.clock import Clock
+from simulator.logs import kv
+from simulator.zendesk.faults import FaultBook
+from simulator.zendesk.ids import new_id, sunco_time
+
+log = logging.getLogger("simulator.zendesk.webhooks")
+
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
+REQUEST_TIMEOUT_SECONDS = 20.0
+NO_RETRY = frozenset({400, 401, 403, 404, 406})
+REORDER_WAIT_SECONDS = 5.0  # how long a reordered delivery waits for a follower before going anyway
+
+Kind = Literal["sunco", "zendesk_status"]
+
+
+@dataclass
+class Delivery:
+    """One HTTP POST to make (with retries). `headers` is called per attempt (signatures carry a timestamp)."""
+
+    kind: Kind
+    key: str  # ordering key: deliveries with the same key go out one after another
+    target: str
+    body: bytes
+    headers: Callable[[bytes], dict[str, str]]
+    event_ids: list[str]
+    event_types: list[str]
+    id: str = field(default_factory=new_id)
+
+
+class DeliveryLog:
+    """Every attempt, as the Admin Center "Integrations > Logs" view would list it (oldest first)."""
+
+    def __init__(self, limit: int = 5000) -> None:
+        self._entries: list[dict[str, Any]] = []
+        self._limit = limit
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self._entries.append(entry)
+        del self._entries[: -self._limit]
+
+    def entries(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return [dict(e) for e in self._entries if kind is None or e["kind"] == kind]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class Deliverer:
+    """Queues deliveries per key and sends them from background tasks (never inline in a request)."""
+
+    def __init__(self, clock: Clock, transport: httpx.AsyncBaseTransport | None, faults: FaultBook) -> None:
+        self.clock = clock
+        self.transport = transport
+        self.faults = faults
+        self.log = DeliveryLog()
+        self._queues: dict[str, asyncio.Queue[Delivery]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._running = False
+        self._busy = 0
+
+    async def startup(self) -> None:
+        self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
+        self._running = True
+        for key in self._queues:
+            self._start_worker(key)
+
+    async def shutdown(self) -> None:
+        self._running = False
+        waiting = sum(q.qsize() for q in self._queues.values())
+        if waiting:
+            log.warning(kv("zendesk.delivery.abandoned", pending=waiting))
+        await self._stop_workers()
+        if self._client:
+            await self._client.aclose()
+            self._client = None
+
+    async def reset(self) -> None:
+        """Drop queued deliveries and the log (workers restart lazily)."""
+        await self._stop_workers()
+        self._queues.clear()
+        self.log.clear()
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is queued or being sent."""
+        return self._busy == 0 and all(q.empty() for q in self._queues.values())
+
+    def enqueue(self, delivery: Delivery) -> None:
+        """Accept a delivery; it goes out after earlier ones with the same key."""
+        queue = self._queues.setdefault(delivery.key, asyncio.Queue())
+        queue.put_nowait(delivery)
+        if self._running and delivery.key not in self._workers:
+            self._start_worker(delivery.key)
+
+    def _start_worker(self, key: str) -> None:
+        self._workers[key] = asyncio.create_task(self._work(key), name=f"zendesk-delivery-{key}")
+
+    async def _stop_workers(self) -> None:
+        workers = list(self._workers.values())
+        self._workers.clear()
+        for task in workers:
+            task.cancel()
+        for task in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._busy = 0
+
+    async def _work(self, key: str) -> None:
+        queue = self._queues[key]
+        while True:
+            delivery = await queue.get()
+            self._busy += 1
+            try:
+                await self._dispatch(delivery, queue)
+            except Exception:  # a bug in one delivery must not stop the conversation's queue
+                log.exception(kv("zendesk.delivery.crashed", delivery=delivery.id))
+            finally:
+                self._busy -= 1
+
+    async def _dispatch(self, delivery: Delivery, queue: asyncio.Queue[Delivery]) -> None:
+        fault = self.faults.take_delivery()
+        if fault is None:
+            await self._send(delivery)
+        elif fault.mode == "drop":
+            self._record(delivery, attempt=0, status=None, error="dropped by fault injection", outcome="dropped")
+        elif fault.mode == "duplicate":
+            await self._send(delivery)
+            await self._send(delivery)
+        elif fault.mode == "delay":
+            await self.clock.sleep(fault.delay_seconds)
+            await self._send(delivery)
+        else:  # reorder: the following delivery on this key goes first
+            follower = await self._next_within(queue, REORDER_WAIT_SECONDS)
+            if follower is not None:
+                await self._send(follower)
+            await self._send(delivery)
+
+    async def _next_within(self, queue: asyncio.Queue[Delivery], seconds: float) -> Delivery | None:
+        waited = 0.0
+        step = 0.1
+        while queue.empty() and waited < seconds:
+            await self.clock.sleep(step)
+            waited += step
+        return None if queue.empty() else queue.get_nowait()
+
+    async def _send(self, delivery: Delivery) -> None:
+        """Attempt up to MAX_ATTEMPTS times with exponential backoff on clock time."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            status, error, latency = await self._attempt(delivery)
+            ok = status is not None and 200 <= status < 300
+            final = ok or status in NO_RETRY or attempt == MAX_ATTEMPTS
+            outcome = "delivered" if ok else ("failed" if final else "retrying")
+            self._record(delivery, attempt, status, error, outcome, latency)
+            if final:
+                return
+            await self.clock.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
+
+    async def _attempt(self, delivery: Delivery) -> tuple[int | None, str | None, float]:
+        pretend = self.faults.take_failure()
+        if pretend is not None:
+            return pretend, "failure injected", 0.0
+        assert self._client is not None, "deliveries only run between startup and shutdown"
+        started = time.perf_counter()
+        try:
+            response = await self._client.post(
+                delivery.target, content=delivery.body, headers=delivery.headers(delivery.body)
+            )
+            return response.status_code, None, (time.perf_counter() - started) * 1000
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:300], (time.perf_counter() - started) * 1000
+
+    def _record(
+        self,
+        delivery: Delivery,
+        attempt: int,
+        status: int | None,
+        error: str | None,
+        outcome: str,
+        latency_ms: float = 0.0,
+    ) -> None:
+        entry = {
+            "time": sunco_time(self.clock.now()),
+            "delivery_id": delivery.id,
+            "kind": delivery.kind,
+            "event_ids": list(delivery.event_ids),
+            "event_types": list(delivery.event_types),
+            "target": delivery.target,
+            "status": status,
+            "error": error,
+            "latency_ms": round(latency_ms, 1),
+            "attempt": attempt,
+            "outcome": outcome,
+        }
+        self.log.add(entry)
+        level = logging.INFO if outcome in ("delivered", "retrying") else logging.WARNING
+        log.log(
+            level,
+            kv(
+                "zendesk.delivery",
+                kind=delivery.kind,
+                events=",".join(delivery.event_types),
+                target=delivery.target,
+                status=status,
+                error=error,
+                attempt=attempt,
+                outcome=outcome,
+                latency_ms=entry["latency_ms"],
+            ),
+        )
