@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -63,6 +64,7 @@ class SimulatorApp:
         in_process: bool = False,
         agent_file: Path | None = None,
         store: Store | None = None,
+        relay_overrides: dict[str, Any] | None = None,
     ) -> None:
         install_redaction()
         redactor.add(settings.secret_values())
@@ -73,7 +75,10 @@ class SimulatorApp:
         self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
         self.zendesk = ZendeskEmulator(settings, self.clock, self.transport)
-        self.relay = Relay(settings, self.clock, self.store, self.transport)
+        # The relay is configured separately from Zendesk in real life; overrides model an admin's
+        # copy-paste mistake (a wrong shared secret) without touching the emulator's side.
+        self.relay_settings = settings.model_copy(update=relay_overrides or {})
+        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
         self.widget = WidgetServer(
             settings, self.clock, _CurrentRelay(self), agent_file=agent_file or settings.polyai_agent_file
         )
@@ -140,7 +145,7 @@ class SimulatorApp:
     async def restart_relay(self) -> None:
         """Stop the relay and start a fresh instance on the same store, as a redeploy would."""
         await self.relay.shutdown()
-        self.relay = Relay(self.settings, self.clock, self.store, self.transport)
+        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
         self.relay.attach_sink(self.widget)
         await self.relay.startup()
         log.info(kv("relay.restarted"))

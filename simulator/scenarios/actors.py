@@ -95,10 +95,11 @@ class EndUser:
     async def _open(self, cursor: int) -> None:
         url = f"/widget/ws?session_id={self.session_id}&access_token={self.access_token}&cursor={cursor}"
         self._stack = contextlib.AsyncExitStack()
-        self._ws = await self._stack.enter_async_context(
+        ws: AsyncWebSocketSession = await self._stack.enter_async_context(
             aconnect_ws(str(self.client.base_url.join(url)), self.client, keepalive_ping_interval_seconds=None)
         )
-        self._reader = asyncio.create_task(self._read(self._ws), name=f"end-user-{self.name}")
+        self._ws = ws
+        self._reader = asyncio.create_task(self._read(ws), name=f"end-user-{self.name}")
 
     async def _read(self, ws: AsyncWebSocketSession) -> None:
         try:

@@ -47,7 +47,9 @@ class Harness:
         agent_file: str | Path | None = None,
         transport: Literal["asgi", "socket"] = "asgi",
         settings: Settings | None = None,
+        relay_overrides: dict[str, Any] | None = None,
     ) -> None:
+        self._relay_overrides = relay_overrides
         self._overrides = dict(overrides or {})
         if agent_file is not None:
             self._overrides["polyai_agent_file"] = Path(agent_file)
@@ -81,13 +83,15 @@ class Harness:
         )
         if self.mode == "socket":
             self.sim = await self._stack.enter_async_context(
-                running_server(lambda s: SimulatorApp(s, clock=self.clock), settings)
+                running_server(
+                    lambda s: SimulatorApp(s, clock=self.clock, relay_overrides=self._relay_overrides), settings
+                )
             )
             self.client = await self._stack.enter_async_context(
                 httpx.AsyncClient(base_url=self.sim.settings.public_base_url, timeout=REAL_TIMEOUT)
             )
         else:
-            self.sim = SimulatorApp(settings, clock=self.clock, in_process=True)
+            self.sim = SimulatorApp(settings, clock=self.clock, in_process=True, relay_overrides=self._relay_overrides)
             await self._stack.enter_async_context(self.sim.running())
             self.client = await self._stack.enter_async_context(
                 httpx.AsyncClient(
@@ -104,8 +108,13 @@ class Harness:
 
     # Actors
     async def user(
-        self, name: str = "user", *, channel: Literal["webchat", "sms"] = "webchat", phone: str | None = None,
-        join: bool = True, profile: dict[str, str] | None = None,
+        self,
+        name: str = "user",
+        *,
+        channel: Literal["webchat", "sms"] = "webchat",
+        phone: str | None = None,
+        join: bool = True,
+        profile: dict[str, str] | None = None,
     ) -> EndUser:
         """A new end user, connected (and, on webchat, joined to the bot) unless `join=False`."""
         if name in self.users:

@@ -100,14 +100,10 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScenarioFileError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(scenario_schema()).iter_errors(data)
-    )
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(scenario_schema()).iter_errors(data))
     if error is not None:
         parts = list(error.absolute_path)
-        raise ScenarioFileError(
-            f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}"
-        )
+        raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -118,13 +114,18 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {message}") from None
 
 
-def load_scenario(path: Path) -> Scenario:
-    """Read and validate one scenario file."""
+def read_scenario(path: Path) -> tuple[Scenario, str]:
+    """Read and validate one scenario file; returns the scenario and its text (for line numbers)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioFileError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_scenario(text, str(path))
+    return parse_scenario(text, str(path)), text
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate one scenario file."""
+    return read_scenario(path)[0]
 
 
 def find_scenarios(paths: list[Path]) -> list[Path]:

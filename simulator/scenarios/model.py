@@ -136,5 +136,8 @@ class Scenario(_Strict):
     description: str | None = None
     agent_file: str | None = Field(None, description="agent definition file, relative to the scenario")
     settings: dict[str, Any] = Field(default_factory=dict, description="setting overrides, e.g. timeouts")
+    relay_settings: dict[str, Any] = Field(
+        default_factory=dict, description="overrides for the relay only, e.g. a wrong shared secret"
+    )
     users: dict[str, UserDef] = Field(default_factory=lambda: {"user": UserDef()})
     steps: list[Step] = Field(min_length=1)

@@ -24,7 +24,9 @@ from simulator.scenarios.runner import run_file, write_actual
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("handoff-simulator")
     group.addoption(
-        "--scenario-transport", choices=["asgi", "socket"], default="asgi",
+        "--scenario-transport",
+        choices=["asgi", "socket"],
+        default="asgi",
         help="run scenario files in-process (asgi, fast) or over a real loopback socket",
     )
     group.addoption("--write-actual", type=Path, default=None, help="write failed scenarios' actual runs here")

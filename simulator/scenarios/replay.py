@@ -23,7 +23,8 @@ async def replay(
     """Run every scenario under `paths`; exit code 0 when all pass, 1 when any fails, 2 when none found."""
     files = find_scenarios(paths or [Path("scenarios")])
     if not files:
-        print(f"error: no scenario files under {', '.join(map(str, paths or ['scenarios']))}", file=sys.stderr)
+        where = ", ".join(str(p) for p in paths) if paths else "scenarios"
+        print(f"error: no scenario files under {where}", file=sys.stderr)
         return 2
     results: list[ScenarioResult] = []
     for index, path in enumerate(files, 1):
@@ -58,7 +59,10 @@ def _indent(text: str) -> str:
 def _write_junit(results: list[ScenarioResult], path: Path) -> None:
     failures = sum(not r.passed for r in results)
     suite = ET.Element(
-        "testsuite", name="scenarios", tests=str(len(results)), failures=str(failures),
+        "testsuite",
+        name="scenarios",
+        tests=str(len(results)),
+        failures=str(failures),
         time=f"{sum(r.real_seconds for r in results):.3f}",
     )
     for result in results:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from simulator.scenarios.actors import ActorError, EndUser, event_text, short_type
 from simulator.scenarios.harness import Harness
-from simulator.scenarios.loader import line_of, load_scenario
+from simulator.scenarios.loader import line_of, read_scenario
 from simulator.scenarios.matching import (
     describe_event,
     describe_match,
@@ -159,8 +159,10 @@ class _Run:
                 problems.append(
                     f"{name} did not see, in order:\n"
                     + side_by_side(
-                        "expected (in order)", [describe_match(m) for m in spec.user_sees],
-                        f"{name} saw (after what earlier steps matched)", [describe_event(e) for e in seen[start:]],
+                        "expected (in order)",
+                        [describe_match(m) for m in spec.user_sees],
+                        f"{name} saw (after what earlier steps matched)",
+                        [describe_event(e) for e in seen[start:]],
                         marker=matched,
                     )
                 )
@@ -190,7 +192,8 @@ class _Run:
         for expected in spec.deliveries:
             log = await self.harness.deliveries(expected.kind)
             hits = [
-                d for d in log
+                d
+                for d in log
                 if (expected.status is None or d.get("status") == expected.status)
                 and (expected.event_type is None or expected.event_type in (d.get("event_types") or []))
             ]
@@ -221,14 +224,20 @@ class _Run:
             if requester.get(key) != value:
                 problems.append(f"{label} requester.{key}: expected {value!r}, actual {requester.get(key)!r}")
         if expected.transcript:
-            lines = [{"type": line.get("author_type", ""), "payload": {"text": line.get("text", "")}}
-                     for line in ticket.get("transcript") or []]
+            lines = [
+                {"type": line.get("author_type", ""), "payload": {"text": line.get("text", "")}}
+                for line in ticket.get("transcript") or []
+            ]
             matched, _ = find_in_order(expected.transcript, lines, 0)
             if matched < len(expected.transcript):
                 problems.append(
-                    f"{label} transcript:\n" + side_by_side(
-                        "expected (in order)", [describe_match(m) for m in expected.transcript],
-                        "the agent sees", [describe_event(e) for e in lines], marker=matched,
+                    f"{label} transcript:\n"
+                    + side_by_side(
+                        "expected (in order)",
+                        [describe_match(m) for m in expected.transcript],
+                        "the agent sees",
+                        [describe_event(e) for e in lines],
+                        marker=matched,
                     )
                 )
 
@@ -236,10 +245,11 @@ class _Run:
         """The expect step rewritten to what the user actually saw since the last match."""
         dumped = step.model_dump(by_alias=True, exclude_defaults=True)
         if step.expect.user_sees:
-            seen = user.seen[self.cursors.get(name, 0):]
+            seen = user.seen[self.cursors.get(name, 0) :]
             dumped["expect"]["user_sees"] = [
                 {"type": short_type(str(e.get("type"))), **({"text": event_text(e)} if event_text(e) else {})}
-                for e in seen if e.get("sequence") is not None or e.get("type") == "SMS"
+                for e in seen
+                if e.get("sequence") is not None or e.get("type") == "SMS"
             ]
         return dumped
 
@@ -277,7 +287,9 @@ async def run_scenario(
         agent_file = (base_dir or Path.cwd()) / scenario.agent_file
     started = time.perf_counter()
     result = ScenarioResult(scenario.name, source, passed=False)
-    async with Harness(overrides, agent_file=agent_file, transport=transport) as harness:
+    async with Harness(
+        overrides, agent_file=agent_file, transport=transport, relay_overrides=scenario.relay_settings
+    ) as harness:
         run = _Run(scenario, harness, source, text)
         try:
             await run.start()
@@ -295,10 +307,8 @@ async def run_scenario(
 
 async def run_file(path: Path, *, transport: Literal["asgi", "socket"] = "asgi") -> ScenarioResult:
     """Load, validate and run one scenario file (raises ScenarioFileError if it is invalid)."""
-    scenario = load_scenario(path)
-    return await run_scenario(
-        scenario, source=str(path), text=path.read_text(encoding="utf-8"), base_dir=path.parent, transport=transport
-    )
+    scenario, text = read_scenario(path)
+    return await run_scenario(scenario, source=str(path), text=text, base_dir=path.parent, transport=transport)
 
 
 def write_actual(result: ScenarioResult, folder: Path) -> Path:
