@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 Action = Callable[["Conversation"], Any]
 
-DEFAULT_FALLBACK = "Sorry, I didn't catch that. Could you rephrase, or type 'agent' to talk to a person?"
+DEFAULT_FALLBACK = "Sorry, I didn't catch that. Could you rephrase?"
 
 
 @dataclass

@@ -168,8 +168,9 @@ def envelope(
     return event
 
 
-def bot_message(text: str, *, suggestions: list[str] | None = None, attachments: list[dict[str, Any]] | None = None
-                ) -> dict[str, Any]:
+def bot_message(
+    text: str, *, suggestions: list[str] | None = None, attachments: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The payload of a POLY_AGENT_MESSAGE."""
     return {
         "message_id": str(uuid.uuid4()),

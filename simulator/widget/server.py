@@ -1,17 +1,33 @@
-"""The widget part (skeleton: filled in by the chat-side issue)."""
+"""The widget part: webchat and SMS emulators over one bot engine, and the relay's chat sink."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from starlette.routing import BaseRoute
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.logs import kv
 from simulator.relay.chat import ChatEvent, HandoffPort
+from simulator.widget.auth import TokenService
+from simulator.widget.bot import Bot
+from simulator.widget.dialog import Dialog
+from simulator.widget.loader import load_agent
+from simulator.widget.sessions import SessionStore
+from simulator.widget.sms import SmsChannel
+from simulator.widget.webchat import Webchat
+
+log = logging.getLogger("simulator.widget")
 
 
 class WidgetServer:
+    """Everything on the chat side. The relay delivers to `deliver`; user actions reach it via `handoff`.
+
+    Raises `AgentLoadError` if the agent file can't be used.
+    """
+
     def __init__(
         self, settings: Settings, clock: Clock, handoff: HandoffPort, *, agent_file: Path | None = None
     ) -> None:
@@ -19,18 +35,42 @@ class WidgetServer:
         self.clock = clock
         self.handoff = handoff
         self.agent_file = agent_file
+        self.store = SessionStore(clock)
+        self.dialog = Dialog(settings, clock, handoff, self.store)
+        self.tokens = TokenService(
+            clock,
+            settings.polyai_connector_token.get_secret_value(),
+            settings.polyai_widget_host,
+            settings.polyai_project_id,
+        )
+        self.webchat = Webchat(self.dialog, self.tokens, clock)
+        self.sms = SmsChannel(self.dialog, clock)
+        # Loaded here, not in startup(): a broken agent file then stops the CLI before it serves,
+        # with a one-line `AgentLoadError` (a ConfigError) naming the file and line.
+        loaded = load_agent(agent_file)
+        self.dialog.bot = Bot(loaded, clock, settings.polyai_project_id)
+        log.info(
+            kv("widget.agent_loaded", agent=loaded.agent.name, file=loaded.source, topics=len(loaded.agent.topics))
+        )
 
     async def deliver(self, session_id: str, event: ChatEvent) -> None:
-        pass
+        """The relay's events for a session's end user (`ChatSink`)."""
+        await self.dialog.relay_event(session_id, event)
 
     def routes(self) -> list[BaseRoute]:
-        return []
+        return [*self.webchat.routes(), *self.sms.routes()]
 
     async def startup(self) -> None:
-        pass
+        """Nothing to start: sessions and their tasks begin with the first request."""
 
     async def shutdown(self) -> None:
-        pass
+        await self.dialog.stop_all()
 
     async def reset(self) -> None:
-        pass
+        """Forget sessions, agent memory and the SMS outbox; keep the configuration and agent."""
+        await self.dialog.stop_all()
+        self.store.clear()
+        self.sms.reset()
+        self.webchat.reset()
+        if self.dialog.bot is not None:
+            self.dialog.bot.reset()

@@ -62,7 +62,7 @@ class EventBus:
             for hook in self.state.webhooks.get(integration_id, []):
                 if trigger not in hook.triggers:
                     continue
-                event = {
+                event: dict[str, Any] = {
                     "id": new_id(),
                     "createdAt": sunco_time(self.clock.now()),
                     "type": event_type,
@@ -73,17 +73,13 @@ class EventBus:
                     "webhook": {"id": hook.id, "version": hook.version},
                     "events": [event],
                 }
-                secret = hook.secret
                 self.deliverer.enqueue(
                     Delivery(
                         kind="sunco",
                         key=f"{hook.id}:{conversation.id}",
                         target=hook.target,
                         body=json.dumps(envelope).encode(),
-                        headers=lambda _body, secret=secret: {
-                            "Content-Type": "application/json",
-                            "X-API-Key": secret,
-                        },
+                        headers=_api_key_headers(hook.secret),
                         event_ids=[event["id"]],
                         event_types=[event_type],
                     )
@@ -91,6 +87,15 @@ class EventBus:
                 event_ids.append(event["id"])
         log.debug(kv("zendesk.event", type=event_type, conversation=conversation.id, deliveries=len(event_ids)))
         return event_ids
+
+
+def _api_key_headers(secret: str) -> Callable[[bytes], dict[str, str]]:
+    """SunCo sends the webhook's secret as a plain header on every delivery."""
+
+    def headers(_body: bytes) -> dict[str, str]:
+        return {"Content-Type": "application/json", "X-API-Key": secret}
+
+    return headers
 
 
 def webhook_user(user: User | None, full: bool) -> dict[str, Any] | None:

@@ -5,18 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 
 class SuncoFault(BaseModel):
-    """The next `count` SunCo REST calls answer `status` without doing anything."""
+    """The next `count` SunCo REST calls answer `status` without doing anything; 0 drops the connection."""
 
     model_config = ConfigDict(extra="forbid")
 
     target: Literal["sunco"]
-    status: int = Field(ge=400, le=599)
+    status: int
     count: int = Field(1, ge=1)
     retry_after: int | None = Field(None, ge=0)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, status: int) -> int:
+        if status != 0 and not 400 <= status <= 599:
+            raise ValueError("must be 0 (drop the connection) or an error status 400-599")
+        return status
 
 
 class WebhookFault(BaseModel):

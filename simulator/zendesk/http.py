@@ -7,10 +7,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from simulator.config import Settings
 from simulator.logs import kv
@@ -41,6 +43,18 @@ def ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(payload, status_code=status)
 
 
+class DroppedConnection(Response):
+    """Starts a response, then fails: over a socket the server closes the connection mid-response,
+    in-process the ASGI transport re-raises, so either way the caller sees an httpx transport error."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
+        raise httpx.RemoteProtocolError("connection dropped by fault injection")
+
+
 class SuncoRoutes:
     """Builds Starlette routes whose handlers only see authenticated, size-checked, parsed requests."""
 
@@ -58,8 +72,19 @@ class SuncoRoutes:
 
         return Route(SUNCO_PREFIX + path, endpoint, methods=[method])
 
+    def fallback(self) -> Route:
+        """Any other `/sc/...` path: SunCo's 404 body rather than Starlette's plain text (mount it last)."""
+
+        async def unknown(request: Request, body: Any) -> Response:
+            raise SuncoError(404, "Resource not found")
+
+        route = self.route("", unknown, "GET")
+        return Route("/sc/{rest:path}", route.endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+
     async def _guarded(self, request: Request, handler: Handler) -> Response:
         fault = self.faults.take_sunco()
+        if fault is not None and fault.status == 0:
+            return DroppedConnection()
         if fault is not None:
             raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
         raw = await request.body()
@@ -67,7 +92,7 @@ class SuncoRoutes:
             raise SuncoError(413, "Request body exceeds the 100 kB limit")
         if not sunco_authorized(request.headers.get("authorization"), self.settings):
             raise SuncoError(401, "Invalid credentials")
-        if request.path_params.get("app_id") != self.settings.zendesk_app_id:
+        if "app_id" in request.path_params and request.path_params["app_id"] != self.settings.zendesk_app_id:
             raise SuncoError(404, "App not found")
         body: Any = None
         if request.method in ("POST", "PUT", "PATCH") and raw:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-Metadata = dict[str, str | int | float | bool]
+
+def _small(metadata: dict[str, str | int | float | bool]) -> dict[str, str | int | float | bool]:
+    if len(json.dumps(metadata)) > 4096:
+        raise ValueError("metadata must be at most 4 KB")
+    return metadata
+
+
+# Flat (string/number/bool values) and at most 4 KB, as SunCo requires.
+Metadata = Annotated[dict[str, str | int | float | bool], AfterValidator(_small)]
 
 
 class Wire(BaseModel):
@@ -251,12 +260,13 @@ class WebhookBody(Wire):
     include_full_user: bool | None = None
     include_full_source: bool | None = None
 
-    @model_validator(mode="after")
-    def _known(self) -> WebhookBody:
-        for trigger in self.triggers or []:
+    @field_validator("triggers")
+    @classmethod
+    def _known(cls, triggers: list[str] | None) -> list[str] | None:
+        for trigger in triggers or []:
             if trigger not in TRIGGERS:
                 raise ValueError(f"unknown trigger {trigger!r}")
-        return self
+        return triggers
 
 
 class WebhookCreateBody(WebhookBody):

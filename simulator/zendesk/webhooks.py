@@ -184,6 +184,8 @@ class Deliverer:
             return response.status_code, None, (time.perf_counter() - started) * 1000
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:300], (time.perf_counter() - started) * 1000
+        except Exception as exc:  # in-process (ASGI transport) the target's own crash surfaces here
+            return None, f"target raised {type(exc).__name__}"[:300], (time.perf_counter() - started) * 1000
 
     def _record(
         self,

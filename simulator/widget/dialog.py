@@ -1,0 +1,271 @@
+"""What happens in a chat session, whatever the channel: the bot's turns, the handoff, the end.
+
+Channels (webchat sockets, SMS) call in with what the user did and listen to the session's
+events; the relay calls in through `relay_event`. User turns run one at a time, in order, on
+a worker task per session, so a slow `start_handoff` never blocks a socket and messages typed
+meanwhile reach the live agent afterwards, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from typing import Any
+
+from faker import Faker
+
+from simulator.clock import Clock
+from simulator.config import Settings
+from simulator.logs import kv
+from simulator.relay.chat import ChatEvent, EndUserProfile, HandoffPort, HandoffRequest, TranscriptTurn
+from simulator.widget import protocol as p
+from simulator.widget.agent import Turn
+from simulator.widget.bot import Bot
+from simulator.widget.sessions import Channel, Session, SessionStore, new_session_id
+
+log = logging.getLogger("simulator.widget.dialog")
+
+CHANNEL_TYPES: dict[Channel, str] = {"webchat": "webchat.polyai", "sms": "sms"}
+HANDOFF_FAILED_TEXT = "Sorry, we could not connect you to an agent. Please try again."
+
+
+class Dialog:
+    """Drives sessions: opens them, runs the bot, hands off to the relay, ends and expires them."""
+
+    def __init__(self, settings: Settings, clock: Clock, handoff: HandoffPort, store: SessionStore) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.handoff = handoff
+        self.store = store
+        self.bot: Bot | None = None  # set at start-up, once the agent file has loaded
+        self._faker = Faker()
+
+    # Opening
+
+    def open(
+        self, channel: Channel, *, name: str | None = None, email: str | None = None, phone: str | None = None
+    ) -> Session:
+        """A new session with its SESSION_START, worker and idle watchdog.
+
+        Without a name or email, a stable fake identity is drawn from the session id (or phone).
+        """
+        session_id = new_session_id()
+        fake_name, fake_email = self._fake_identity(phone or session_id)
+        name = name or fake_name
+        if channel == "webchat":
+            email = email or fake_email
+        user = EndUserProfile(external_id=f"polyai-{session_id}", name=name, email=email, phone=phone)
+        conv = self._bot.new_conversation(session_id, CHANNEL_TYPES[channel], phone or email)
+        session = self.store.create(channel, user, conv, session_id)
+        session.emit(p.SESSION_START, {"capabilities": dict(p.CAPABILITIES)})
+        session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session_id}"))
+        session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session_id}")
+        session.tasks.append(session.watchdog)
+        log.info(kv("widget.session_opened", session=session_id, channel=channel, user=name))
+        return session
+
+    def _fake_identity(self, seed: str) -> tuple[str, str]:
+        self._faker.seed_instance(seed)
+        first, last = self._faker.first_name(), self._faker.last_name()
+        local = re.sub(r"[^a-z0-9.]", "", f"{first}.{last}".lower())
+        return f"{first} {last}", f"{local}@example.com"
+
+    @property
+    def _bot(self) -> Bot:
+        if self.bot is None:
+            raise RuntimeError("the widget has not started (no agent loaded)")
+        return self.bot
+
+    # What the user does (called by the channels)
+
+    def join(self, session: Session, *, custom: dict[str, Any] | None = None, echo: bool = True) -> None:
+        """The client asks for the bot: it joins, thinks, greets (once per session)."""
+        session.touch()
+        if echo:
+            session.emit(p.REQUEST_POLY_AGENT_JOIN, {}, custom=custom)
+        if session.joined or session.handing_off:
+            return
+        session.joined = True
+        session.emit(
+            p.POLY_AGENT_JOINED, {"agent_name": self._bot.agent.name, "agent_avatar_url": self._bot.agent.avatar_url}
+        )
+        session.emit(p.POLY_AGENT_THINKING, {})
+        reply = self._bot.greet(session.conv)
+        session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text or "", suggestions=reply.suggestions))
+
+    def say(self, session: Session, text: str, *, custom: dict[str, Any] | None = None) -> str:
+        """A user message: echoed with a server-assigned id now, answered (or forwarded) by the worker."""
+        session.touch()
+        message_id = str(uuid.uuid4())
+        session.emit(p.USER_MESSAGE, {"text": text, "message_id": message_id}, custom=custom)
+        session.turns.put_nowait(("text", (text, message_id)))
+        return message_id
+
+    def note(self, session: Session, text: str) -> None:
+        """A user message recorded (echo and history) without a bot answer."""
+        session.touch()
+        session.emit(p.USER_MESSAGE, {"text": text, "message_id": str(uuid.uuid4())})
+        session.conv.history.append(Turn("user", text, self.clock.now()))
+
+    def would_answer(self, text: str) -> bool:
+        """Whether a topic (not the fallback) would answer this text."""
+        return self._bot.agent.match(text) is not None
+
+    def typing(self, session: Session, started: bool) -> None:
+        """Typing matters only to a live agent."""
+        session.touch()
+        if session.handing_off:
+            session.turns.put_nowait(("typing", started))
+
+    def end(self, session: Session, *, custom: dict[str, Any] | None = None, echo: bool = True) -> None:
+        """The user ends the session."""
+        if echo:
+            session.emit(p.USER_END_SESSION, {}, custom=custom)
+        self._finish(session, p.REASON_USER_END)
+
+    def _finish(self, session: Session, reason: str) -> None:
+        if session.ended:
+            return
+        session.emit(p.SESSION_END, {"reason": reason})
+        self._stop_watch(session)
+        log.info(kv("widget.session_ended", session=session.id, reason=reason))
+        # The worker forwards what is queued, then tells the relay (if it has the session).
+        session.turns.put_nowait(("end", None))
+
+    # What the relay does
+
+    async def relay_event(self, session_id: str, event: ChatEvent) -> None:
+        """An event from the relay for this session's user."""
+        session = self.store.get(session_id)
+        if session is None:
+            log.warning(kv("widget.unknown_session", session=session_id, type=event.type))
+            return
+        if event.type in (p.HANDOFF_FAILED, p.HANDOFF_TIMEOUT):
+            session.handing_off = False  # the bot answers again
+        elif event.type == p.POLY_AGENT_TRIGGERED_HANDOFF:
+            session.handing_off = True
+        if session.channel == "sms" and not event.transient:
+            session.touch()  # no heartbeats on SMS: the conversation itself is the activity
+        session.emit(event.type, event.payload, transient=event.transient)
+        if event.type == p.SESSION_END:
+            log.info(kv("widget.session_ended", session=session.id, reason=event.payload.get("reason"), by="relay"))
+            session.turns.put_nowait(("stop", None))
+            self._stop_watch(session)
+
+    @staticmethod
+    def _stop_watch(session: Session) -> None:
+        # An ended session has no deadline; don't leave a sleeper on the (virtual) clock.
+        if session.watchdog is not None and session.watchdog is not asyncio.current_task():
+            session.watchdog.cancel()
+
+    # The session's worker and watchdog
+
+    async def _work(self, session: Session) -> None:
+        while True:
+            kind, value = await session.turns.get()
+            try:
+                if kind == "text":
+                    await self._turn(session, *value)
+                elif kind == "typing" and session.handing_off:
+                    await self.handoff.user_typing(session.id, bool(value))
+                elif kind == "end":
+                    if session.handing_off or await self.handoff.is_handed_off(session.id):
+                        await self.handoff.user_ended(session.id)
+                    return
+                elif kind == "stop":
+                    return
+            except Exception:
+                log.exception(kv("widget.turn_failed", session=session.id, kind=kind))
+
+    async def _turn(self, session: Session, text: str, message_id: str) -> None:
+        if session.handing_off and await self._relay_has(session):
+            try:
+                await self.handoff.user_message(session.id, text, message_id)
+            except Exception:
+                log.exception(kv("widget.forward_failed", session=session.id, message_id=message_id))
+                session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_FORWARD_FAILED))
+            return
+        if session.ended:
+            return
+        session.emit(p.POLY_AGENT_THINKING, {})
+        reply = await self._bot.respond(session.conv, text)
+        if reply.failed:
+            session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_AGENT))
+            return
+        if reply.text:
+            session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text, suggestions=reply.suggestions))
+        if reply.handoff is not None:
+            await self._start_handoff(session, reply.handoff)
+
+    async def _relay_has(self, session: Session) -> bool:
+        """Whether the relay still owns the session; if it let go without saying so, the bot resumes."""
+        try:
+            owned = await self.handoff.is_handed_off(session.id)
+        except Exception:
+            log.exception(kv("widget.relay_state_unknown", session=session.id))
+            return True
+        if not owned:
+            log.info(kv("widget.bot_resumes", session=session.id))
+            session.handing_off = False
+        return owned
+
+    async def _start_handoff(self, session: Session, payload: dict[str, Any]) -> None:
+        session.handing_off = True
+        request = HandoffRequest(
+            session_id=session.id,
+            channel=session.channel,
+            user=session.user,
+            transcript=[
+                TranscriptTurn(speaker=t.speaker, text=t.text, timestamp=t.timestamp) for t in session.conv.history
+            ],
+            payload=payload,
+        )
+        log.info(kv("widget.handoff", session=session.id, channel=session.channel))
+        try:
+            await self.handoff.start_handoff(request)
+        except Exception as exc:
+            # Usually InvalidHandoffPayload: the relay has told the user; the developer needs the why.
+            log.error(
+                kv("widget.handoff_rejected", session=session.id, error=f"{type(exc).__name__}: {exc}"), exc_info=True
+            )
+            if session.handing_off and not session.ended and not await self._quiet_is_handed_off(session):
+                # The relay failed without telling the user: do it here so they aren't left waiting.
+                session.handing_off = False
+                session.emit(p.HANDOFF_FAILED, {})
+                session.emit(p.SYSTEM_MESSAGE, p.system_message(HANDOFF_FAILED_TEXT))
+
+    async def _quiet_is_handed_off(self, session: Session) -> bool:
+        try:
+            return await self.handoff.is_handed_off(session.id)
+        except Exception:
+            return False
+
+    async def _watch(self, session: Session) -> None:
+        idle = self.settings.widget_session_idle_seconds
+        while not session.ended:
+            remaining = session.last_activity + idle - self.clock.monotonic()
+            if remaining <= 0:
+                log.info(kv("widget.session_idle", session=session.id, idle_seconds=idle))
+                self._finish(session, p.REASON_USER_ABANDONED)
+                return
+            await self.clock.sleep(remaining)
+
+    # Lifecycle
+
+    async def stop_all(self) -> None:
+        """Cancel every session's tasks and close its listeners (shutdown and reset)."""
+        tasks = [task for session in self.store.all() for task in session.tasks if not task.done()]
+        for session in self.store.all():
+            for subscriber in list(session.subscribers):
+                subscriber.close()
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+        for task in tasks:
+            if task is not current:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

@@ -1,0 +1,193 @@
+"""The SMS emulator: a Twilio-style inbound webhook, and an outbox of the texts the user would receive.
+
+One session per phone number (a new one after SESSION_END). The session's events become
+texts: bot and live-agent messages as they are, handoff events as short notices; typing,
+echoes and thinking are not sent. Each outbox entry is one message with its carrier
+segments listed (`segments`: the parts, in order).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from simulator.clock import Clock
+from simulator.logs import kv
+from simulator.widget import protocol as p
+from simulator.widget.dialog import HANDOFF_FAILED_TEXT, Dialog
+from simulator.widget.segments import split
+from simulator.widget.sessions import Session
+
+log = logging.getLogger("simulator.widget.sms")
+
+CONNECTING = "Connecting you to an agent…"
+AGENT_JOINED = "{name} has joined"
+SOMEONE_JOINED = "An agent has joined"
+AGENT_LEFT = "The agent has left the chat"
+QUEUE_POSITION = "You are #{position} in the queue."
+HANDOFF_TIMEOUT_TEXT = "Sorry, no agent is available right now. Please try again later."
+CONVERSATION_ENDED = "This conversation has ended. Text us again any time."
+STOP_WORDS = frozenset({"STOP", "END", "QUIT", "CANCEL", "UNSUBSCRIBE", "STOPALL"})
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def render(event: dict[str, Any]) -> str | None:
+    """The text a phone gets for one session event, or None when the event isn't sent over SMS."""
+    type_, payload = event["type"], event.get("payload") or {}
+    if type_ in (p.POLY_AGENT_MESSAGE, p.LIVE_AGENT_MESSAGE):
+        lines = [payload.get("text") or ""]
+        for card in payload.get("attachments") or []:
+            lines.append(" ".join(str(v) for v in (card.get("title"), card.get("content_url")) if v))
+        return "\n".join(line for line in lines if line) or None
+    if type_ == p.POLY_AGENT_TRIGGERED_HANDOFF:
+        return CONNECTING
+    if type_ == p.HANDOFF_QUEUE_STATUS and payload.get("position_in_queue"):
+        return QUEUE_POSITION.format(position=payload["position_in_queue"])
+    if type_ == p.LIVE_AGENT_JOINED:
+        name = (payload.get("agent") or {}).get("name")
+        return AGENT_JOINED.format(name=name) if name else SOMEONE_JOINED
+    if type_ == p.LIVE_AGENT_LEFT:
+        return AGENT_LEFT
+    if type_ == p.HANDOFF_FAILED:
+        return HANDOFF_FAILED_TEXT
+    if type_ == p.HANDOFF_TIMEOUT:
+        return HANDOFF_TIMEOUT_TEXT
+    if type_ == p.SYSTEM_MESSAGE:
+        return payload.get("message") or None
+    if type_ == p.SESSION_END and payload.get("reason") == p.REASON_NATURAL_END:
+        return CONVERSATION_ENDED
+    return None
+
+
+class SmsFeed:
+    """Listens on one SMS session and puts what the phone would receive in the outbox."""
+
+    def __init__(self, outbox: SmsOutbox, phone: str, service_number: str, session_id: str) -> None:
+        self.outbox = outbox
+        self.phone = phone
+        self.service_number = service_number
+        self.session_id = session_id
+        self._last: str | None = None
+
+    def push(self, event: dict[str, Any]) -> None:
+        text = render(event)
+        # The relay may send a failure event and a system message saying the same thing.
+        if text is None or text == self._last:
+            return
+        self._last = text
+        self.outbox.send(to=self.phone, from_=self.service_number, body=text, session_id=self.session_id)
+
+    def close(self) -> None:
+        pass
+
+
+class SmsOutbox:
+    """Every text sent to a phone, in order."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.messages: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    def send(self, *, to: str, from_: str, body: str, session_id: str) -> dict[str, Any]:
+        segmented = split(body)
+        message = {
+            "id": f"SM{next(self._ids):032d}",
+            "to": to,
+            "from": from_,
+            "body": body,
+            "segments": list(segmented.parts),
+            "segment_count": segmented.count,
+            "encoding": segmented.encoding,
+            "sent_at": p.iso(self.clock.now()),
+            "session_id": session_id,
+        }
+        self.messages.append(message)
+        log.info(kv("sms.sent", to=to, segments=segmented.count, encoding=segmented.encoding))
+        return message
+
+    def for_number(self, to: str | None) -> list[dict[str, Any]]:
+        return [m for m in self.messages if to is None or m["to"] == to]
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+
+async def _form(request: Request) -> dict[str, Any] | None:
+    """The webhook's fields: form-encoded as providers send them (JSON accepted too), None if unreadable."""
+    raw = await request.body()
+    # Parsed here rather than with request.form(), which needs python-multipart.
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+class SmsChannel:
+    """`POST /sms/inbound` (form fields From, To, Body) and `GET /_sim/sms/outbox[?to=+1555...]`."""
+
+    def __init__(self, dialog: Dialog, clock: Clock) -> None:
+        self.dialog = dialog
+        self.outbox = SmsOutbox(clock)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/sms/inbound", self.inbound, methods=["POST"]),
+            Route("/_sim/sms/outbox", self.read_outbox, methods=["GET"]),
+        ]
+
+    async def inbound(self, request: Request) -> Response:
+        """A text from a phone, as a provider's webhook delivers it; answered with empty TwiML."""
+        form = await _form(request)
+        if form is None:
+            return JSONResponse({"error": "Error parsing request"}, status_code=400)
+        phone, service, body = (str(form.get(k) or "").strip() for k in ("From", "To", "Body"))
+        if not phone or not body:
+            return JSONResponse({"error": "From and Body are required"}, status_code=400)
+        self.receive(phone, service or "+15550000000", body)
+        return Response(EMPTY_TWIML, media_type="text/xml")
+
+    def receive(self, phone: str, service_number: str, body: str) -> Session | None:
+        """Route one inbound text to the number's session (opening one if needed)."""
+        log.info(kv("sms.received", phone=phone, chars=len(body)))
+        session = self.dialog.store.for_phone(phone)
+        if body.upper() in STOP_WORDS:
+            # Carrier opt-out words end the conversation; nothing is sent back.
+            if session is not None:
+                self.dialog.end(session)
+            return session
+        if session is None:
+            session = self._open(phone, service_number)
+            if not self.dialog.would_answer(body):
+                # A first "hi" gets the greeting alone, not the greeting plus "didn't catch that".
+                self.dialog.note(session, body)
+                self.dialog.join(session, echo=False)
+                return session
+            self.dialog.join(session, echo=False)
+        self.dialog.say(session, body)
+        return session
+
+    def _open(self, phone: str, service_number: str) -> Session:
+        session = self.dialog.open("sms", phone=phone)
+        session.subscribe(SmsFeed(self.outbox, phone, service_number, session.id))
+        return session
+
+    async def read_outbox(self, request: Request) -> Response:
+        to = request.query_params.get("to")
+        return JSONResponse({"messages": self.outbox.for_number(to)})
+
+    def reset(self) -> None:
+        self.outbox.clear()

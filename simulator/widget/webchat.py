@@ -1,0 +1,267 @@
+"""The webchat widget's side of the PolyAI Messaging API: token and session endpoints, and the socket.
+
+`POST /widget/api/v1/access-token`, `POST /widget/api/v1/sessions`, `GET /widget/ws` (WebSocket).
+Handshake errors are HTTP responses before the upgrade (ASGI WebSocket Denial Response);
+a server without that extension gets a close with code 4000 + status and the error text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from simulator.clock import Clock
+from simulator.logs import kv
+from simulator.widget import protocol as p
+from simulator.widget.auth import TOKEN_LIFETIME_SECONDS, RateLimiter, TokenError, TokenService
+from simulator.widget.dialog import Dialog
+from simulator.widget.sessions import Session
+
+log = logging.getLogger("simulator.widget.webchat")
+
+BATCH_SIZE = 100  # events per EVENT_BATCH on replay
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class SessionUser(BaseModel):
+    """Extension: who the end user is, instead of a generated identity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    email: str | None = None
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    platform: Literal["web", "ios", "android", "custom"] = "web"
+    streaming_enabled: bool = False  # accepted; replies are never streamed (capabilities say so)
+    user: SessionUser | None = None
+
+
+def error(status: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": text}, status_code=status, headers=headers)
+
+
+def _guarded(handler: Handler) -> Handler:
+    """A bug in the simulator is a 500 with a JSON body, and a traceback in the log."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception:
+            log.exception(kv("widget.http_error", path=request.url.path))
+            return error(500, "Internal server error")
+
+    return run
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    """The body as a JSON object (an empty body counts as `{}`), or None if it isn't one."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+class SocketFeed:
+    """One socket's outgoing events, written in order by a single task."""
+
+    def __init__(self, websocket: WebSocket, session_id: str) -> None:
+        self.websocket = websocket
+        self.session_id = session_id
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def push(self, event: dict[str, Any]) -> None:
+        self._queue.put_nowait(event)
+
+    def close(self) -> None:
+        """Close the socket once everything queued has been sent."""
+        self._queue.put_nowait(None)
+
+    async def run(self) -> None:
+        try:
+            while (event := await self._queue.get()) is not None:
+                await self.websocket.send_text(json.dumps(event))
+            await self.websocket.close(1000)
+        except Exception as exc:  # the client went away; the receive loop sees the disconnect
+            log.debug(kv("widget.socket_send_failed", session=self.session_id, error=repr(exc)))
+
+
+class Webchat:
+    """The webchat HTTP endpoints and the socket, over a `Dialog`."""
+
+    def __init__(self, dialog: Dialog, tokens: TokenService, clock: Clock) -> None:
+        self.dialog = dialog
+        self.tokens = tokens
+        self.clock = clock
+        self.limiter = RateLimiter(clock)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/widget/api/v1/access-token", _guarded(self.access_token), methods=["POST"]),
+            Route("/widget/api/v1/sessions", _guarded(self.create_session), methods=["POST"]),
+            WebSocketRoute("/widget/ws", self.socket),
+        ]
+
+    def _limited(self, key: str) -> JSONResponse | None:
+        wait = self.limiter.check(key)
+        if wait is None:
+            return None
+        log.warning(kv("widget.rate_limited", retry_after=wait))
+        return error(429, "Too many requests", {"Retry-After": str(wait)})
+
+    async def access_token(self, request: Request) -> Response:
+        """Exchange the connector token (and registered host) for an access token."""
+        token, host = request.headers.get("x-token"), request.headers.get("x-host")
+        if not token or not host:
+            return error(401, "Missing authentication headers")
+        if await _json_object(request) is None:
+            return error(400, "Error parsing request")
+        if not self.tokens.connector_ok(token, host):
+            log.warning(kv("widget.bad_connector_token", host=host))
+            return error(401, "Connector token does not exist")
+        if limited := self._limited(f"connector:{token}"):
+            return limited
+        return JSONResponse(
+            {"access_token": self.tokens.issue(), "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"}
+        )
+
+    async def create_session(self, request: Request) -> Response:
+        """Open a chat session for the bearer of an access token."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error(401, "Missing authentication headers")
+        try:
+            claims = self.tokens.verify(token.strip())
+        except TokenError:
+            return error(401, "Invalid access token")
+        body = await _json_object(request)
+        if body is None:
+            return error(400, "Error parsing request")
+        try:
+            wanted = SessionRequest.model_validate(body)
+        except ValidationError:
+            return error(400, "Error parsing request")
+        if limited := self._limited(f"token:{claims['jti']}"):
+            return limited
+        user = wanted.user or SessionUser()
+        session = self.dialog.open("webchat", name=user.name, email=user.email)
+        return JSONResponse({"session_id": session.id})
+
+    # The socket
+
+    async def socket(self, websocket: WebSocket) -> None:
+        """`/widget/ws?session_id=..&access_token=..&cursor=..`: replay, then live events both ways."""
+        params = websocket.query_params
+        session_id, token = params.get("session_id"), params.get("access_token")
+        if not session_id or not token:
+            return await self._deny(websocket, 400, "invalid connection parameters")
+        try:
+            self.tokens.verify(token)
+        except TokenError:
+            return await self._deny(websocket, 401, "authentication failed")
+        session = self.dialog.store.get(session_id)
+        # Ended and expired sessions can't be resumed; SMS sessions have no socket.
+        if session is None or session.ended or session.channel != "webchat":
+            return await self._deny(websocket, 404, "session not found")
+        if session.sockets >= p.MAX_SOCKETS_PER_SESSION:
+            return await self._deny(websocket, 429, "connection limit exceeded for session")
+        session.sockets += 1  # counted before the accept's await, so racing handshakes can't overshoot
+        try:
+            await websocket.accept()
+            await self._serve(websocket, session, _cursor(params.get("cursor")))
+        finally:
+            session.sockets -= 1
+
+    async def _deny(self, websocket: WebSocket, status: int, text: str) -> None:
+        log.info(kv("widget.handshake_refused", status=status, reason=text))
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(error(status, text))
+        else:
+            await websocket.close(code=4000 + status, reason=text)
+
+    async def _serve(self, websocket: WebSocket, session: Session, cursor: int) -> None:
+        feed = SocketFeed(websocket, session.id)
+        # Replay and subscribe with no await in between: nothing is missed or sent twice.
+        history = session.after(cursor)
+        batches = [history[i : i + BATCH_SIZE] for i in range(0, len(history), BATCH_SIZE)] or [[]]
+        for batch in batches:
+            feed.push(self._transient(p.EVENT_BATCH, {"events": batch}))
+        session.subscribe(feed)
+        writer = asyncio.create_task(feed.run(), name=f"widget-socket-{session.id}")
+        log.info(kv("widget.socket_open", session=session.id, cursor=cursor, replayed=len(history)))
+        try:
+            await self._receive(websocket, session, feed)
+        finally:
+            session.unsubscribe(feed)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            log.info(kv("widget.socket_closed", session=session.id))
+
+    async def _receive(self, websocket: WebSocket, session: Session, feed: SocketFeed) -> None:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if session.ended:
+                continue  # nothing more is sent after SESSION_END
+            session.touch()
+            raw = message.get("text")
+            if raw is None:
+                raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            if len(raw.encode("utf-8")) > p.MAX_MESSAGE_SIZE_BYTES:
+                feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(p.ERR_TOO_LARGE)))
+                continue
+            try:
+                event = p.parse_client_event(raw)
+            except p.ProtocolError as exc:
+                log.info(kv("widget.client_error", session=session.id, error=str(exc)))
+                feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(str(exc))))
+                continue
+            self._dispatch(session, feed, event)
+
+    def _dispatch(self, session: Session, feed: SocketFeed, event: p.ClientEvent) -> None:
+        if event.type == p.HEARTBEAT:
+            # Only the sender hears its heartbeat; it is not part of the history.
+            feed.push(self._transient(p.HEARTBEAT, {}, custom=event.custom))
+        elif event.type == p.REQUEST_POLY_AGENT_JOIN:
+            self.dialog.join(session, custom=event.custom)
+        elif event.type == p.USER_MESSAGE:
+            self.dialog.say(session, str(event.payload["text"]), custom=event.custom)
+        elif event.type == p.USER_TYPING:
+            self.dialog.typing(session, event.payload["state"] == p.TYPING_STARTED)
+        elif event.type == p.USER_END_SESSION:
+            self.dialog.end(session, custom=event.custom)
+
+    def _transient(self, type_: str, payload: dict[str, Any], custom: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An event for one socket only, outside the session's sequence."""
+        return p.envelope(type_, payload, sequence=None, timestamp=self.clock.now(), custom=custom)
+
+    def reset(self) -> None:
+        self.limiter.reset()
+
+
+def _cursor(value: str | None) -> int:
+    """The last sequence the client has; anything that doesn't parse means a full replay."""
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0

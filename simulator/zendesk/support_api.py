@@ -1,0 +1,133 @@
+"""Zendesk Support API subset: list, show and update tickets, with Zendesk's auth and error shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from simulator.config import Settings
+from simulator.zendesk.auth import zendesk_authorized
+from simulator.zendesk.ids import zendesk_time
+from simulator.zendesk.ticket import STATUSES
+from simulator.zendesk.workspace import AgentWorkspace, WorkspaceError
+
+
+class CommentBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    body: str | None = None
+    html_body: str | None = None
+    public: bool = True
+
+
+class TicketUpdate(BaseModel):
+    """The fields of `{"ticket": {...}}` the emulator acts on; the rest is accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    status: str | None = None
+    tags: list[str] | None = None
+    comment: CommentBody | None = None
+
+
+def _invalid(field: str, description: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": "RecordInvalid",
+            "description": "Record validation errors",
+            "details": {field: [{"description": description, "error": "InvalidValue"}]},
+        },
+        status_code=422,
+    )
+
+
+NOT_FOUND = {"error": "RecordNotFound", "description": "Not found"}
+
+
+class SupportApi:
+    """`/api/v2/tickets...` as Zendesk Support answers them."""
+
+    def __init__(self, settings: Settings, workspace: AgentWorkspace) -> None:
+        self.settings = settings
+        self.workspace = workspace
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/v2/tickets.json", self.list_tickets, methods=["GET"]),
+            Route("/api/v2/tickets/{ticket_id:int}.json", self.show_ticket, methods=["GET"]),
+            Route("/api/v2/tickets/{ticket_id:int}.json", self.update_ticket, methods=["PUT"]),
+        ]
+
+    def _denied(self, request: Request) -> JSONResponse | None:
+        if zendesk_authorized(request.headers.get("authorization"), self.settings):
+            return None
+        return JSONResponse({"error": "Couldn't authenticate you"}, status_code=401)
+
+    @staticmethod
+    def _base(request: Request) -> str:
+        return str(request.base_url).rstrip("/")
+
+    async def list_tickets(self, request: Request) -> Response:
+        if denied := self._denied(request):
+            return denied
+        tickets = [t.support_json(self._base(request)) for t in self.workspace.tickets.values()]
+        return JSONResponse({"tickets": tickets, "next_page": None, "previous_page": None, "count": len(tickets)})
+
+    async def show_ticket(self, request: Request) -> Response:
+        if denied := self._denied(request):
+            return denied
+        ticket = self.workspace.tickets.get(request.path_params["ticket_id"])
+        if ticket is None:
+            return JSONResponse(NOT_FOUND, status_code=404)
+        return JSONResponse({"ticket": ticket.support_json(self._base(request))})
+
+    async def update_ticket(self, request: Request) -> Response:
+        if denied := self._denied(request):
+            return denied
+        ticket = self.workspace.tickets.get(request.path_params["ticket_id"])
+        if ticket is None:
+            return JSONResponse(NOT_FOUND, status_code=404)
+        try:
+            raw = json.loads(await request.body())
+            update = TicketUpdate.model_validate(raw["ticket"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            return JSONResponse(
+                {"error": "InvalidEndpoint", "description": 'Body must be {"ticket": {...}}'}, status_code=400
+            )
+        if ticket.status == "closed":
+            return _invalid("status", "Status: closed prevents ticket update")
+        if update.status is not None and update.status not in STATUSES:
+            return _invalid("status", f"Status: {update.status} is not valid")
+        events: list[dict[str, Any]] = []
+        if update.tags is not None:
+            ticket.tags = [t.lower() for t in update.tags]
+            events.append({"type": "Change", "field_name": "tags", "value": ticket.tags})
+        comment = update.comment
+        text = comment.body or comment.html_body if comment else None
+        if comment and text:
+            events.append({"type": "Comment", "body": text, "public": comment.public})
+            if comment.public:  # messaging tickets: a public reply goes to the conversation
+                await self.workspace.agent_message(ticket.id, text, require_accepted=False)
+            else:
+                ticket.comments.append({"author_id": ticket.assignee_id, "body": text, "public": False})
+        if update.status is not None and update.status != ticket.status:
+            events.append(
+                {"type": "Change", "field_name": "status", "value": update.status, "previous_value": ticket.status}
+            )
+            try:
+                await self.workspace.update_status(ticket.id, update.status)
+            except WorkspaceError as exc:
+                return _invalid("status", str(exc))
+        ticket.updated_at = self.workspace.clock.now()
+        audit = {
+            "id": ticket.id * 1000 + len(ticket.comments),
+            "ticket_id": ticket.id,
+            "created_at": zendesk_time(ticket.updated_at),
+            "author_id": ticket.assignee_id or -1,
+            "metadata": {},
+            "events": [{"id": index + 1, **event} for index, event in enumerate(events)],
+        }
+        return JSONResponse({"ticket": ticket.support_json(self._base(request)), "audit": audit})

@@ -1,0 +1,219 @@
+"""The Zendesk Agent Workspace: opens tickets on handoff, keeps transcripts, speaks for human agents."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from simulator.clock import Clock
+from simulator.config import Settings
+from simulator.logs import kv
+from simulator.zendesk.conversations import Conversations
+from simulator.zendesk.models import Author, Content, Conversation, Message, Metadata, Source, SwitchboardIntegration
+from simulator.zendesk.state import AGENT_WORKSPACE, AGENT_WORKSPACE_TYPE
+from simulator.zendesk.switchboard import SwitchboardControl
+from simulator.zendesk.ticket import STATUSES, Ticket, split_tags
+
+log = logging.getLogger("simulator.zendesk.workspace")
+
+DEFAULT_TRANSCRIPT = 10
+REQUESTER_ID_BASE = 5_000_000
+TICKET_FIELD_PREFIX = "dataCapture.ticketField."
+
+
+class WorkspaceError(Exception):
+    """A control-plane or Support API request that can't be done; `status` is the HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# Called with (ticket, previous status) after every status change: the status webhook hangs here.
+StatusListener = Callable[[Ticket, str], None]
+
+
+class AgentWorkspace:
+    """Tickets per conversation and the human agent's actions on them."""
+
+    def __init__(
+        self, settings: Settings, clock: Clock, conversations: Conversations, control: SwitchboardControl
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.conversations = conversations
+        self.control = control
+        self.tickets: dict[int, Ticket] = {}
+        self.on_status: list[StatusListener] = []
+        conversations.listeners.append(self.hear)
+        control.on_control.append(self.control_received)
+
+    def reset(self) -> None:
+        self.tickets.clear()
+
+    # --- agents --------------------------------------------------------------------------
+
+    def agent_id(self, name: str) -> int:
+        """A stable Zendesk user id for an agent name."""
+        return 1_000_000 + zlib.crc32(name.encode()) % 9_000_000
+
+    def agent_avatar(self, name: str) -> str:
+        return f"https://{self.settings.zendesk_subdomain}.zendesk.com/system/photos/agents/{self.agent_id(name)}.png"
+
+    # --- tickets -------------------------------------------------------------------------
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None:
+            raise WorkspaceError(404, f"ticket {ticket_id} not found")
+        return ticket
+
+    def open_ticket_for(self, conversation_id: str) -> Ticket | None:
+        return next(
+            (t for t in self.tickets.values() if t.conversation_id == conversation_id and t.status != "closed"), None
+        )
+
+    async def control_received(
+        self, conversation: Conversation, integration: SwitchboardIntegration, metadata: Metadata
+    ) -> None:
+        """passControl/acceptControl to the agent workspace: open a ticket from the conversation."""
+        if integration.integration_type != AGENT_WORKSPACE_TYPE or self.open_ticket_for(conversation.id):
+            return
+        user = self.conversations.participant(conversation)
+        name = str(metadata.get("dataCapture.systemField.requester.name") or "")
+        if not name and user is not None:
+            name = " ".join(p for p in (user.profile.given_name, user.profile.surname) if p)
+        name = name or "Customer"
+        email = metadata.get("dataCapture.systemField.requester.email") or (user.profile.email if user else None)
+        now = self.clock.now()
+        ticket_id = len(self.tickets) + 1
+        ticket = Ticket(
+            id=ticket_id,
+            conversation_id=conversation.id,
+            requester_id=REQUESTER_ID_BASE + ticket_id,
+            requester_name=name,
+            requester_email=str(email) if email else None,
+            subject=f"Conversation with {name}",
+            created_at=now,
+            updated_at=now,
+            tags=split_tags(metadata.get("dataCapture.systemField.tags")),
+            custom_fields={
+                key.removeprefix(TICKET_FIELD_PREFIX): str(value)
+                for key, value in metadata.items()
+                if key.startswith(TICKET_FIELD_PREFIX)
+            },
+            metadata=dict(metadata),
+            transcript=[_line(m) for m in self._history(conversation.id, metadata.get("first_message_id"))],
+        )
+        self.tickets[ticket.id] = ticket
+        log.info(kv("zendesk.ticket.created", ticket=ticket.id, conversation=conversation.id))
+
+    def _history(self, conversation_id: str, first_message_id: object) -> list[Message]:
+        messages = self.conversations.state.messages.get(conversation_id, [])
+        ids = [m.id for m in messages]
+        if isinstance(first_message_id, str) and first_message_id in ids:
+            return messages[ids.index(first_message_id) :]
+        return messages[-DEFAULT_TRANSCRIPT:]
+
+    async def hear(self, conversation: Conversation, message: Message) -> None:
+        """Every message in a conversation with a live ticket joins its transcript."""
+        ticket = self.open_ticket_for(conversation.id)
+        if ticket is not None:
+            ticket.transcript.append(_line(message))
+
+    # --- agent actions -------------------------------------------------------------------
+
+    def accept(self, ticket_id: int, agent_name: str) -> Ticket:
+        """Assign the ticket; a new ticket becomes open (no message reaches the conversation)."""
+        ticket = self._live(ticket_id)
+        ticket.assignee_name, ticket.assignee_id = agent_name, self.agent_id(agent_name)
+        if ticket.status == "new":
+            self.set_status(ticket, "open")
+        return ticket
+
+    async def agent_message(self, ticket_id: int, text: str, *, require_accepted: bool = True) -> Message:
+        """The assigned agent replies: a business message from the agent workspace."""
+        ticket = self._live(ticket_id)
+        if ticket.assignee_name is None and require_accepted:
+            raise WorkspaceError(409, "accept the ticket first")
+        name = ticket.assignee_name or "Support"
+        conversation = self.conversations.conversation(ticket.conversation_id)
+        message = await self.conversations.post_message(
+            conversation,
+            Author(type="business", display_name=name, avatar_url=self.agent_avatar(name)),
+            Content(type="text", text=text),
+            Source(type=AGENT_WORKSPACE_TYPE),
+            {"__zendesk_msg.agent.id": str(self.agent_id(name))},
+        )
+        ticket.comments.append({"author_id": self.agent_id(name), "body": text, "public": True})
+        ticket.updated_at = self.clock.now()
+        return message
+
+    def agent_typing(self, ticket_id: int, typing: bool) -> None:
+        """Agent typing reaches the conversation as business-authored `conversation:typing`."""
+        ticket = self._live(ticket_id)
+        if ticket.assignee_name is None:
+            raise WorkspaceError(409, "accept the ticket first")
+        name = ticket.assignee_name
+        conversation = self.conversations.conversation(ticket.conversation_id)
+        author = Author(type="business", display_name=name, avatar_url=self.agent_avatar(name))
+        kind = "typing:start" if typing else "typing:stop"
+        self.conversations.post_activity(conversation, kind, author, {"type": AGENT_WORKSPACE_TYPE})
+
+    def set_status(self, ticket: Ticket, status: str) -> None:
+        """Change status, tell the status listeners; closing hands the conversation back (see `closed`)."""
+        if status not in STATUSES:
+            raise WorkspaceError(422, f"status: {status!r} is not one of {', '.join(STATUSES)}")
+        previous = ticket.status
+        if status == previous:
+            return
+        ticket.status = status
+        ticket.updated_at = self.clock.now()
+        log.info(kv("zendesk.ticket.status", ticket=ticket.id, previous=previous, current=status))
+        for listener in self.on_status:
+            listener(ticket, previous)
+
+    async def closed(self, ticket: Ticket) -> None:
+        """Ticket closed: control goes to the agent workspace's next integration, reason ticketClosed."""
+        conversation = self.conversations.state.conversations.get(ticket.conversation_id)
+        if conversation is None:
+            return
+        active = conversation.active_switchboard_integration
+        if active is None or active.name != AGENT_WORKSPACE:
+            return  # someone already took the conversation back
+        workspace = self.conversations.state.agent_workspace()
+        if workspace.next_switchboard_integration_id:
+            await self.control.pass_control(
+                conversation, workspace.next_switchboard_integration_id, {}, reason="ticketClosed"
+            )
+        else:
+            await self.control.release_control(conversation, {}, reason="ticketClosed")
+
+    async def update_status(self, ticket_id: int, status: str) -> Ticket:
+        """Set a status from outside (Support API, control plane), handing back on close."""
+        ticket = self._live(ticket_id)
+        self.set_status(ticket, status)
+        if ticket.status == "closed":
+            await self.closed(ticket)
+        return ticket
+
+    def _live(self, ticket_id: int) -> Ticket:
+        ticket = self.ticket(ticket_id)
+        if ticket.status == "closed":
+            raise WorkspaceError(409, f"ticket {ticket_id} is closed")
+        return ticket
+
+
+def _line(message: Message) -> dict[str, Any]:
+    """One transcript line."""
+    content = message.content
+    return {
+        "id": message.id,
+        "author_type": message.author.type,
+        "author_name": message.author.display_name,
+        "text": content.text if content.text is not None else f"[{content.type}]",
+        "received": message.received,
+        "source_type": message.source.type,
+    }

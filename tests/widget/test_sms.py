@@ -1,0 +1,150 @@
+"""The SMS emulator: inbound webhook, bot answers and handoff notices in the outbox, segmenting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from simulator.clock import VirtualClock
+from simulator.relay.chat import HandoffRequest
+from simulator.widget import WidgetServer
+
+from .conftest import FakeRelay, settle
+
+PHONE = "+15550100001"
+SERVICE = "+15550009999"
+
+
+async def text(http: httpx.AsyncClient, clock: VirtualClock, body: str, phone: str = PHONE) -> None:
+    response = await http.post("/sms/inbound", data={"From": phone, "To": SERVICE, "Body": body})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    assert "<Response>" in response.text
+    await settle(clock)
+
+
+async def outbox(http: httpx.AsyncClient, phone: str | None = PHONE) -> list[dict[str, Any]]:
+    response = await http.get("/_sim/sms/outbox", params={"to": phone} if phone else {})
+    assert response.status_code == 200
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+async def bodies(http: httpx.AsyncClient, phone: str = PHONE) -> list[str]:
+    return [m["body"] for m in await outbox(http, phone)]
+
+
+async def test_sms_round_trip_with_handoff(
+    http: httpx.AsyncClient, clock: VirtualClock, relay: FakeRelay, widget: WidgetServer
+) -> None:
+    await text(http, clock, "hi there")
+    [greeting] = await outbox(http)
+    assert greeting["body"].startswith("Hi! I'm the Demo assistant")
+    assert greeting["to"] == PHONE and greeting["from"] == SERVICE
+    assert greeting["encoding"] == "GSM-7" and greeting["segments"] == [greeting["body"]]
+    assert greeting["sent_at"].endswith("Z")
+
+    await text(http, clock, "When are you open?")
+    assert (await bodies(http))[-1] == "We're open 9am to 5pm, Monday to Friday."
+
+    await text(http, clock, "Can I talk to a human please")
+    assert (await bodies(http))[-2:] == [
+        "No problem, I'll transfer you to one of our agents now.",
+        "Connecting you to an agent…",
+    ]
+    [request] = relay.named("start_handoff")
+    assert isinstance(request, HandoffRequest)
+    assert request.channel == "sms" and request.user.phone == PHONE and request.user.name
+    assert request.user.external_id == f"polyai-{request.session_id}"
+    assert [t.text for t in request.transcript][:2] == ["hi there", greeting["body"]]
+    session = widget.store.get(request.session_id)
+    assert session is not None and session.conv.caller_number == PHONE and session.conv.channel_type == "sms"
+
+    sid = request.session_id
+    await relay.push(sid, "LIVE_AGENT_JOINED", {"agent": {"id": "a1", "name": "Sarah", "avatar_url": ""}})
+    await relay.push(sid, "LIVE_AGENT_TYPING", {"state": "TYPING_STATE_STARTED", "agent_id": "a1"}, transient=True)
+    long_reply = "I'm sorry to hear that. " * 8  # 192 GSM-7 characters
+    await relay.push(sid, "LIVE_AGENT_MESSAGE", {"message_id": "m1", "agent_id": "a1", "text": long_reply})
+    messages = await outbox(http)
+    assert [m["body"] for m in messages[-2:]] == ["Sarah has joined", long_reply]
+    assert messages[-1]["segment_count"] == 2 and [len(s) for s in messages[-1]["segments"]] == [153, 39]
+
+    assert messages[-1]["encoding"] == "GSM-7"
+    connecting = [m for m in await outbox(http) if m["body"] == "Connecting you to an agent…"][0]
+    assert connecting["encoding"] == "UCS-2" and connecting["segment_count"] == 1  # "…" is not GSM-7
+    await relay.push(sid, "LIVE_AGENT_MESSAGE", {"message_id": "m2", "agent_id": "a1", "text": "📦" * 40})
+    emoji = (await outbox(http))[-1]
+    assert emoji["encoding"] == "UCS-2" and [len(s) for s in emoji["segments"]] == [33, 7]  # 66 + 14 UTF-16 units
+
+    await text(http, clock, "thanks 😀")
+    assert relay.named("user_message")[-1][:2] == (sid, "thanks 😀")
+    assert (await bodies(http))[-1] == "📦" * 40  # the bot stays silent
+
+    await relay.push(sid, "LIVE_AGENT_LEFT")
+    await relay.push(sid, "SESSION_END", {"reason": "REASON_NATURAL_END"})
+    assert (await bodies(http))[-2:] == [
+        "The agent has left the chat",
+        "This conversation has ended. Text us again any time.",
+    ]
+
+    # The next text starts a new session on the same number.
+    await text(http, clock, "returns?")
+    new = widget.store.for_phone(PHONE)
+    assert new is not None and new.id != sid
+    assert (await bodies(http))[-2:][1].startswith("You can return anything within 30 days")
+
+
+async def test_handoff_failure_and_timeout_notices(
+    http: httpx.AsyncClient, clock: VirtualClock, relay: FakeRelay
+) -> None:
+    relay.accept = False
+    await text(http, clock, "representative")
+    [request] = relay.named("start_handoff")
+    await relay.push(request.session_id, "HANDOFF_FAILED")
+    await relay.push(
+        request.session_id,
+        "SYSTEM_MESSAGE",
+        {
+            "level": "SYSTEM_MESSAGE_LEVEL_ERROR",
+            "message": "Sorry, we could not connect you to an agent. Please try again.",
+        },
+    )
+    assert (await bodies(http))[-1] == "Sorry, we could not connect you to an agent. Please try again."
+    assert (await bodies(http)).count("Sorry, we could not connect you to an agent. Please try again.") == 1
+    await text(http, clock, "agent please")
+    await relay.push(relay.named("start_handoff")[-1].session_id, "HANDOFF_TIMEOUT")
+    assert (await bodies(http))[-1] == "Sorry, no agent is available right now. Please try again later."
+
+
+async def test_outbox_filters_by_number_and_stop_ends_the_session(
+    http: httpx.AsyncClient, clock: VirtualClock, relay: FakeRelay, widget: WidgetServer
+) -> None:
+    await text(http, clock, "hello", phone="+15550100002")
+    await text(http, clock, "delivery", phone="+15550100003")
+    assert len(await outbox(http, None)) >= 2
+    assert all(m["to"] == "+15550100002" for m in await outbox(http, "+15550100002"))
+    assert "ship within" in (await bodies(http, "+15550100003"))[-1]
+    session = widget.store.for_phone("+15550100003")
+    assert session is not None
+    await text(http, clock, "agent please", phone="+15550100003")
+    await text(http, clock, "STOP", phone="+15550100003")
+    assert session.ended and session.end_reason == "REASON_USER_END"
+    assert relay.named("user_ended") == [session.id]
+    assert widget.store.for_phone("+15550100003") is None
+
+
+async def test_inbound_without_from_or_body_is_a_400(http: httpx.AsyncClient) -> None:
+    response = await http.post("/sms/inbound", data={"To": SERVICE, "Body": "hi"})
+    assert response.status_code == 400 and "error" in response.json()
+
+
+async def test_reset_forgets_sessions_and_outbox(
+    http: httpx.AsyncClient, clock: VirtualClock, widget: WidgetServer
+) -> None:
+    await text(http, clock, "hello")
+    await widget.reset()
+    assert await outbox(http, None) == []
+    assert widget.store.all() == []
+    await text(http, clock, "hello")  # still works after a reset
+    assert len(await outbox(http)) == 1
