@@ -77,7 +77,7 @@ class SimulatorApp:
         self.zendesk = ZendeskEmulator(settings, self.clock, self.transport)
         # The relay is configured separately from Zendesk in real life; overrides model an admin's
         # copy-paste mistake (a wrong shared secret) without touching the emulator's side.
-        self.relay_settings = settings.model_copy(update=relay_overrides or {})
+        self.relay_settings = Settings.model_validate({**settings.model_dump(), **(relay_overrides or {})})
         self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
         self.widget = WidgetServer(
             settings, self.clock, _CurrentRelay(self), agent_file=agent_file or settings.polyai_agent_file
@@ -101,6 +101,7 @@ class SimulatorApp:
         harness: list[BaseRoute] = [
             Route("/_sim/health", self._health, methods=["GET"]),
             Route("/_sim/reset", self._reset, methods=["POST"]),
+            Route("/_sim/relay/sessions", self._relay_sessions, methods=["GET"]),
         ]
         return [*harness, *relay_routes, *self.zendesk.routes(), *self.widget.routes()]
 
@@ -110,6 +111,9 @@ class SimulatorApp:
 
     async def _relay_status(self, request: Request) -> Response:
         return await self.relay.status_endpoint(request)
+
+    async def _relay_sessions(self, request: Request) -> Response:
+        return await self.relay.sessions_endpoint(request)
 
     async def _health(self, request: Request) -> Response:
         if not self.ready:

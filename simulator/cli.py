@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -78,9 +79,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run scenario files; exit 1 if any fails."""
+    from simulator.logs import install_redaction
     from simulator.scenarios.replay import run_replay
 
-    configure_logging("WARNING")
+    install_redaction()
+    logging.getLogger().setLevel(logging.WARNING)
     return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual)
 
 

@@ -51,6 +51,8 @@ class HandoffRequest(BaseModel):
     channel: Literal["webchat", "sms"]
     user: EndUserProfile
     transcript: list[TranscriptTurn] = Field(default_factory=list)
+    # The bot's display name on transcript turns the agent sees (the relay has a default).
+    bot_name: str | None = None
     # Exactly what the bot function returned; the relay validates it.
     payload: dict[str, Any]
 

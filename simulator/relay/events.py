@@ -18,7 +18,9 @@ def simple(event_type: str) -> ChatEvent:
 
 def system_error(message: str) -> ChatEvent:
     """`EVENT_TYPE_SYSTEM_MESSAGE` at level ERROR."""
-    return ChatEvent(type="EVENT_TYPE_SYSTEM_MESSAGE", payload={"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": message})
+    return ChatEvent(
+        type="EVENT_TYPE_SYSTEM_MESSAGE", payload={"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": message}
+    )
 
 
 def agent_joined(agent: AgentInfo) -> ChatEvent:
@@ -46,7 +48,9 @@ def agent_message(message_id: str, agent_id: str, text: str, attachments: list[d
 def agent_typing(agent_id: str, typing: bool) -> ChatEvent:
     """`EVENT_TYPE_LIVE_AGENT_TYPING` (transient: not replayed from history)."""
     state = "TYPING_STATE_STARTED" if typing else "TYPING_STATE_STOPPED"
-    return ChatEvent(type="EVENT_TYPE_LIVE_AGENT_TYPING", payload={"state": state, "agent_id": agent_id}, transient=True)
+    return ChatEvent(
+        type="EVENT_TYPE_LIVE_AGENT_TYPING", payload={"state": state, "agent_id": agent_id}, transient=True
+    )
 
 
 def session_end(reason: str = "REASON_NATURAL_END") -> ChatEvent:

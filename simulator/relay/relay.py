@@ -1,6 +1,13 @@
-"""The relay (skeleton: filled in by the relay issue)."""
+"""The relay: the chat side's `HandoffPort`, the two webhook endpoints, and the lifecycle.
+
+Real product code: it talks to SunCo and Zendesk over HTTP only and imports no emulator.
+"""
 
 from __future__ import annotations
+
+import logging
+import random
+from typing import Any
 
 import httpx
 from starlette.requests import Request
@@ -8,49 +15,232 @@ from starlette.responses import JSONResponse, Response
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.logs import kv
 from simulator.relay.chat import ChatSink, HandoffRequest
+from simulator.relay.core import RelayCore
+from simulator.relay.handoff import Handoffs
+from simulator.relay.inbound import Inbound
+from simulator.relay.outbox import Outbox
+from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionState
 from simulator.relay.store import Store
+from simulator.relay.sunco_client import SunCoClient, SunCoError
+from simulator.relay.webhooks import (
+    PAYLOAD_MODELS,
+    WebhookRejected,
+    check_project,
+    check_secret,
+    check_signature,
+    parse_sunco,
+    parse_zendesk,
+    read_body,
+    secret_text,
+)
+
+log = logging.getLogger("simulator.relay")
 
 
 class Relay:
+    """Hands chat sessions over to Zendesk agents and relays the conversation both ways."""
+
     def __init__(
-        self, settings: Settings, clock: Clock, store: Store, transport: httpx.AsyncBaseTransport | None
+        self,
+        settings: Settings,
+        clock: Clock,
+        store: Store,
+        transport: httpx.AsyncBaseTransport | None,
+        *,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.store = store
         self.transport = transport
-        self.sink: ChatSink | None = None
+        self.core = RelayCore(settings, clock, store, SunCoClient(settings, clock, transport, rng=rng))
+        self.outbox = Outbox(self.core)
+        self.handoffs = Handoffs(self.core, self.outbox)
+        self.inbound = Inbound(self.core, self.handoffs)
+        self._started = False
+
+    @property
+    def sink(self) -> ChatSink | None:
+        """The attached chat sink, if any."""
+        return self.core.sink
 
     def attach_sink(self, sink: ChatSink) -> None:
-        self.sink = sink
+        """Where chat events for end users go (the widget)."""
+        self.core.sink = sink
+
+    # --- webhooks ---
 
     async def events_endpoint(self, request: Request) -> Response:
-        return JSONResponse({"errors": [{"code": "not_implemented"}]}, status_code=501)
+        """SunCo webhook v2: authenticate, validate, dedupe, enqueue; answer at once."""
+        try:
+            check_project(request, self.settings)
+            check_secret(request, "X-API-Key", secret_text(self.settings.zendesk_shared_secret))
+            parsed = parse_sunco(await read_body(request))
+        except WebhookRejected as exc:
+            return self._rejected("events", exc)
+        accepted = 0
+        for event in parsed:
+            if event.type not in PAYLOAD_MODELS:
+                log.info(kv("relay.webhook.ignored", event_id=event.id, type=event.type))
+                continue
+            if not await self.store.mark_event(event.id, self.clock.now()):
+                log.info(kv("relay.webhook.duplicate", event_id=event.id, type=event.type))
+                continue
+            self.inbound.submit(event)
+            accepted += 1
+        return JSONResponse({"status": "ok", "accepted": accepted})
 
     async def status_endpoint(self, request: Request) -> Response:
-        return JSONResponse({"errors": [{"code": "not_implemented"}]}, status_code=501)
+        """Zendesk ticket status webhook: API key header, optional signature, then as above."""
+        settings = self.settings
+        try:
+            check_project(request, settings)
+            check_secret(
+                request, settings.zendesk_webhook_auth_header, secret_text(settings.zendesk_webhook_secret_key)
+            )
+            body = await read_body(request)
+            check_signature(request, body, secret_text(settings.zendesk_webhook_signing_secret))
+            event = parse_zendesk(body)
+        except WebhookRejected as exc:
+            return self._rejected("status", exc)
+        if not await self.store.mark_event("zendesk:" + event.id, self.clock.now()):
+            log.info(kv("relay.webhook.duplicate", event_id=event.id, type=event.type))
+            return JSONResponse({"status": "ok", "accepted": 0})
+        self.inbound.submit(event)
+        return JSONResponse({"status": "ok", "accepted": 1})
+
+    def _rejected(self, route: str, exc: WebhookRejected) -> Response:
+        log.warning(kv("relay.webhook.rejected", route=route, status=exc.status, error=exc.error, detail=exc.detail))
+        body = {"error": exc.error, "detail": exc.detail} if exc.detail else {"error": exc.error}
+        return JSONResponse(body, status_code=exc.status)
+
+    # --- HandoffPort ---
 
     async def start_handoff(self, request: HandoffRequest) -> None:
-        raise NotImplementedError
+        """Start a handoff; raises `InvalidHandoffPayload` (after telling the user) for a bad payload."""
+        await self.handoffs.start(request)
 
     async def user_message(self, session_id: str, text: str, message_id: str) -> None:
-        raise NotImplementedError
+        """Queue an end-user message for the agent (persisted first; sent in order, once)."""
+        record = await self.store.get_session(session_id)
+        if record is None or record.state not in HANDED_OFF:
+            log.warning(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
+            return
+        item = OutboxItem(
+            session_id=session_id, kind="user_message", text=text, message_id=message_id, accepted_at=self.clock.now()
+        )
+        await self.outbox.add(item)
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
-        raise NotImplementedError
+        """End-user typing. SunCo's REST API only lets a user author `conversation:read`, so typing
+        cannot reach the agent; typing after an agent message is sent as `conversation:read`
+        (the user is looking at the chat), everything else is only logged."""
+        record = await self.store.get_session(session_id)
+        log.debug(kv("relay.user_typing", session=session_id, typing=typing))
+        if not typing or record is None or not self.core.is_live(record) or session_id not in self.core.unread:
+            return
+        if record.conversation_id is None or record.sunco_user_id is None:
+            return
+        self.core.unread.discard(session_id)
+        conversation, author = record.conversation_id, {"type": "user", "userId": record.sunco_user_id}
+
+        async def send() -> None:
+            try:
+                await self.core.sunco.post_activity(conversation, "conversation:read", author)
+            except SunCoError as exc:
+                log.info(kv("relay.read.failed", session=session_id, status=exc.status))
+
+        self.core.spawn(send(), f"relay-read-{session_id}")
 
     async def user_ended(self, session_id: str) -> None:
-        raise NotImplementedError
+        """The end user ended the session: the ticket hears it, and control is released."""
+        await self.handoffs.user_ended(session_id)
 
     async def is_handed_off(self, session_id: str) -> bool:
-        return False
+        """True from `start_handoff` until the handoff ends or fails."""
+        record = await self.store.get_session(session_id)
+        return record is not None and record.state in HANDED_OFF
+
+    async def session_state(self, session_id: str) -> SessionState:
+        """The session's state (`bot` when the relay has no record of it)."""
+        record = await self.store.get_session(session_id)
+        return record.state if record is not None else SessionState.BOT
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        """Every session the relay knows, for the harness and the TUI (no secrets)."""
+        records = await self.store.sessions_in(set(SessionState))
+        outbox = await self.store.outbox_items()
+        views = []
+        for record in sorted(records, key=lambda r: r.created_at):
+            user = record.request.get("user") or {}
+            views.append(
+                {
+                    "session_id": record.session_id,
+                    "channel": record.channel,
+                    "state": record.state.value,
+                    "external_id": user.get("external_id"),
+                    "phone": user.get("phone"),
+                    "sunco_user_id": record.sunco_user_id,
+                    "conversation_id": record.conversation_id,
+                    "ticket_id": record.ticket_id,
+                    "agent_joined": record.agent_joined,
+                    "agent": record.agent.model_dump() if record.agent else None,
+                    "outbox": sum(1 for item in outbox if item.session_id == record.session_id),
+                    "handed_off_at": record.handed_off_at.isoformat() if record.handed_off_at else None,
+                }
+            )
+        return views
+
+    async def sessions_endpoint(self, request: Request) -> Response:
+        """`{"sessions": [...]}` (see `sessions`); for a harness route such as `GET /_sim/relay/sessions`."""
+        return JSONResponse({"sessions": await self.sessions()})
+
+    # --- lifecycle ---
 
     async def startup(self) -> None:
+        """Open the store, start the worker, and pick up live handoffs a previous instance left."""
+        if self._started:
+            return
         await self.store.open()
+        self._started = True
+        self.inbound.start()
+        await self._recover()
+        log.info(kv("relay.started", store=type(self.store).__name__))
+
+    async def _recover(self) -> None:
+        sessions = await self.store.sessions_in(set(HANDED_OFF))
+        for record in sessions:
+            if record.state == SessionState.HANDING_OFF:
+                self.handoffs.resume(record.session_id)
+            elif record.state == SessionState.WAITING_FOR_AGENT and record.handed_off_at is not None:
+                self.handoffs.arm_join_timer(record)
+        items = await self.store.outbox_items()
+        for item in items:
+            if item.kind == "user_message" and not item.notified:
+                self.outbox.arm_deadline(item)
+        for session_id in {item.session_id for item in items}:
+            self.outbox.wake(session_id)
+        if sessions or items:
+            log.info(kv("relay.recovered", sessions=len(sessions), outbox=len(items)))
 
     async def shutdown(self) -> None:
-        pass
+        """Stop the background work (the store stays open: the app owns it)."""
+        if not self._started:
+            return
+        self._started = False
+        await self.core.cancel_tasks()
+        self.outbox.forget()
+        await self.core.sunco.aclose()
+        log.info(kv("relay.stopped"))
 
     async def reset(self) -> None:
-        pass
+        """Forget every session, outbox item and processed event id."""
+        await self.core.cancel_tasks()
+        self.outbox.forget()
+        self.core.unread.clear()
+        await self.store.open()
+        await self.store.reset()
+        if self._started:
+            self.inbound.start()

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Protocol, cast, runtime_checkable
 
 import aiosqlite
 
 from simulator.config import Settings
-from simulator.relay.sessions import OutboxItem, SessionRecord, SessionState
+from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord, SessionState
 
 DB_FILE = "relay.sqlite3"
 
@@ -47,7 +48,7 @@ class Store(Protocol):
         ...
 
     async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
-        """The most recently updated session on this SunCo conversation."""
+        """The session on this SunCo conversation: a handed-off one first, else the most recently updated."""
         ...
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]: ...
@@ -73,6 +74,11 @@ class Store(Protocol):
     async def outbox_clear(self, session_id: str) -> int:
         """Drop the session's outbox; returns how many items were dropped."""
         ...
+
+
+def _preference(record: SessionRecord) -> tuple[bool, datetime]:
+    # Several sessions can share a SunCo conversation (same end user): the live one wins, then the newest.
+    return (record.state in HANDED_OFF, record.updated_at)
 
 
 class MemoryStore:
@@ -106,7 +112,7 @@ class MemoryStore:
         matches = [r for r in self._sessions.values() if r.conversation_id == conversation_id]
         if not matches:
             return None
-        return max(matches, key=lambda r: r.updated_at).model_copy(deep=True)
+        return max(matches, key=_preference).model_copy(deep=True)
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         return [r.model_copy(deep=True) for r in self._sessions.values() if r.state in states]
@@ -159,7 +165,7 @@ CREATE INDEX IF NOT EXISTS outbox_session ON outbox (session_id, id);
 class SQLiteStore:
     """SQLite through aiosqlite (its own thread), so the event loop never blocks on disk."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
@@ -168,7 +174,8 @@ class SQLiteStore:
         async with self._lock:
             if self._db is not None:
                 return
-            db = await aiosqlite.connect(self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(str(self.path))
             await db.execute("PRAGMA journal_mode=WAL")
             await db.executescript(_SCHEMA)
             await db.commit()
@@ -193,7 +200,7 @@ class SQLiteStore:
 
     async def reset(self) -> None:
         for table in ("sessions", "processed_events", "outbox"):
-            await self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            await self.db.execute(f"DELETE FROM {table}")  # fixed table names, not input
         await self.db.commit()
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
@@ -211,11 +218,11 @@ class SQLiteStore:
         async with self.db.execute("SELECT data FROM sessions WHERE conversation_id = ?", (conversation_id,)) as cur:
             rows = await cur.fetchall()
         records = [SessionRecord.model_validate_json(row[0]) for row in rows]
-        return max(records, key=lambda r: r.updated_at) if records else None
+        return max(records, key=_preference) if records else None
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         marks = ",".join("?" for _ in states)
-        sql = f"SELECT data FROM sessions WHERE state IN ({marks})"  # noqa: S608 - placeholders only
+        sql = f"SELECT data FROM sessions WHERE state IN ({marks})"  # placeholders only
         async with self.db.execute(sql, tuple(s.value for s in states)) as cur:
             rows = await cur.fetchall()
         return [SessionRecord.model_validate_json(row[0]) for row in rows]
@@ -235,9 +242,8 @@ class SQLiteStore:
         return stored
 
     async def outbox_items(self, session_id: str | None = None) -> list[OutboxItem]:
-        if session_id is None:
-            query, params = "SELECT data FROM outbox ORDER BY id", ()
-        else:
+        query, params = "SELECT data FROM outbox ORDER BY id", cast(tuple[str, ...], ())
+        if session_id is not None:
             query, params = "SELECT data FROM outbox WHERE session_id = ? ORDER BY id", (session_id,)
         async with self.db.execute(query, params) as cur:
             rows = await cur.fetchall()
@@ -263,5 +269,4 @@ def open_store(settings: Settings) -> Store:
     """The store `settings.relay_store` names (not yet opened: the relay's startup opens it)."""
     if settings.relay_store == "memory":
         return MemoryStore()
-    settings.sim_state_dir.mkdir(parents=True, exist_ok=True)
-    return SQLiteStore(str(settings.sim_state_dir / DB_FILE))
+    return SQLiteStore(settings.sim_state_dir / DB_FILE)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
+from simulator.relay.webhooks import secret_text
 
 log = logging.getLogger("simulator.relay.sunco")
 
@@ -29,10 +30,14 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 class SunCoError(Exception):
     """A SunCo call failed. `status` is None for transport errors and timeouts."""
 
-    def __init__(self, message: str, status: int | None = None, *, retryable: bool = False) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, *, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        # SunCo's Retry-After (seconds) on the last 429, for callers that retry later themselves.
+        self.retry_after = retry_after
 
 
 class _User(BaseModel):
@@ -59,6 +64,10 @@ class _ConversationList(BaseModel):
 
 class _MessageList(BaseModel):
     messages: list[_Conversation]  # only `id` is read
+
+
+class _RawMessages(BaseModel):
+    messages: list[dict[str, Any]]
 
 
 def backoff_delay(attempt: int, rng: random.Random) -> float:
@@ -93,7 +102,7 @@ class SunCoClient:
         self.rng = rng or random.Random()
         self._http = httpx.AsyncClient(
             base_url=settings.sunco_url,
-            auth=(settings.zendesk_key_id, settings.zendesk_key_secret.get_secret_value()),
+            auth=(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret)),
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
         )
@@ -122,7 +131,7 @@ class SunCoClient:
                 retryable = status == 429 or status >= 500
                 error = SunCoError(f"{method} {path}: HTTP {status}", status, retryable=retryable)
                 if status == 429:
-                    delay = _retry_after(response)
+                    delay = error.retry_after = _retry_after(response)
                     if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
                         attempts = attempt  # not worth waiting here; the caller's own retry takes over
             log.warning(kv("relay.sunco.error", call=f"{method} {path}", status=error.status, attempt=attempt))
@@ -169,6 +178,11 @@ class SunCoClient:
         response = await self.request("POST", f"/conversations/{conversation_id}/messages", body)
         messages = _parse(_MessageList, response).messages
         return messages[0].id if messages else ""
+
+    async def recent_messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's most recent page of messages, oldest first (two attempts at most)."""
+        response = await self.request("GET", f"/conversations/{conversation_id}/messages", max_attempts=2)
+        return _parse(_RawMessages, response).messages
 
     async def post_activity(self, conversation_id: str, activity: str, author: dict[str, Any]) -> None:
         """Post an activity (best effort: one attempt)."""

@@ -67,7 +67,6 @@ class EndUser:
         self._ids: set[str] = set()
         self._last_sequence = 0
         self._ws: AsyncWebSocketSession | None = None
-        self._stack: contextlib.AsyncExitStack | None = None
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self, user: dict[str, str] | None = None) -> None:
@@ -94,21 +93,31 @@ class EndUser:
 
     async def _open(self, cursor: int) -> None:
         url = f"/widget/ws?session_id={self.session_id}&access_token={self.access_token}&cursor={cursor}"
-        self._stack = contextlib.AsyncExitStack()
-        ws: AsyncWebSocketSession = await self._stack.enter_async_context(
-            aconnect_ws(str(self.client.base_url.join(url)), self.client, keepalive_ping_interval_seconds=None)
-        )
-        self._ws = ws
-        self._reader = asyncio.create_task(self._read(ws), name=f"end-user-{self.name}")
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Each socket lives in its own task: the WebSocket client's cancel scopes must be entered
+        # and left by one task, whatever order users connect, reconnect and close in.
+        self._reader = asyncio.create_task(self._socket(url, ready), name=f"end-user-{self.name}")
+        await ready
 
-    async def _read(self, ws: AsyncWebSocketSession) -> None:
+    async def _socket(self, url: str, ready: asyncio.Future[None]) -> None:
         try:
-            while True:
-                self._take(json.loads(await ws.receive_text()))
-        except (WebSocketDisconnect, asyncio.CancelledError):
+            ws: AsyncWebSocketSession
+            async with aconnect_ws(
+                str(self.client.base_url.join(url)), self.client, keepalive_ping_interval_seconds=None
+            ) as ws:
+                self._ws = ws
+                ready.set_result(None)
+                while True:
+                    self._take(json.loads(await ws.receive_text()))
+        except WebSocketDisconnect:
             pass
         except Exception as exc:  # a broken socket ends what this user can see; say so in the log
-            log.debug("end user %s socket closed: %r", self.name, exc)
+            if not ready.done():
+                ready.set_exception(ActorError(f"{self.name} could not open the socket: {exc!r}"))
+            else:
+                log.debug("end user %s socket closed: %r", self.name, exc)
+        finally:
+            self._ws = None
 
     def _take(self, event: dict[str, Any]) -> None:
         if event.get("type") == "EVENT_TYPE_EVENT_BATCH":
@@ -155,10 +164,6 @@ class EndUser:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
-        if self._stack:
-            with contextlib.suppress(Exception):
-                await self._stack.aclose()
-            self._stack = None
         self._ws = None
 
     async def close(self) -> None:

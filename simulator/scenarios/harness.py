@@ -28,9 +28,11 @@ from simulator.config import Settings, load_settings
 from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
 from simulator.server import running_server
 
-# How long (real seconds) an expectation may wait for in-flight I/O before it fails. Generous on
-# purpose: it only matters when something is wrong, and CI machines are slow.
+# Real seconds an expectation may wait for in-flight I/O: at most REAL_TIMEOUT in all, and
+# REAL_GRACE once its virtual time is spent. Generous for slow CI machines; they only cost time
+# when an expectation is going to fail.
 REAL_TIMEOUT = 10.0
+REAL_GRACE = 2.0
 # How far virtual time moves per poll when an expectation allows "within N seconds".
 VIRTUAL_STEP = 0.5
 
@@ -155,6 +157,7 @@ class Harness:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + REAL_TIMEOUT
+        grace_until: float | None = None
         budget = within
         idle_polls = 0
         while True:
@@ -163,7 +166,10 @@ class Harness:
             await self._refresh_sms()
             if await _call(check):
                 return True
-            if loop.time() > deadline:
+            now = loop.time()
+            if budget <= 0 and grace_until is None:
+                grace_until = now + REAL_GRACE
+            if now > deadline or (grace_until is not None and now > grace_until):
                 return False
             idle_polls += 1
             # Let real I/O settle a few rounds before spending virtual time.

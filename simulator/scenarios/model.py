@@ -33,6 +33,12 @@ class EventMatch(_Strict):
     once: bool = Field(False, description="exactly one such event in the whole history")
 
 
+class EventCount(EventMatch):
+    """How many events matching this the user has seen in the whole session."""
+
+    count: int = Field(ge=0)
+
+
 class UserDef(_Strict):
     channel: Literal["webchat", "sms"] = "webchat"
     phone: str | None = None
@@ -110,7 +116,11 @@ class Expectations(_Strict):
 
     as_: str | None = Field(None, alias="as", description="which user (default: the first one)")
     user_sees: list[EventMatch] = Field(default_factory=list, description="in order, after what was matched before")
-    user_never_sees: list[EventMatch] = Field(default_factory=list)
+    user_never_sees: list[EventMatch] = Field(
+        default_factory=list, description="checked now and again after the last step"
+    )
+    user_does_not_see: list[EventMatch] = Field(default_factory=list, description="checked at this step only")
+    user_counts: list[EventCount] = Field(default_factory=list, description="exact counts over the whole session")
     ticket: TicketExpect | None = None
     no_ticket: bool = False
     relay_state: str | None = None

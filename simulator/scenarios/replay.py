@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -29,15 +32,19 @@ async def replay(
     results: list[ScenarioResult] = []
     for index, path in enumerate(files, 1):
         print(f"[{index}/{len(files)}] {path.name} ...", end=" ", file=out, flush=True)
-        try:
-            result = await run_file(path, transport=transport)
-        except ScenarioFileError as exc:
-            result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
+        with _captured_logs() as logs:
+            try:
+                result = await run_file(path, transport=transport)
+            except ScenarioFileError as exc:
+                result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
         results.append(result)
         verdict = "ok" if result.passed else "FAILED"
         print(f"{verdict} ({result.real_seconds:.2f} s, {result.virtual_seconds:g} virtual s)", file=out)
         if not result.passed:
             print(_indent(result.report), file=out)
+            if logs:
+                print("    log (warnings and errors during the run):", file=out)
+                print(_indent("\n".join(logs[-MAX_LOG_LINES:]), "      "), file=out)
             if actual_dir is not None and result.actual:
                 print(f"    actual run written to {write_actual(result, actual_dir)}", file=out)
     if junit is not None:
@@ -52,8 +59,34 @@ def run_replay(paths: list[Path], transport: Literal["asgi", "socket"], junit: P
     return asyncio.run(replay(paths, transport=transport, junit=junit, actual_dir=actual))
 
 
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
+MAX_LOG_LINES = 30
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.lines = lines
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextlib.contextmanager
+def _captured_logs() -> Iterator[list[str]]:
+    """Hold a scenario's warnings back, to show them only if it fails (faults log on purpose)."""
+    lines: list[str] = []
+    handler = _ListHandler(lines)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        root.removeHandler(handler)
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
 
 
 def _write_junit(results: list[ScenarioResult], path: Path) -> None:

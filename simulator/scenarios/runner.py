@@ -139,11 +139,14 @@ class _Run:
             await self.check_zendesk(user, spec, problems)
             return not problems
 
+        start = self.cursors.get(name, 0)
         passed = await self.harness.eventually(check, within=step.within)
         if passed:
             await self.check_user(name, user, spec, problems, commit=True)
-        actual = self.actual_expectation(name, user, step)
+        end = self.cursors[name] if passed else len(user.seen)
+        actual = self.actual_expectation(user, step, start, end)
         if not passed:
+            self.actual_steps.append(actual)
             waited = f" within {step.within:g} virtual seconds" if step.within else ""
             raise ScenarioFailed(f"{self.where(index)}: expectation not met{waited}:\n" + "\n\n".join(problems))
         return actual
@@ -172,10 +175,16 @@ class _Run:
                 count = sum(event_matches(match, event) for event in seen)
                 if match.once and count != 1:
                     problems.append(f"{name} saw {describe_match(match)} {count} times, expected exactly once")
-        for match in self.never.get(name, []) if commit else spec.user_never_sees:
+        for expected in spec.user_counts:
+            count = sum(event_matches(expected, event) for event in seen)
+            if count != expected.count:
+                problems.append(f"{name} saw {describe_match(expected)} {count} times, expected {expected.count}")
+        for match, verb in [(m, "must never see") for m in spec.user_never_sees] + [
+            (m, "must not have seen yet") for m in spec.user_does_not_see
+        ]:
             hits = [describe_event(e) for e in seen if event_matches(match, e)]
             if hits:
-                problems.append(f"{name} must never see {describe_match(match)}, but saw: {', '.join(hits)}")
+                problems.append(f"{name} {verb} {describe_match(match)}, but saw: {', '.join(hits)}")
 
     async def check_zendesk(self, user: EndUser, spec: Expectations, problems: list[str]) -> None:
         if spec.relay_state is not None:
@@ -241,14 +250,13 @@ class _Run:
                     )
                 )
 
-    def actual_expectation(self, name: str, user: EndUser, step: ExpectStep) -> dict[str, Any]:
-        """The expect step rewritten to what the user actually saw since the last match."""
+    def actual_expectation(self, user: EndUser, step: ExpectStep, start: int, end: int) -> dict[str, Any]:
+        """The expect step rewritten to what the user actually saw in its window of events."""
         dumped = step.model_dump(by_alias=True, exclude_defaults=True)
         if step.expect.user_sees:
-            seen = user.seen[self.cursors.get(name, 0) :]
             dumped["expect"]["user_sees"] = [
                 {"type": short_type(str(e.get("type"))), **({"text": event_text(e)} if event_text(e) else {})}
-                for e in seen
+                for e in user.seen[start:end]
                 if e.get("sequence") is not None or e.get("type") == "SMS"
             ]
         return dumped

@@ -1,0 +1,100 @@
+"""What every part of the relay shares: settings, clock, store, SunCo client, sink, locks and tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from simulator.clock import Clock
+from simulator.config import Settings
+from simulator.logs import kv
+from simulator.relay.chat import ChatEvent, ChatSink
+from simulator.relay.sessions import SessionRecord, SessionState
+from simulator.relay.store import Store
+from simulator.relay.sunco_client import SunCoClient
+
+log = logging.getLogger("simulator.relay")
+
+# Marks every message the relay posts, so its echo from the SunCo webhook is recognised.
+RELAY_MARK = "polyai_relay"
+DEFAULT_BOT_NAME = "Virtual assistant"
+
+
+class RelayCore:
+    """Shared plumbing. Session changes go through `mutate` (per-session lock, never held over I/O)."""
+
+    def __init__(self, settings: Settings, clock: Clock, store: Store, sunco: SunCoClient) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = store
+        self.sunco = sunco
+        self.sink: ChatSink | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Sessions with agent messages the end user has not been marked as having read.
+        self.unread: set[str] = set()
+
+    def lock(self, session_id: str) -> asyncio.Lock:
+        """The lock for one session's record (read-modify-write only; no network calls inside)."""
+        return self._locks.setdefault(session_id, asyncio.Lock())
+
+    async def mutate(self, session_id: str, change: Callable[[SessionRecord], bool]) -> SessionRecord | None:
+        """Load the session, apply `change` under its lock, save when it returns True.
+
+        Returns the saved record, or None when the session is unknown or `change` declined.
+        """
+        async with self.lock(session_id):
+            record = await self.store.get_session(session_id)
+            if record is None or not change(record):
+                return None
+            record.updated_at = self.clock.now()
+            await self.store.save_session(record)
+            return record
+
+    async def deliver(self, session_id: str, event: ChatEvent) -> None:
+        """Deliver a chat event; a failing sink is logged, never raised into the caller."""
+        if self.sink is None:
+            log.warning(kv("relay.deliver.no_sink", session=session_id, type=event.type))
+            return
+        try:
+            await self.sink.deliver(session_id, event)
+        except Exception:
+            log.exception(kv("relay.deliver.failed", session=session_id, type=event.type))
+            return
+        log.info(kv("relay.deliver", session=session_id, type=event.type))
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run `coro` as a tracked background task whose exceptions are logged, not lost."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(kv("relay.task.crashed", task=task.get_name(), error=repr(task.exception())))
+
+    async def cancel_tasks(self) -> None:
+        """Stop every background task and wait for them to finish."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def bot_name(self, record: SessionRecord) -> str:
+        """The bot's display name for transcript messages and notices."""
+        return str(record.request.get("bot_name") or DEFAULT_BOT_NAME)
+
+    @staticmethod
+    def is_live(record: SessionRecord) -> bool:
+        """Whether control is with Zendesk and the session has not ended."""
+        return record.state in (SessionState.WAITING_FOR_AGENT, SessionState.WITH_AGENT)
+
+
+def relay_metadata(session_id: str, message_id: str) -> dict[str, str]:
+    """Metadata on every message the relay posts (flat strings, as SunCo requires)."""
+    return {RELAY_MARK: "1", "polyai_session_id": session_id, "polyai_message_id": message_id}

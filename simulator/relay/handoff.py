@@ -1,0 +1,283 @@
+"""Starting, timing out and ending handoffs: the SunCo side of the session state machine.
+
+Chat events, in order:
+- start: `POLY_AGENT_TRIGGERED_HANDOFF` at once; after passControl succeeds `POLY_AGENT_LEFT`,
+  `HANDOFF_ACCEPTED`. On failure (invalid payload, or SunCo refusing after retries)
+  `HANDOFF_FAILED` + an ERROR system message.
+- no agent message/typing within `relay_agent_join_timeout_seconds`: `HANDOFF_TIMEOUT`.
+- Zendesk ends it (ticket solved/closed, control passed/released on close):
+  `LIVE_AGENT_LEFT` (only if an agent had joined) then `SESSION_END {REASON_NATURAL_END}`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from simulator.logs import kv
+from simulator.relay import events
+from simulator.relay.chat import HandoffRequest
+from simulator.relay.core import RelayCore, relay_metadata
+from simulator.relay.outbox import Outbox
+from simulator.relay.payload import InvalidHandoffPayload, parse_handoff_payload, routing_metadata
+from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord, SessionState, transition
+from simulator.relay.sunco_client import SunCoError
+
+log = logging.getLogger("simulator.relay.handoff")
+
+S = SessionState
+HANDOFF_TAG = "polyai_handoff"
+CONVERSATION_TAG_PREFIX = "polyai_conv_"
+SESSION_TAG_PREFIX = "polyai_session_"
+_EXTRA_TAGS = "polyai.extra_tags"  # routing tags kept until the conversation id is known
+USER_ENDED_TEXT = "The customer ended the chat."
+TIMEOUT_TEXT = "No agent replied in time, so the customer was told the handoff timed out."
+
+
+def ticket_tags(conversation_id: str, extra: str = "") -> str:
+    """The ticket's tags: the handoff marker, the conversation tag used to map status webhooks back, extras."""
+    return " ".join(part for part in (HANDOFF_TAG, CONVERSATION_TAG_PREFIX + conversation_id, extra) if part)
+
+
+def pass_control_metadata(record: SessionRecord) -> dict[str, str | int | float | bool]:
+    """passControl metadata: first_message_id, requester, tags, and the routing hints."""
+    metadata = {k: v for k, v in record.routing_metadata.items() if k != _EXTRA_TAGS}
+    if record.first_message_id:
+        metadata["first_message_id"] = record.first_message_id
+    user = record.request.get("user") or {}
+    if user.get("name"):
+        metadata["dataCapture.systemField.requester.name"] = user["name"]
+    if user.get("email"):
+        metadata["dataCapture.systemField.requester.email"] = user["email"]
+    metadata["dataCapture.systemField.tags"] = ticket_tags(
+        record.conversation_id or "", str(record.routing_metadata.get(_EXTRA_TAGS, ""))
+    )
+    return metadata
+
+
+def _profile(user: dict[str, str | None]) -> dict[str, str]:
+    profile: dict[str, str] = {}
+    name = (user.get("name") or "").strip()
+    if name:
+        given, _, surname = name.partition(" ")
+        profile["givenName"] = given
+        if surname:
+            profile["surname"] = surname
+    if user.get("email"):
+        profile["email"] = str(user["email"])
+    return profile
+
+
+class Handoffs:
+    """Runs handoffs against SunCo and owns the transitions out of them."""
+
+    def __init__(self, core: RelayCore, outbox: Outbox) -> None:
+        self.core = core
+        self.outbox = outbox
+
+    async def start(self, request: HandoffRequest) -> None:
+        """Validate the payload, record the session as handing off, and run the SunCo steps in the background."""
+        core, sid = self.core, request.session_id
+        try:
+            payload = parse_handoff_payload(request.payload)
+        except InvalidHandoffPayload as exc:
+            log.error(kv("relay.handoff.invalid_payload", session=sid, problem=str(exc)))
+            await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_FAILED"))
+            await core.deliver(sid, events.system_error(events.HANDOFF_FAILED_TEXT))
+            raise
+        for hint in payload.routing.ignored_hints():
+            log.warning(kv("relay.handoff.ignored_hint", session=sid, hint=hint))
+        metadata = routing_metadata(payload.routing)
+        if payload.routing.tags:
+            metadata[_EXTRA_TAGS] = " ".join(payload.routing.tags)
+        async with core.lock(sid):
+            now = core.clock.now()
+            record = await core.store.get_session(sid)
+            if record is not None and record.state in HANDED_OFF:
+                log.info(kv("relay.handoff.already_started", session=sid, state=record.state.value))
+                return
+            if record is None:
+                record = SessionRecord(session_id=sid, channel=request.channel, created_at=now, updated_at=now)
+            else:  # a new handoff on a session whose last one ended: reuse the SunCo user and conversation
+                record = SessionRecord(
+                    session_id=sid,
+                    channel=request.channel,
+                    state=record.state,
+                    sunco_user_id=record.sunco_user_id,
+                    conversation_id=record.conversation_id,
+                    created_at=record.created_at,
+                    updated_at=now,
+                )
+            record.request = request.model_dump(mode="json", exclude={"payload"})
+            record.routing_metadata = metadata
+            record.handoff_started_at = now
+            transition(record, S.HANDING_OFF, now, why="bot_handoff")
+            await core.store.save_session(record)
+        await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF"))
+        self.resume(sid)
+
+    def resume(self, session_id: str) -> None:
+        """Run (or, after a restart, continue) the SunCo steps of a handing-off session."""
+        self.core.spawn(self._run(session_id), f"relay-handoff-{session_id}")
+
+    async def _run(self, sid: str) -> None:
+        try:
+            await self._steps(sid)
+        except SunCoError as exc:
+            await self._fail(sid, str(exc))
+
+    async def _patch(self, sid: str, **changes: object) -> SessionRecord | None:
+        """Save step results, unless the session stopped handing off meanwhile (then None: abort)."""
+
+        def apply(record: SessionRecord) -> bool:
+            if record.state != S.HANDING_OFF:
+                return False
+            for name, value in changes.items():
+                setattr(record, name, value)
+            return True
+
+        return await self.core.mutate(sid, apply)
+
+    async def _steps(self, sid: str) -> None:
+        core = self.core
+        record = await core.store.get_session(sid)
+        if record is None or record.state != S.HANDING_OFF:
+            return
+        request = HandoffRequest.model_validate({**record.request, "payload": {}})
+        if record.sunco_user_id is None:
+            user = request.user.model_dump()
+            user_id = await core.sunco.ensure_user(request.user.external_id, _profile(user))
+            if (record := await self._patch(sid, sunco_user_id=user_id)) is None:
+                return
+        if record.conversation_id is None:
+            assert record.sunco_user_id is not None
+            created = await core.sunco.ensure_conversation(record.sunco_user_id)
+            if (record := await self._patch(sid, conversation_id=created)) is None:
+                return
+        conversation_id: str | None = record.conversation_id
+        assert conversation_id is not None
+        for index in range(record.transcript_posted, len(request.transcript)):
+            turn = request.transcript[index]
+            if turn.speaker == "user":
+                author = {"type": "user", "userId": record.sunco_user_id}
+            else:
+                author = {"type": "business", "displayName": core.bot_name(record)}
+            metadata = relay_metadata(sid, f"{sid}:transcript:{index}")
+            message_id = await core.sunco.post_message(conversation_id, author, turn.text, metadata)
+            first = record.first_message_id or message_id
+            if (record := await self._patch(sid, transcript_posted=index + 1, first_message_id=first)) is None:
+                return
+        await core.sunco.pass_control(conversation_id, pass_control_metadata(record))
+        await self._accepted(sid)
+
+    async def _accepted(self, sid: str) -> None:
+        core = self.core
+        ended_meanwhile = False
+
+        def apply(record: SessionRecord) -> bool:
+            nonlocal ended_meanwhile
+            now = core.clock.now()
+            record.handed_off_at = now
+            if record.state == S.HANDING_OFF:
+                transition(record, S.WAITING_FOR_AGENT, now, why="pass_control_ok")
+            else:  # the user left while passControl was in flight: the ticket must hear it
+                ended_meanwhile = True
+            return True
+
+        record = await core.mutate(sid, apply)
+        if record is None:
+            return
+        if ended_meanwhile:
+            await self._notify_and_release(record, USER_ENDED_TEXT)
+            return
+        await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_LEFT"))
+        await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_ACCEPTED"))
+        self.arm_join_timer(record)
+        self.outbox.wake(sid)
+
+    async def _fail(self, sid: str, why: str) -> None:
+        core = self.core
+
+        def apply(record: SessionRecord) -> bool:
+            if record.state != S.HANDING_OFF:
+                return False
+            transition(record, S.HANDOFF_FAILED, core.clock.now(), why=why)
+            return True
+
+        if await core.mutate(sid, apply) is None:
+            return
+        dropped = await core.store.outbox_clear(sid)
+        log.error(kv("relay.handoff.failed", session=sid, error=why, dropped_messages=dropped))
+        self.outbox.wake(sid)
+        await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_FAILED"))
+        await core.deliver(sid, events.system_error(events.HANDOFF_FAILED_TEXT))
+
+    def arm_join_timer(self, record: SessionRecord) -> None:
+        """Time out the handoff if no agent shows up (counted from passControl, survives restarts)."""
+        assert record.handed_off_at is not None
+        due = record.handed_off_at.timestamp() + self.core.settings.relay_agent_join_timeout_seconds
+        self.core.spawn(self._join_timeout(record.session_id, due), f"relay-join-timer-{record.session_id}")
+
+    async def _join_timeout(self, sid: str, due: float) -> None:
+        core = self.core
+        await core.clock.sleep(due - core.clock.now().timestamp())
+
+        def apply(record: SessionRecord) -> bool:
+            if record.state != S.WAITING_FOR_AGENT or record.agent_joined:
+                return False
+            transition(record, S.ENDED, core.clock.now(), why="agent_join_timeout")
+            return True
+
+        record = await core.mutate(sid, apply)
+        if record is None:
+            return
+        await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_TIMEOUT"))
+        await self._notify_and_release(record, TIMEOUT_TEXT)
+
+    async def user_ended(self, sid: str) -> None:
+        """The end user left: end the session, then tell the ticket and release control (in outbox order)."""
+        core = self.core
+
+        def apply(record: SessionRecord) -> bool:
+            if record.state not in HANDED_OFF:
+                return False
+            transition(record, S.ENDED, core.clock.now(), why="user_ended")
+            return True
+
+        record = await core.mutate(sid, apply)
+        if record is not None and record.handed_off_at is not None:
+            await self._notify_and_release(record, USER_ENDED_TEXT)
+        elif record is not None:
+            self.outbox.wake(sid)  # control never reached Zendesk: the worker drops the queue
+
+    async def ended_by_zendesk(self, sid: str, why: str, *, release: bool) -> None:
+        """Zendesk finished the handoff: tell the user the agent left and the session ended."""
+        core = self.core
+        joined = False
+
+        def apply(record: SessionRecord) -> bool:
+            nonlocal joined
+            if not core.is_live(record):
+                return False
+            joined = record.agent_joined
+            transition(record, S.ENDED, core.clock.now(), why=why)
+            return True
+
+        record = await core.mutate(sid, apply)
+        if record is None:
+            return
+        if joined:
+            await core.deliver(sid, events.simple("EVENT_TYPE_LIVE_AGENT_LEFT"))
+        await core.deliver(sid, events.session_end("REASON_NATURAL_END"))
+        if release:
+            await self._queue(record, "release_control")
+
+    async def _notify_and_release(self, record: SessionRecord, text: str) -> None:
+        await self._queue(record, "business_notice", text)
+        await self._queue(record, "release_control")
+
+    async def _queue(self, record: SessionRecord, kind: str, text: str = "") -> None:
+        now = self.core.clock.now()
+        item = OutboxItem.model_validate(
+            {"session_id": record.session_id, "kind": kind, "text": text, "accepted_at": now}
+        )
+        await self.outbox.add(item)

@@ -1,0 +1,138 @@
+"""The per-session outbox: what the relay must send to SunCo, persisted first, sent in order.
+
+One worker task per session sends the oldest item; an item leaves the store only after a 2xx.
+A failing item blocks the ones behind it (order matters more than speed) and is retried with
+capped backoff for as long as it takes. A user message still unsent
+`relay_outbox_deadline_seconds` after it was accepted earns the user one
+"Failed to forward message to live agent" notice, but stays queued and is delivered if Zendesk
+comes back: nothing the user typed is dropped while the handoff lives. Items are dropped only
+when control never reached Zendesk (the handoff failed or the user left first) or SunCo
+rejects an item outright (4xx other than 429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from simulator.logs import kv
+from simulator.relay import events
+from simulator.relay.core import RelayCore, relay_metadata
+from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord
+from simulator.relay.sunco_client import SunCoError
+
+log = logging.getLogger("simulator.relay.outbox")
+
+ROUND_BACKOFF_CAP_SECONDS = 30.0
+
+
+class Outbox:
+    """Queues and worker tasks for every session's outbox."""
+
+    def __init__(self, core: RelayCore) -> None:
+        self.core = core
+        self._wake: dict[str, asyncio.Event] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+
+    async def add(self, item: OutboxItem) -> OutboxItem:
+        """Persist `item`, arm its deadline (user messages), and make sure a worker picks it up."""
+        stored = await self.core.store.outbox_add(item)
+        log.info(kv("relay.outbox.queued", session=item.session_id, item=stored.id, kind=item.kind))
+        if stored.kind == "user_message":
+            self.arm_deadline(stored)
+        self.wake(stored.session_id)
+        return stored
+
+    def wake(self, session_id: str) -> None:
+        """Tell the session's worker to look again (starting one if needed)."""
+        self._wake.setdefault(session_id, asyncio.Event()).set()
+        worker = self._workers.get(session_id)
+        if worker is None or worker.done():
+            self._workers[session_id] = self.core.spawn(self._run(session_id), f"relay-outbox-{session_id}")
+
+    def forget(self) -> None:
+        """Drop references to workers (after the core cancelled its tasks)."""
+        self._workers.clear()
+        self._wake.clear()
+
+    def arm_deadline(self, item: OutboxItem) -> None:
+        """Notify the user once if `item` is still unsent when its deadline passes."""
+        self.core.spawn(self._deadline(item), f"relay-outbox-deadline-{item.id}")
+
+    async def _deadline(self, item: OutboxItem) -> None:
+        core = self.core
+        elapsed = (core.clock.now() - item.accepted_at).total_seconds()
+        await core.clock.sleep(core.settings.relay_outbox_deadline_seconds - elapsed)
+        current = await core.store.outbox_get(item.id)
+        if current is None or current.notified:
+            return
+        current.notified = True
+        await core.store.outbox_update(current)
+        log.warning(kv("relay.outbox.late", session=item.session_id, item=item.id))
+        await core.deliver(item.session_id, events.system_error(events.FORWARD_FAILED_TEXT))
+
+    async def _run(self, session_id: str) -> None:
+        wake = self._wake.setdefault(session_id, asyncio.Event())
+        failures = 0
+        while True:
+            wake.clear()  # before reading, so a wake during the read is not lost
+            items = await self.core.store.outbox_items(session_id)
+            record = await self.core.store.get_session(session_id)
+            if not items:
+                if record is None or record.state not in HANDED_OFF:
+                    break
+                await wake.wait()
+                continue
+            if record is None or record.handed_off_at is None:
+                if record is not None and record.state in HANDED_OFF:
+                    await wake.wait()  # control not yet with Zendesk: hold the queue
+                    continue
+                dropped = await self.core.store.outbox_clear(session_id)
+                log.warning(kv("relay.outbox.dropped", session=session_id, items=dropped, why="never_handed_off"))
+                break
+            item = items[0]
+            try:
+                await self._send(record, item)
+            except SunCoError as exc:
+                if exc.retryable:
+                    failures += 1
+                    delay = max(min(ROUND_BACKOFF_CAP_SECONDS, 2.0**failures), exc.retry_after or 0.0)
+                    log.warning(kv("relay.outbox.retry_later", session=session_id, item=item.id, in_s=delay))
+                    await self.core.clock.sleep(delay)
+                    continue
+                log.error(kv("relay.outbox.rejected", session=session_id, item=item.id, status=exc.status))
+                await self.core.store.outbox_remove(item.id)
+                if item.kind == "user_message" and not item.notified:
+                    await self.core.deliver(session_id, events.system_error(events.FORWARD_FAILED_TEXT))
+                continue
+            failures = 0
+            await self.core.store.outbox_remove(item.id)
+            log.info(kv("relay.outbox.sent", session=session_id, item=item.id, kind=item.kind, late=item.notified))
+        # Exiting: if something was queued while we decided to stop, start again.
+        if self._workers.get(session_id) is asyncio.current_task():
+            del self._workers[session_id]
+        if wake.is_set():
+            self.wake(session_id)
+
+    async def _send(self, record: SessionRecord, item: OutboxItem) -> None:
+        sunco = self.core.sunco
+        conversation = record.conversation_id
+        if conversation is None:
+            raise SunCoError("no conversation", 400)
+        if item.kind == "user_message":
+            author = {"type": "user", "userId": record.sunco_user_id}
+            await sunco.post_message(
+                conversation, author, item.text, relay_metadata(record.session_id, item.message_id)
+            )
+        elif item.kind == "business_notice":
+            author = {"type": "business", "displayName": self.core.bot_name(record)}
+            metadata = relay_metadata(record.session_id, item.message_id or f"notice-{item.id}")
+            await sunco.post_message(conversation, author, item.text, metadata)
+        else:
+            try:
+                await sunco.release_control(conversation)
+            except SunCoError as exc:
+                if exc.retryable:
+                    raise
+                # Control already moved (ticket closed, or released): nothing left to release.
+                log.info(kv("relay.release.skipped", session=record.session_id, status=exc.status))

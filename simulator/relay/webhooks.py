@@ -1,0 +1,263 @@
+"""Inbound webhooks: body models, authentication and parsing into validated events.
+
+Errors come back as `WebhookRejected(status, error, detail)`; the relay turns them into
+`{"error": ..., "detail": ...}` JSON. Checks run cheapest first: project id (404), auth (401),
+size (413), signature (401), JSON (400), shape (400).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from starlette.requests import Request
+
+from simulator.config import Settings
+from simulator.relay.validation import describe
+
+MAX_BODY_BYTES = 1024 * 1024
+STATUS_CHANGED = "zen:event-type:ticket.status_changed"
+SIGNATURE_HEADER = "x-zendesk-webhook-signature"
+TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"
+
+
+class WebhookRejected(Exception):
+    """The request is refused with `status`; `detail` never contains secrets."""
+
+    def __init__(self, status: int, error: str, detail: str = "") -> None:
+        super().__init__(f"{status} {error}: {detail}")
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# --- SunCo webhook v2 ---
+
+
+class ConversationRef(_Loose):
+    id: str
+
+
+class Author(_Loose):
+    type: str
+    userId: str | None = None
+    displayName: str | None = None
+    avatarUrl: str | None = None
+
+
+class Content(_Loose):
+    type: str
+    text: str | None = None
+    mediaUrl: str | None = None
+    altText: str | None = None
+
+
+class Source(_Loose):
+    type: str | None = None
+
+
+class Message(_Loose):
+    id: str
+    received: str | None = None
+    author: Author
+    content: Content
+    source: Source | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class MessagePayload(_Loose):
+    conversation: ConversationRef
+    message: Message
+
+
+class Activity(_Loose):
+    type: str
+    author: Author
+
+
+class ActivityPayload(_Loose):
+    conversation: ConversationRef
+    activity: Activity
+
+
+class SwitchboardPayload(_Loose):
+    conversation: ConversationRef
+    metadata: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+PAYLOAD_MODELS: dict[str, type[BaseModel]] = {
+    "conversation:message": MessagePayload,
+    "conversation:typing": ActivityPayload,
+    "switchboard:passControl": SwitchboardPayload,
+    "switchboard:releaseControl": SwitchboardPayload,
+}
+
+
+class SunCoEvent(_Loose):
+    id: str
+    type: str
+    createdAt: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class SunCoEnvelope(_Loose):
+    app: dict[str, Any] | None = None
+    webhook: dict[str, Any] | None = None
+    events: list[SunCoEvent]
+
+
+class ParsedEvent(BaseModel):
+    """One SunCo event with its payload validated (None for types the relay ignores)."""
+
+    id: str
+    type: str
+    created_at: str | None = None
+    payload: MessagePayload | ActivityPayload | SwitchboardPayload | None = None
+
+
+# --- Zendesk ticket status webhook ---
+
+
+class TicketDetail(_Loose):
+    id: str
+    status: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return value.split() if isinstance(value, str) else value
+
+
+class StatusChange(_Loose):
+    current: str | None = None
+    previous: str | None = None
+
+
+class ZendeskEvent(_Loose):
+    type: str
+    id: str
+    account_id: int | None = None
+    time: str | None = None
+    subject: str | None = None
+    detail: TicketDetail | None = None
+    event: StatusChange | None = None
+
+    @property
+    def status(self) -> str | None:
+        """The new status, lower case (payloads use UPPERCASE; compare case-insensitively)."""
+        value = (self.event.current if self.event else None) or (self.detail.status if self.detail else None)
+        return value.lower() if value else None
+
+
+# --- checks ---
+
+
+def secret_text(value: SecretStr | str) -> str:
+    """A secret's plain value (tolerates a plain str from an unvalidated settings copy)."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
+def check_project(request: Request, settings: Settings) -> None:
+    """404 unless the URL's project id is ours."""
+    if request.path_params.get("project_id") != settings.polyai_project_id:
+        raise WebhookRejected(404, "unknown_project")
+
+
+def check_secret(request: Request, header: str, expected: str) -> None:
+    """401 unless `header` (any case) equals `expected`, compared in constant time."""
+    given = request.headers.get(header.lower(), "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise WebhookRejected(401, "unauthorized", f"missing or wrong {header} header")
+
+
+def zendesk_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """base64(HMAC-SHA256(secret, timestamp + body)), as Zendesk signs webhooks."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+def check_signature(request: Request, body: bytes, secret: str) -> None:
+    """401 unless `X-Zendesk-Webhook-Signature` matches (skipped when no signing secret is set)."""
+    if not secret:
+        return
+    timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+    given = request.headers.get(SIGNATURE_HEADER, "")
+    if not hmac.compare_digest(given.encode(), zendesk_signature(secret, timestamp, body).encode()):
+        raise WebhookRejected(401, "invalid_signature", "X-Zendesk-Webhook-Signature does not match")
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, refusing (413) anything over 1 MiB by header or by actual size."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > MAX_BODY_BYTES:
+                raise WebhookRejected(413, "payload_too_large", f"limit is {MAX_BODY_BYTES} bytes")
+        except ValueError:
+            raise WebhookRejected(400, "invalid_body", "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:  # a lying or missing Content-Length
+            raise WebhookRejected(413, "payload_too_large", f"limit is {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise WebhookRejected(400, "invalid_json", f"body is not JSON: {exc}") from None
+
+
+def parse_sunco(body: bytes) -> list[ParsedEvent]:
+    """Validate a SunCo v2 webhook body; every event of a known type gets its payload checked."""
+    try:
+        envelope = SunCoEnvelope.model_validate(_json(body))
+    except ValidationError as exc:
+        raise WebhookRejected(400, "invalid_body", describe(exc)) from None
+    parsed: list[ParsedEvent] = []
+    for index, event in enumerate(envelope.events):
+        model = PAYLOAD_MODELS.get(event.type)
+        payload = None
+        if model is not None:
+            try:
+                payload = model.model_validate(event.payload)
+            except ValidationError as exc:
+                raise WebhookRejected(400, "invalid_body", describe(exc, f"events.{index}.payload")) from None
+        parsed.append(
+            ParsedEvent.model_validate(
+                {"id": event.id, "type": event.type, "created_at": event.createdAt, "payload": payload}
+            )
+        )
+    return parsed
+
+
+def parse_zendesk(body: bytes) -> ZendeskEvent:
+    """Validate a Zendesk event webhook body (status changes need `detail`)."""
+    try:
+        event = ZendeskEvent.model_validate(_json(body))
+    except ValidationError as exc:
+        raise WebhookRejected(400, "invalid_body", describe(exc)) from None
+    if event.type == STATUS_CHANGED and event.detail is None:
+        raise WebhookRejected(400, "invalid_body", "detail: Field required")
+    return event

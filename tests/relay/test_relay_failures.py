@@ -1,0 +1,192 @@
+"""Zendesk being slow, rate-limited or down; bad payloads; a relay restart mid-handoff."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.relay import InvalidHandoffPayload
+from simulator.relay.chat import EndUserProfile, HandoffRequest
+from simulator.relay.events import FORWARD_FAILED_TEXT, HANDOFF_FAILED_TEXT
+from simulator.relay.sessions import SessionState
+
+from .conftest import ZENDESK_PAYLOAD, Harness, quiet, until
+
+FAILED = ["EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF", "EVENT_TYPE_HANDOFF_FAILED", "EVENT_TYPE_SYSTEM_MESSAGE"]
+
+
+def request(session_id: str = "s1", payload: dict[str, object] | None = None) -> HandoffRequest:
+    return HandoffRequest(
+        session_id=session_id,
+        channel="webchat",
+        user=EndUserProfile(external_id=f"ext-{session_id}", name="Ana"),
+        payload=ZENDESK_PAYLOAD if payload is None else payload,
+    )
+
+
+async def test_429_with_retry_after_then_200(h: Harness) -> None:
+    conversation = await h.handoff("s1", transcript=[])
+    h.sunco.fail(429, times=1, path="/messages", retry_after="7")
+    await h.relay.user_message("s1", "hello", "m1")
+    await quiet()
+    attempts = [r for r in h.sunco.requests if r.path.endswith("/messages")]
+    assert [r.status for r in attempts] == [429]
+    await h.advance(6.9)
+    assert len([r for r in h.sunco.requests if r.path.endswith("/messages")]) == 1
+    await h.advance_until(lambda: h.sunco.texts(conversation) == ["hello"], limit=1)
+    attempts = [r for r in h.sunco.requests if r.path.endswith("/messages")]
+    assert [r.status for r in attempts] == [429, 201]
+    assert attempts[1].at - attempts[0].at == pytest.approx(7.0)
+
+
+async def test_500_three_times_then_200_arrives_once(h: Harness) -> None:
+    conversation = await h.handoff("s1", transcript=[])
+    h.sunco.fail(500, times=3, path="/messages")
+    await h.relay.user_message("s1", "hello", "m1")
+    await h.relay.user_message("s1", "second", "m2")
+    await h.advance_until(lambda: len(h.sunco.texts(conversation)) == 2, limit=60)
+    await quiet()
+    assert h.sunco.texts(conversation) == ["hello", "second"]
+    statuses = [r.status for r in h.sunco.requests if r.path.endswith("/messages")]
+    assert statuses == [500, 500, 500, 201, 201]
+    assert "EVENT_TYPE_SYSTEM_MESSAGE" not in h.sink.types("s1")
+
+
+async def test_transport_errors_are_retried(h: Harness) -> None:
+    h.sunco.fail(None, times=2, path="/users")
+    await h.relay.start_handoff(request())
+    await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_ACCEPTED" in h.sink.types("s1"), limit=30)
+    assert [r.status for r in h.sunco.requests if r.path == "/users"] == [-1, -1, 201]
+
+
+async def test_handoff_fails_after_retries(h: Harness) -> None:
+    h.sunco.fail(503, times=None, path="/passControl")
+    await h.relay.start_handoff(request())
+    assert await h.relay.is_handed_off("s1")
+    await h.relay.user_message("s1", "waiting...", "m1")
+    await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_FAILED" in h.sink.types("s1"), limit=60)
+    await quiet()
+
+    assert h.sink.types("s1") == FAILED
+    assert h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE") == [
+        {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": HANDOFF_FAILED_TEXT}
+    ]
+    assert len([r for r in h.sunco.requests if r.path.endswith("/passControl")]) == h.settings.relay_sunco_max_attempts
+    assert await h.relay.session_state("s1") == SessionState.HANDOFF_FAILED
+    assert not await h.relay.is_handed_off("s1")  # the bot resumes
+    assert await h.store.outbox_items("s1") == []
+
+    # The bot may try again later, reusing the SunCo user and conversation.
+    h.sunco.heal()
+    await h.relay.start_handoff(request())
+    await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_ACCEPTED" in h.sink.types("s1"), limit=5)
+    assert len(h.sunco.conversations) == 1
+
+
+async def test_4xx_is_not_retried(h: Harness) -> None:
+    h.sunco.fail(403, times=None, path="/conversations")
+    await h.relay.start_handoff(request())
+    await until(lambda: "EVENT_TYPE_HANDOFF_FAILED" in h.sink.types("s1"))
+    assert len([r for r in h.sunco.requests if r.path == "/conversations"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (
+            {"utterance": "hi", "handoff": {"text_chat": {"salesforce_integration": {"queue": "q"}}}},
+            "handoff.text_chat: expected 'zendesk_integration', got 'salesforce_integration'",
+        ),
+        ({"utterance": "hi"}, "handoff: Field required"),
+        (
+            {"utterance": "hi", "handoff": {"text_chat": {"zendesk_integration": {"group_id": [1]}}}},
+            "handoff.text_chat.zendesk_integration.group_id",
+        ),
+    ],
+)
+async def test_invalid_payload_tells_user_and_raises(h: Harness, payload: dict[str, object], problem: str) -> None:
+    with pytest.raises(InvalidHandoffPayload) as caught:
+        await h.relay.start_handoff(request(payload=payload))
+    assert str(caught.value).startswith(problem)
+    assert h.sink.types("s1") == ["EVENT_TYPE_HANDOFF_FAILED", "EVENT_TYPE_SYSTEM_MESSAGE"]
+    assert h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE")[0]["level"] == "SYSTEM_MESSAGE_LEVEL_ERROR"
+    assert not await h.relay.is_handed_off("s1")
+    await quiet()
+    assert h.sunco.requests == []
+
+
+async def test_outbox_deadline_notice_then_later_delivery(h: Harness) -> None:
+    conversation = await h.handoff("s1", transcript=[])
+    h.sunco.fail(503, times=None, path="/messages")
+    await h.relay.user_message("s1", "are you there?", "m1")
+    await h.relay.user_message("s1", "hello??", "m2")
+    deadline = h.settings.relay_outbox_deadline_seconds
+    await h.advance(deadline - 1)
+    assert "EVENT_TYPE_SYSTEM_MESSAGE" not in h.sink.types("s1")
+    await h.advance(2)
+    notices = h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE")
+    assert notices == [{"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": FORWARD_FAILED_TEXT}] * 2
+    assert [item.text for item in await h.store.outbox_items("s1")] == ["are you there?", "hello??"]
+
+    # Zendesk comes back (well before the agent-join timeout): nothing was lost, order kept, no second notice.
+    await h.advance(200)
+    h.sunco.heal()
+    await h.advance_until(lambda: len(h.sunco.texts(conversation)) == 2, limit=60)
+    await quiet()
+    assert h.sunco.texts(conversation) == ["are you there?", "hello??"]
+    assert len(h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE")) == 2
+    assert await h.store.outbox_items("s1") == []
+
+
+async def test_restart_mid_handoff_carries_on(h: Harness) -> None:
+    conversation = await h.handoff("s1", transcript=[])
+    h.sunco.fail(503, times=None, path="/messages")
+    await h.relay.user_message("s1", "queued before restart", "m1")
+    await h.advance(1)
+    await h.relay.shutdown()
+
+    relay = h.new_relay()
+    await relay.startup()
+    assert await relay.is_handed_off("s1")
+    await h.post_events([h.agent_message(conversation, "still here")])
+    await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s1"))
+    h.sunco.heal()
+    await h.advance_until(lambda: "queued before restart" in h.sunco.texts(conversation), limit=60)
+    await quiet()
+    assert h.sunco.texts(conversation) == ["queued before restart"]
+
+
+async def test_restart_while_handing_off_finishes_the_handoff(h: Harness) -> None:
+    h.sunco.fail(503, times=None, path="/passControl")
+    await h.relay.start_handoff(request())
+    await h.relay.user_message("s1", "typed while waiting", "m1")
+    await until(lambda: any(r.path.endswith("/passControl") for r in h.sunco.requests))
+    await h.relay.shutdown()
+
+    h.sunco.heal()
+    relay = h.new_relay()
+    await relay.startup()
+    await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_ACCEPTED" in h.sink.types("s1"), limit=5)
+    record = await h.store.get_session("s1")
+    assert record is not None and record.conversation_id is not None
+    await until(lambda: h.sunco.texts(record.conversation_id or "") == ["typed while waiting"])
+    assert len(h.sunco.users) == 1 and len(h.sunco.conversations) == 1
+
+
+async def test_restart_rearms_the_join_timeout_from_stored_time(h: Harness) -> None:
+    await h.handoff("s1")
+    await h.advance(500)
+    await h.relay.shutdown()
+    relay = h.new_relay()
+    await relay.startup()
+    await h.advance(99)
+    assert "EVENT_TYPE_HANDOFF_TIMEOUT" not in h.sink.types("s1")
+    await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_TIMEOUT" in h.sink.types("s1"), limit=2)
+
+
+async def test_long_retry_after_is_honoured_by_the_outbox(h: Harness) -> None:
+    conversation = await h.handoff("s1", transcript=[])
+    h.sunco.fail(429, times=1, path="/messages", retry_after="90")
+    await h.relay.user_message("s1", "hello", "m1")
+    await h.advance(89)
+    assert h.sunco.texts(conversation) == []
+    await h.advance_until(lambda: h.sunco.texts(conversation) == ["hello"], limit=2)

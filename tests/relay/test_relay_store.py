@@ -1,0 +1,118 @@
+"""MemoryStore and SQLiteStore pass the same tests; SQLite keeps everything across a reopen."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from simulator.relay.sessions import AgentInfo, OutboxItem, SessionRecord, SessionState
+from simulator.relay.store import MemoryStore, SQLiteStore, Store, open_store
+
+from .conftest import make_settings
+
+T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def session(session_id: str, **changes: object) -> SessionRecord:
+    record = SessionRecord(session_id=session_id, channel="webchat", created_at=T0, updated_at=T0)
+    return record.model_copy(update=changes)
+
+
+def item(session_id: str, text: str) -> OutboxItem:
+    return OutboxItem(session_id=session_id, kind="user_message", text=text, message_id=text, accepted_at=T0)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    store: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s" / "relay.sqlite3")
+    await store.open()
+    await store.open()  # idempotent
+    yield store
+    await store.close()
+
+
+async def test_sessions_round_trip_and_lookup(store: Store) -> None:
+    assert await store.get_session("nope") is None
+    record = session(
+        "s1",
+        state=SessionState.WITH_AGENT,
+        conversation_id="c1",
+        agent_joined=True,
+        agent=AgentInfo(id="a", name="Sam"),
+        handed_off_at=T0,
+        routing_metadata={"dataCapture.systemField.group_id": 5},
+    )
+    await store.save_session(record)
+    assert await store.get_session("s1") == record
+    await store.save_session(session("s0", conversation_id="c1", updated_at=T0 - timedelta(hours=1)))
+    found = await store.find_by_conversation("c1")
+    assert found is not None and found.session_id == "s1"  # the most recent one
+    ended_later = session("s2", conversation_id="c1", state=SessionState.ENDED, updated_at=T0 + timedelta(hours=1))
+    await store.save_session(ended_later)
+    found = await store.find_by_conversation("c1")
+    assert found is not None and found.session_id == "s1"  # a live session wins over a newer ended one
+    assert await store.find_by_conversation("c2") is None
+    assert [r.session_id for r in await store.sessions_in({SessionState.WITH_AGENT})] == ["s1"]
+    # Returned records are copies: changing one does not change the store.
+    record.state = SessionState.ENDED
+    stored = await store.get_session("s1")
+    assert stored is not None and stored.state == SessionState.WITH_AGENT
+
+
+async def test_processed_events_are_remembered(store: Store) -> None:
+    assert await store.mark_event("e1", T0)
+    assert not await store.mark_event("e1", T0)
+    assert await store.mark_event("e2", T0)
+
+
+async def test_outbox_is_ordered_per_session(store: Store) -> None:
+    first = await store.outbox_add(item("s1", "a"))
+    await store.outbox_add(item("s2", "x"))
+    second = await store.outbox_add(item("s1", "b"))
+    assert first.id < second.id
+    assert [i.text for i in await store.outbox_items("s1")] == ["a", "b"]
+    assert [i.text for i in await store.outbox_items()] == ["a", "x", "b"]
+    second.notified = True
+    await store.outbox_update(second)
+    got = await store.outbox_get(second.id)
+    assert got is not None and got.notified
+    await store.outbox_remove(first.id)
+    assert [i.text for i in await store.outbox_items("s1")] == ["b"]
+    assert await store.outbox_clear("s1") == 1
+    assert await store.outbox_items("s1") == []
+
+
+async def test_reset_forgets_everything(store: Store) -> None:
+    await store.save_session(session("s1"))
+    await store.mark_event("e1", T0)
+    await store.outbox_add(item("s1", "a"))
+    await store.reset()
+    assert await store.get_session("s1") is None
+    assert await store.mark_event("e1", T0)
+    assert await store.outbox_items() == []
+
+
+async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, relay_store="sqlite")
+    store = open_store(settings)
+    assert isinstance(store, SQLiteStore)
+    await store.open()
+    await store.save_session(session("s1", conversation_id="c1"))
+    await store.mark_event("e1", T0)
+    await store.outbox_add(item("s1", "a"))
+    await store.close()
+
+    again = open_store(settings)
+    await again.open()
+    assert (settings.sim_state_dir / "relay.sqlite3").exists()
+    assert await again.get_session("s1") == session("s1", conversation_id="c1")
+    assert not await again.mark_event("e1", T0)
+    assert [i.text for i in await again.outbox_items("s1")] == ["a"]
+    await again.close()
+
+
+def test_open_store_picks_memory(tmp_path: Path) -> None:
+    assert isinstance(open_store(make_settings(tmp_path, relay_store="memory")), MemoryStore)
