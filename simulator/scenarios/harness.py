@@ -33,8 +33,8 @@ from simulator.server import running_server
 # when an expectation is going to fail.
 REAL_TIMEOUT = 10.0
 REAL_GRACE = 2.0
-# How far virtual time moves per poll when an expectation allows "within N seconds".
-VIRTUAL_STEP = 0.5
+# The smallest move of virtual time while an expectation waits (avoids spinning on a timer due now).
+MIN_VIRTUAL_STEP = 0.01
 
 Check = Callable[[], "bool | Awaitable[bool]"]
 
@@ -172,9 +172,11 @@ class Harness:
             if now > deadline or (grace_until is not None and now > grace_until):
                 return False
             idle_polls += 1
-            # Let real I/O settle a few rounds before spending virtual time.
+            # Let real I/O settle a few rounds before spending virtual time, then jump straight to
+            # the next timer (a retry backoff, a timeout) rather than ticking through idle time.
             if budget > 0 and idle_polls >= 3:
-                step = min(VIRTUAL_STEP, budget)
+                next_timer = self.clock.next_deadline()
+                step = budget if next_timer is None else min(budget, max(next_timer, MIN_VIRTUAL_STEP))
                 budget -= step
                 idle_polls = 0
                 await self.clock.advance(step)
@@ -250,6 +252,30 @@ async def handoff_simulator(
     agent_file: str | Path | None = None,
     transport: Literal["asgi", "socket"] = "asgi",
 ) -> AsyncIterator[Harness]:
-    """Async context manager form of `Harness`, for teams' own test suites."""
-    async with Harness(overrides, agent_file=agent_file, transport=transport) as harness:
-        yield harness
+    """Async context manager form of `Harness`, for teams' own test suites.
+
+    The harness lives in a task of its own, so it can be started and stopped from different
+    tasks (pytest-asyncio runs a fixture's set-up and tear-down in different tasks, and the
+    in-process WebSocket transport holds cancel scopes that must be left by the task that
+    entered them).
+    """
+    started: asyncio.Future[Harness] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    async def hold() -> None:
+        try:
+            async with Harness(overrides, agent_file=agent_file, transport=transport) as harness:
+                started.set_result(harness)
+                await stop.wait()
+        except BaseException as exc:
+            if not started.done():
+                started.set_exception(exc)
+            raise
+
+    task = asyncio.create_task(hold(), name="handoff-simulator")
+    try:
+        yield await started
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await task

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from simulator.scenarios.harness import Harness
+from simulator.scenarios.harness import Harness, handoff_simulator
 from simulator.scenarios.loader import ScenarioFileError
 from simulator.scenarios.runner import run_file, write_actual
 
@@ -75,7 +75,7 @@ async def _handoff_sim(request: pytest.FixtureRequest) -> AsyncIterator[Harness]
     """The whole simulator, started in-process on virtual time, with `user()` and `agent()` actors."""
     marker = request.node.get_closest_marker("handoff_sim")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    async with Harness(
+    async with handoff_simulator(
         options.get("settings"), agent_file=options.get("agent_file"), transport=options.get("transport", "asgi")
     ) as harness:
         yield harness

@@ -21,9 +21,14 @@ async def replay(
     transport: Literal["asgi", "socket"] = "asgi",
     junit: Path | None = None,
     actual_dir: Path | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Run every scenario under `paths`; exit code 0 when all pass, 1 when any fails, 2 when none found."""
+    out = out or sys.stdout
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
     files = find_scenarios(paths or [Path("scenarios")])
     if not files:
         where = ", ".join(str(p) for p in paths) if paths else "scenarios"
