@@ -39,15 +39,9 @@ async def test_full_handoff_messages_typing_and_solve(transport: Transport) -> N
         await ana.say("Hi, can I talk to a human?")
         await seen(sim, ana, "HANDOFF_ACCEPTED")
         handoff = types(ana)[types(ana).index("USER_MESSAGE") :]
-        assert handoff[:6] == [
+        assert handoff == [
             "USER_MESSAGE",
             "POLY_AGENT_THINKING",
-            "POLY_AGENT_MESSAGE",
-            "POLY_AGENT_TRIGGERED_HANDOFF",
-            "POLY_AGENT_LEFT",
-            "HANDOFF_ACCEPTED",
-        ] or handoff[:5] == [
-            "USER_MESSAGE",
             "POLY_AGENT_MESSAGE",
             "POLY_AGENT_TRIGGERED_HANDOFF",
             "POLY_AGENT_LEFT",

@@ -157,18 +157,15 @@ class _Run:
         seen = user.seen
         start = self.cursors[name]
         if spec.user_sees:
-            matched, after = find_in_order(spec.user_sees, seen, start)
-            if matched < len(spec.user_sees):
-                problems.append(
-                    f"{name} did not see, in order:\n"
-                    + side_by_side(
-                        "expected (in order)",
-                        [describe_match(m) for m in spec.user_sees],
-                        f"{name} saw (after what earlier steps matched)",
-                        [describe_event(e) for e in seen[start:]],
-                        marker=matched,
-                    )
-                )
+            after, problem = _in_order(
+                spec.user_sees,
+                seen,
+                start,
+                f"{name} did not see, in order:",
+                f"{name} saw (after what earlier steps matched)",
+            )
+            if problem:
+                problems.append(problem)
             elif commit:
                 self.cursors[name] = after
             for match in spec.user_sees:
@@ -237,18 +234,9 @@ class _Run:
                 {"type": line.get("author_type", ""), "payload": {"text": line.get("text", "")}}
                 for line in ticket.get("transcript") or []
             ]
-            matched, _ = find_in_order(expected.transcript, lines, 0)
-            if matched < len(expected.transcript):
-                problems.append(
-                    f"{label} transcript:\n"
-                    + side_by_side(
-                        "expected (in order)",
-                        [describe_match(m) for m in expected.transcript],
-                        "the agent sees",
-                        [describe_event(e) for e in lines],
-                        marker=matched,
-                    )
-                )
+            _, problem = _in_order(expected.transcript, lines, 0, f"{label} transcript:", "the agent sees")
+            if problem:
+                problems.append(problem)
 
     def actual_expectation(self, user: EndUser, step: ExpectStep, start: int, end: int) -> dict[str, Any]:
         """The expect step rewritten to what the user actually saw in its window of events."""
@@ -278,6 +266,23 @@ class _Run:
         data["name"] = f"{self.scenario.name} (actual)"
         data["steps"] = self.actual_steps
         return data
+
+
+def _in_order(
+    expected: list[EventMatch], events: list[dict[str, Any]], start: int, title: str, actual_title: str
+) -> tuple[int, str | None]:
+    """Match `expected` in order from `start`; returns (position after the match, problem report or None)."""
+    matched, after = find_in_order(expected, events, start)
+    if matched == len(expected):
+        return after, None
+    report = side_by_side(
+        "expected (in order)",
+        [describe_match(m) for m in expected],
+        actual_title,
+        [describe_event(e) for e in events[start:]],
+        marker=matched,
+    )
+    return after, f"{title}\n{report}"
 
 
 async def run_scenario(
