@@ -1,0 +1,53 @@
+"""Secrets never reach logs or error bodies, whatever the code logs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from simulator.logs import REDACTED
+from simulator.scenarios.harness import Harness
+from simulator.scenarios.runner import run_file
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+async def test_a_secret_logged_by_mistake_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    async with Harness() as sim:
+        secret = sim.settings.zendesk_shared_secret.get_secret_value()
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("simulator.test").info("oops, the secret is %s", secret)
+            logging.getLogger("simulator.test").warning(f"and again: {secret}")
+    assert secret not in caplog.text
+    assert caplog.text.count(REDACTED) == 2
+
+
+@pytest.mark.parametrize("name", ["happy_path", "wrong_shared_secret", "zendesk_down_at_handoff"])
+async def test_no_secret_in_the_logs_of_a_whole_run(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    secrets: list[str] = []
+    original = Harness._start
+
+    async def remember_secrets(self: Harness) -> None:
+        await original(self)
+        secrets.extend(self.settings.secret_values())
+        secrets.extend(self.sim.relay_settings.secret_values())
+
+    with caplog.at_level(logging.DEBUG), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Harness, "_start", remember_secrets)
+        result = await run_file(SCENARIOS / f"{name}.json")
+    assert result.passed, result.report
+    assert len(secrets) >= 9
+    leaked = [s for s in secrets if s in caplog.text]
+    assert not leaked
+
+
+async def test_rejected_webhooks_do_not_echo_the_secret() -> None:
+    async with Harness() as sim:
+        secret = sim.settings.zendesk_shared_secret.get_secret_value()
+        response = await sim.client.post(
+            sim.settings.events_webhook_path, headers={"X-API-Key": secret[:-1] + "x"}, json={"events": []}
+        )
+        assert response.status_code == 401
+        assert secret not in response.text and secret[:-1] not in response.text
