@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
 REDACTED = "[redacted]"
+
+# Credentials that are minted per session (so no setting knows them) but still end up in text,
+# e.g. the widget's access token in a WebSocket URL that uvicorn logs on every connect.
+CREDENTIAL_PATTERNS = [
+    re.compile(r"(?i)(access_token=)[^&\s\"']+"),
+    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:basic|bearer)\s+)[A-Za-z0-9._~+/=-]+"),
+]
 
 
 def kv(event: str, **fields: Any) -> str:
@@ -37,6 +45,8 @@ class Redactor:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        for pattern in CREDENTIAL_PATTERNS:
+            text = pattern.sub(rf"\g<1>{REDACTED}", text)
         return text
 
 
@@ -73,4 +83,6 @@ def configure_logging(level: str = "INFO") -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # One line per outbound request drowns the story; the parts log their own calls.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     install_redaction()

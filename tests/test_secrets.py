@@ -51,3 +51,13 @@ async def test_rejected_webhooks_do_not_echo_the_secret() -> None:
         )
         assert response.status_code == 401
         assert secret not in response.text and secret[:-1] not in response.text
+
+
+def test_per_session_credentials_are_redacted_by_shape() -> None:
+    from simulator.logs import Redactor
+
+    redact = Redactor()
+    line = 'WebSocket /widget/ws?session_id=abc&access_token=eyJhbGciOi.J9.x-y_z&cursor=0 [accepted]'
+    assert redact(line) == "WebSocket /widget/ws?session_id=abc&access_token=[redacted]&cursor=0 [accepted]"
+    assert redact("Authorization: Bearer abc.def.ghi") == "Authorization: Bearer [redacted]"
+    assert redact("headers={'authorization': 'Basic dXNlcjpwYXNz'}") == "headers={'authorization': 'Basic [redacted]'}"
