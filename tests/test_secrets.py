@@ -57,7 +57,7 @@ def test_per_session_credentials_are_redacted_by_shape() -> None:
     from simulator.logs import Redactor
 
     redact = Redactor()
-    line = 'WebSocket /widget/ws?session_id=abc&access_token=eyJhbGciOi.J9.x-y_z&cursor=0 [accepted]'
+    line = "WebSocket /widget/ws?session_id=abc&access_token=eyJhbGciOi.J9.x-y_z&cursor=0 [accepted]"
     assert redact(line) == "WebSocket /widget/ws?session_id=abc&access_token=[redacted]&cursor=0 [accepted]"
     assert redact("Authorization: Bearer abc.def.ghi") == "Authorization: Bearer [redacted]"
     assert redact("headers={'authorization': 'Basic dXNlcjpwYXNz'}") == "headers={'authorization': 'Basic [redacted]'}"

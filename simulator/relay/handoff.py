@@ -210,6 +210,9 @@ class Handoffs:
         self.outbox.wake(sid)
         await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_FAILED"))
         await core.deliver(sid, events.system_error(events.HANDOFF_FAILED_TEXT))
+        if dropped:
+            # What they typed while we were connecting never reached anyone: say so, not silently.
+            await core.deliver(sid, events.system_error(events.FORWARD_FAILED_TEXT))
 
     def arm_join_timer(self, record: SessionRecord) -> None:
         """Time out the handoff if no agent shows up (counted from passControl, survives restarts)."""

@@ -219,9 +219,12 @@ class Harness:
             raise ActorError(f"no Zendesk ticket appeared for {user.name}'s handoff")
         return found
 
-    async def fault(self, spec: dict[str, Any]) -> None:
-        """Inject a fault on the Zendesk side (see `POST /_sim/faults`)."""
-        response = await self.client.post("/_sim/faults", json=spec)
+    async def fault(self, spec: dict[str, Any] | Literal["clear"]) -> None:
+        """Inject a fault on the Zendesk side (see `POST /_sim/faults`), or "clear" every pending one."""
+        if spec == "clear":
+            response = await self.client.delete("/_sim/faults")
+        else:
+            response = await self.client.post("/_sim/faults", json=spec)
         if not response.is_success:
             raise ActorError(f"could not inject fault {spec}: HTTP {response.status_code} {response.text[:200]}")
 

@@ -85,9 +85,9 @@ class WaitStep(_Strict):
 
 
 class FaultStep(_Strict):
-    """Inject a fault on the Zendesk side; the object is sent to POST /_sim/faults as is."""
+    """Inject a fault on the Zendesk side (the object is sent to POST /_sim/faults), or "clear" them all."""
 
-    fault: dict[str, Any]
+    fault: dict[str, Any] | Literal["clear"]
 
 
 class RestartStep(_Strict):

@@ -66,9 +66,11 @@ async def test_handoff_fails_after_retries(h: Harness) -> None:
     await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_FAILED" in h.sink.types("s1"), limit=60)
     await quiet()
 
-    assert h.sink.types("s1") == FAILED
+    # The message typed while connecting never reached anyone, and the user is told so.
+    assert h.sink.types("s1") == [*FAILED, "EVENT_TYPE_SYSTEM_MESSAGE"]
     assert h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE") == [
-        {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": HANDOFF_FAILED_TEXT}
+        {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": HANDOFF_FAILED_TEXT},
+        {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": "Failed to forward message to live agent"},
     ]
     assert len([r for r in h.sunco.requests if r.path.endswith("/passControl")]) == h.settings.relay_sunco_max_attempts
     assert await h.relay.session_state("s1") == SessionState.HANDOFF_FAILED
