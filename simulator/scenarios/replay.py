@@ -44,7 +44,7 @@ async def replay(
                 result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
         results.append(result)
         verdict = "ok" if result.passed else "FAILED"
-        print(f"{verdict} ({result.real_seconds:.2f} s, {result.virtual_seconds:g} virtual s)", file=out)
+        print(f"{verdict} ({result.real_seconds:.2f} s, {result.virtual_seconds:.1f} virtual s)", file=out)
         if not result.passed:
             print(_indent(result.report), file=out)
             if logs:
