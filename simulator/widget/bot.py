@@ -79,6 +79,10 @@ class Bot:
             if inspect.isawaitable(result):
                 result = await result
             text, handoff = self._interpret(result, topic)
+        except AgentFunctionError as exc:
+            # The function ran fine but returned something unusable: the why, without the engine's frames.
+            log.error(kv("agent.function_failed", file=self.source, function=name, topic=topic.label, error=str(exc)))
+            return BotReply(None, failed=True, topic=topic.label)
         except Exception:
             # The developer needs the traceback; the end user only a polite error.
             log.exception(kv("agent.function_failed", file=self.source, function=name, topic=topic.label))
@@ -96,6 +100,10 @@ class Bot:
             utterance = result.get("utterance")
             if utterance is not None and not isinstance(utterance, str):
                 raise AgentFunctionError(f"'utterance' must be a string, got {type(utterance).__name__}")
+            if utterance is None and "handoff" not in result:
+                raise AgentFunctionError(
+                    f"returned a dict with neither 'utterance' nor 'handoff' (keys: {sorted(map(str, result))})"
+                )
             return utterance, (result if "handoff" in result else None)
         raise AgentFunctionError(
             f"returned {type(result).__name__}; expected a string, {{'utterance': ...}} or a handoff payload"

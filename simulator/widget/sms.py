@@ -74,14 +74,17 @@ class SmsFeed:
         self.phone = phone
         self.service_number = service_number
         self.session_id = session_id
-        self._last: str | None = None
+        self._last: tuple[str, str] | None = None  # (event type, text) of the last text sent
 
     def push(self, event: dict[str, Any]) -> None:
         text = render(event)
-        # The relay may send a failure event and a system message saying the same thing.
-        if text is None or text == self._last:
+        if text is None:
             return
-        self._last = text
+        # The relay may send a failure event and a system message saying the same thing: one text.
+        # Anything else said twice (the bot's fallback to two messages) is two texts.
+        last, self._last = self._last, (event["type"], text)
+        if last is not None and last[1] == text and _restates(last[0], event["type"]):
+            return
         self.outbox.send(to=self.phone, from_=self.service_number, body=text, session_id=self.session_id)
 
     def close(self) -> None:
@@ -114,10 +117,25 @@ class SmsOutbox:
         return message
 
     def for_number(self, to: str | None) -> list[dict[str, Any]]:
-        return [m for m in self.messages if to is None or m["to"] == to]
+        """The texts sent to `to` (all when None). An unencoded `+` in a query string arrives as a
+        space, so `?to=+1555...` and `?to=%2B1555...` name the same number."""
+        if to is None:
+            return list(self.messages)
+        wanted = _number(to)
+        return [m for m in self.messages if _number(m["to"]) == wanted]
 
     def clear(self) -> None:
         self.messages.clear()
+
+
+def _restates(previous_type: str, type_: str) -> bool:
+    """Whether an event repeats the one before it in other words (a system message beside a notice)."""
+    return previous_type != type_ and p.SYSTEM_MESSAGE in (previous_type, type_)
+
+
+def _number(phone: str) -> str:
+    """A phone number for comparison: no surrounding spaces, no leading `+`."""
+    return phone.strip().removeprefix("+")
 
 
 async def _form(request: Request) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ class TypingBody(BaseModel):
 
 class StatusBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    status: Literal["new", "open", "pending", "hold", "solved", "closed"]
+    status: str  # checked by the workspace: an unknown status is a 422, as on the Support API
 
 
 M = TypeVar("M", bound=BaseModel)

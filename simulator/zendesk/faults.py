@@ -36,6 +36,14 @@ class WebhookFault(BaseModel):
     count: int = Field(1, ge=1)
     delay_seconds: float = Field(0.0, ge=0)
     status: int = Field(500, ge=100, le=599)
+    # Narrow the fault to one kind of delivery, so a scenario hits the delivery it means even
+    # when others (a status webhook, a switchboard event) are queued at the same moment.
+    kind: Literal["sunco", "zendesk_status"] | None = None
+    event_type: str | None = Field(None, description="e.g. conversation:message")
+
+    def applies_to(self, kind: str, event_types: list[str]) -> bool:
+        """Whether this fault is meant for a delivery of that kind carrying those events."""
+        return (self.kind is None or self.kind == kind) and (self.event_type is None or self.event_type in event_types)
 
 
 Fault = Annotated[SuncoFault | WebhookFault, Field(discriminator="target")]
@@ -72,9 +80,13 @@ class FaultBook:
             for fault, left in zip(self._pending, self._left, strict=True)
         ]
 
-    def _take(self, wanted: set[str]) -> SuncoFault | WebhookFault | None:
+    def _take(
+        self, wanted: set[str], delivery: tuple[str, list[str]] | None = None
+    ) -> SuncoFault | WebhookFault | None:
         for index, fault in enumerate(self._pending):
             kind = fault.target if isinstance(fault, SuncoFault) else fault.mode
+            if isinstance(fault, WebhookFault) and delivery is not None and not fault.applies_to(*delivery):
+                continue
             if kind in wanted:
                 self._left[index] -= 1
                 if self._left[index] <= 0:
@@ -88,14 +100,14 @@ class FaultBook:
         fault = self._take({"sunco"})
         return fault if isinstance(fault, SuncoFault) else None
 
-    def take_delivery(self) -> DeliveryFault | None:
-        """Consume one use of the first delivery-shaping webhook fault, if any."""
-        fault = self._take({"duplicate", "drop", "delay", "reorder"})
+    def take_delivery(self, kind: str, event_types: list[str]) -> DeliveryFault | None:
+        """Consume one use of the first delivery-shaping webhook fault meant for this delivery, if any."""
+        fault = self._take({"duplicate", "drop", "delay", "reorder"}, (kind, event_types))
         if isinstance(fault, WebhookFault) and fault.mode != "fail":
             return DeliveryFault(mode=fault.mode, delay_seconds=fault.delay_seconds)
         return None
 
-    def take_failure(self) -> int | None:
-        """Consume one use of a `fail` fault: the status the target pretends to answer."""
-        fault = self._take({"fail"})
+    def take_failure(self, kind: str, event_types: list[str]) -> int | None:
+        """Consume one use of a `fail` fault meant for this delivery: the status the target pretends to answer."""
+        fault = self._take({"fail"}, (kind, event_types))
         return fault.status if isinstance(fault, WebhookFault) else None

@@ -49,6 +49,7 @@ class SuncoApi:
             r("/conversations/{conversation_id}/participants", self.list_participants, "GET"),
             r("/conversations/{conversation_id}/messages", self.post_message, "POST"),
             r("/conversations/{conversation_id}/messages", self.list_messages, "GET"),
+            r("/conversations/{conversation_id}/messages", self.delete_all_messages, "DELETE"),
             r("/conversations/{conversation_id}/activity", self.post_activity, "POST"),
         ]
 
@@ -160,6 +161,12 @@ class SuncoApi:
             meta["afterCursor"] = page[-1].id
             links["next"] = base + "?" + urlencode({"page[after]": page[-1].id})
         return ok({"messages": [m.wire() for m in page], "meta": meta, "links": links})
+
+    async def delete_all_messages(self, request: Request, body: Any) -> Response:
+        """DeleteAllMessages: the conversation stays, its messages go."""
+        conversation = self.conversations.conversation(request.path_params["conversation_id"])
+        self.state.messages[conversation.id] = []
+        return ok({})
 
     async def post_activity(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])

@@ -32,9 +32,17 @@ class Ticket:
     metadata: dict[str, Any] = field(default_factory=dict)
     transcript: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    # Routing hints from `dataCapture.systemField.*` passControl metadata.
+    group_id: int | None = None
+    brand_id: int | None = None
+    organization_id: int | None = None
+    priority: str | None = None  # urgent, high, normal, low
+    description_text: str | None = None
 
     @property
     def description(self) -> str:
+        if self.description_text:
+            return self.description_text
         return self.transcript[0]["text"] if self.transcript else self.subject
 
     def custom_field_list(self) -> list[dict[str, Any]]:
@@ -51,6 +59,8 @@ class Ticket:
             "tags": list(self.tags),
             "assignee": self.assignee_name,
             "custom_fields": self.custom_field_list(),
+            "group_id": self.group_id,
+            "priority": self.priority,
             "metadata": dict(self.metadata),
             "transcript": [dict(t) for t in self.transcript],
             "created_at": zendesk_time(self.created_at),
@@ -68,14 +78,14 @@ class Ticket:
             "subject": self.subject,
             "raw_subject": self.subject,
             "description": self.description,
-            "priority": None,
+            "priority": self.priority,
             "status": self.status,
             "recipient": None,
             "requester_id": self.requester_id,
             "submitter_id": self.requester_id,
             "assignee_id": self.assignee_id,
-            "organization_id": None,
-            "group_id": None,
+            "organization_id": self.organization_id,
+            "group_id": self.group_id,
             "collaborator_ids": [],
             "follower_ids": [],
             "email_cc_ids": [],
@@ -90,7 +100,7 @@ class Ticket:
             "satisfaction_rating": None,
             "sharing_agreement_ids": [],
             "followup_ids": [],
-            "brand_id": None,
+            "brand_id": self.brand_id,
             "allow_channelback": False,
             "allow_attachments": True,
             "from_messaging_channel": True,
@@ -104,17 +114,17 @@ class Ticket:
         return {
             "actor_id": str(self.assignee_id or self.requester_id),
             "assignee_id": str(self.assignee_id) if self.assignee_id else None,
-            "brand_id": None,
+            "brand_id": _id_string(self.brand_id),
             "created_at": zendesk_time(self.created_at),
             "custom_status": None,
             "description": self.description,
             "external_id": self.conversation_id,
             "form_id": None,
-            "group_id": None,
+            "group_id": _id_string(self.group_id),
             "id": str(self.id),
             "is_public": True,
-            "organization_id": None,
-            "priority": None,
+            "organization_id": _id_string(self.organization_id),
+            "priority": self.priority.upper() if self.priority else None,
             "requester_id": str(self.requester_id),
             "status": self.status.upper(),
             "subject": self.subject,
@@ -124,6 +134,10 @@ class Ticket:
             "updated_at": zendesk_time(self.updated_at),
             "via": {"channel": VIA["channel"]},
         }
+
+
+def _id_string(value: int | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 def split_tags(raw: object) -> list[str]:

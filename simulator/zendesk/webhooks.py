@@ -92,9 +92,10 @@ class Deliverer:
 
     async def reset(self) -> None:
         """Drop queued deliveries and the log (workers restart lazily)."""
-        await self._stop_workers()
-        self._queues.clear()
+        # Forget the queues before awaiting the workers: a delivery queued meanwhile starts afresh.
+        self._queues = {}
         self.log.clear()
+        await self._stop_workers()
 
     @property
     def idle(self) -> bool:
@@ -109,20 +110,19 @@ class Deliverer:
             self._start_worker(delivery.key)
 
     def _start_worker(self, key: str) -> None:
-        self._workers[key] = asyncio.create_task(self._work(key), name=f"zendesk-delivery-{key}")
+        self._workers[key] = asyncio.create_task(self._work(self._queues[key]), name=f"zendesk-delivery-{key}")
 
     async def _stop_workers(self) -> None:
-        workers = list(self._workers.values())
-        self._workers.clear()
+        # Swapped out before the first await, so a worker started meanwhile is not cancelled by mistake;
+        # each cancelled worker undoes its own `_busy` count.
+        workers, self._workers = list(self._workers.values()), {}
         for task in workers:
             task.cancel()
         for task in workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._busy = 0
 
-    async def _work(self, key: str) -> None:
-        queue = self._queues[key]
+    async def _work(self, queue: asyncio.Queue[Delivery]) -> None:
         while True:
             delivery = await queue.get()
             self._busy += 1
@@ -134,7 +134,7 @@ class Deliverer:
                 self._busy -= 1
 
     async def _dispatch(self, delivery: Delivery, queue: asyncio.Queue[Delivery]) -> None:
-        fault = self.faults.take_delivery()
+        fault = self.faults.take_delivery(delivery.kind, delivery.event_types)
         if fault is None:
             await self._send(delivery)
         elif fault.mode == "drop":
@@ -172,7 +172,7 @@ class Deliverer:
             await self.clock.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
 
     async def _attempt(self, delivery: Delivery) -> tuple[int | None, str | None, float]:
-        pretend = self.faults.take_failure()
+        pretend = self.faults.take_failure(delivery.kind, delivery.event_types)
         if pretend is not None:
             return pretend, "failure injected", 0.0
         assert self._client is not None, "deliveries only run between startup and shutdown"

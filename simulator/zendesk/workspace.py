@@ -21,6 +21,8 @@ log = logging.getLogger("simulator.zendesk.workspace")
 DEFAULT_TRANSCRIPT = 10
 REQUESTER_ID_BASE = 5_000_000
 TICKET_FIELD_PREFIX = "dataCapture.ticketField."
+SYSTEM_FIELD_PREFIX = "dataCapture.systemField."
+PRIORITIES = ("urgent", "high", "normal", "low")
 
 
 class WorkspaceError(Exception):
@@ -89,13 +91,22 @@ class AgentWorkspace:
         email = metadata.get("dataCapture.systemField.requester.email") or (user.profile.email if user else None)
         now = self.clock.now()
         ticket_id = len(self.tickets) + 1
+        hints = {
+            k.removeprefix(SYSTEM_FIELD_PREFIX): v for k, v in metadata.items() if k.startswith(SYSTEM_FIELD_PREFIX)
+        }
+        priority = str(hints.get("priority") or "").lower()
         ticket = Ticket(
             id=ticket_id,
             conversation_id=conversation.id,
             requester_id=REQUESTER_ID_BASE + ticket_id,
             requester_name=name,
             requester_email=str(email) if email else None,
-            subject=f"Conversation with {name}",
+            subject=str(hints.get("subject") or f"Conversation with {name}"),
+            group_id=_record_id(hints.get("group_id")),
+            brand_id=_record_id(hints.get("brand_id")),
+            organization_id=_record_id(hints.get("organization_id")),
+            priority=priority if priority in PRIORITIES else None,
+            description_text=str(hints["description"]) if hints.get("description") else None,
             created_at=now,
             updated_at=now,
             tags=split_tags(metadata.get("dataCapture.systemField.tags")),
@@ -204,6 +215,17 @@ class AgentWorkspace:
         if ticket.status == "closed":
             raise WorkspaceError(409, f"ticket {ticket_id} is closed")
         return ticket
+
+
+def _record_id(value: object) -> int | None:
+    """A Zendesk record id from metadata (a number or a string of digits); anything else is ignored."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 def _line(message: Message) -> dict[str, Any]:

@@ -121,3 +121,18 @@ def test_the_demo_loads_by_default_and_from_agents_folder() -> None:
     assert default.agent.name == "Demo" and "transfer_to_zendesk" in default.agent.functions
     from_file = load_agent(ROOT / "agents" / "demo.py")
     assert from_file.agent is default.agent  # one definition, two ways in
+
+
+async def test_a_dict_with_neither_utterance_nor_handoff_is_an_agent_error(
+    clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A typo such as {"text": ...} must not make the bot silently say nothing.
+    agent = Agent()
+
+    @agent.topic("typo")
+    async def typo(conv: Conversation) -> dict[str, Any]:
+        return {"text": "hello"}
+
+    reply = await bot_for(agent, clock).respond(Conversation("s", "p", "sms", None), "typo")
+    assert reply.failed and reply.text is None
+    assert "function=typo" in caplog.text and "'utterance'" in caplog.text

@@ -9,6 +9,7 @@ import httpx
 from simulator.clock import VirtualClock
 from simulator.relay.chat import HandoffRequest
 from simulator.widget import WidgetServer
+from simulator.widget.dialog import HANDOFF_FAILED_TEXT
 
 from .conftest import FakeRelay, settle
 
@@ -148,3 +149,68 @@ async def test_reset_forgets_sessions_and_outbox(
     assert widget.store.all() == []
     await text(http, clock, "hello")  # still works after a reset
     assert len(await outbox(http)) == 1
+
+
+async def test_the_same_text_twice_is_sent_twice(http: httpx.AsyncClient, clock: VirtualClock) -> None:
+    # Two messages the bot can't answer get the fallback twice: each is a real text to the phone.
+    await text(http, clock, "hello")
+    await text(http, clock, "qwerty")
+    await text(http, clock, "asdfgh")
+    sent = await bodies(http)
+    assert len(sent) == 3 and sent[1] == sent[2] and sent[1].startswith("Sorry, I didn't catch that"), sent
+
+
+async def test_handoff_failure_notice_is_not_doubled_by_its_system_message(
+    http: httpx.AsyncClient, clock: VirtualClock, relay: FakeRelay, widget: WidgetServer
+) -> None:
+    await text(http, clock, "hello")
+    session = widget.store.for_phone(PHONE)
+    assert session is not None
+    await relay.push(session.id, "HANDOFF_FAILED")
+    await relay.push(
+        session.id, "SYSTEM_MESSAGE", {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": HANDOFF_FAILED_TEXT}
+    )
+    await settle(clock)
+    assert (await bodies(http)).count(HANDOFF_FAILED_TEXT) == 1
+
+
+async def test_outbox_filter_with_an_unencoded_plus(http: httpx.AsyncClient, clock: VirtualClock) -> None:
+    # `curl '.../_sim/sms/outbox?to=+15550100001'`: in a query string the `+` arrives as a space.
+    await text(http, clock, "hello")
+    response = await http.get(f"/_sim/sms/outbox?to={PHONE}")
+    assert [m["to"] for m in response.json()["messages"]] == [PHONE]
+
+
+async def test_after_stop_or_a_natural_end_the_next_text_opens_a_new_session(
+    http: httpx.AsyncClient, clock: VirtualClock, relay: FakeRelay, widget: WidgetServer
+) -> None:
+    await text(http, clock, "stop")  # no session yet: nothing happens, nothing is sent
+    assert widget.store.all() == [] and await outbox(http) == []
+    await text(http, clock, "hello")
+    first = widget.store.for_phone(PHONE)
+    assert first is not None
+    await text(http, clock, "Stop")
+    assert first.ended and widget.store.for_phone(PHONE) is None
+    sent = len(await outbox(http))
+    await text(http, clock, "hello again")
+    second = widget.store.for_phone(PHONE)
+    assert second is not None and second.id != first.id
+    assert len(await outbox(http)) == sent + 1  # the greeting, once
+    await relay.push(second.id, "SESSION_END", {"reason": "REASON_NATURAL_END"})
+    await settle(clock)
+    assert (await bodies(http))[-1] == "This conversation has ended. Text us again any time."
+    await text(http, clock, "one more thing")
+    third = widget.store.for_phone(PHONE)
+    assert third is not None and third.id not in (first.id, second.id)
+
+
+async def test_a_live_agent_repeating_the_bot_is_still_sent(
+    http: httpx.AsyncClient, clock: VirtualClock, relay: FakeRelay, widget: WidgetServer
+) -> None:
+    await text(http, clock, "hello")
+    session = widget.store.for_phone(PHONE)
+    assert session is not None
+    greeting = (await bodies(http))[-1]
+    await relay.push(session.id, "LIVE_AGENT_MESSAGE", {"text": greeting, "agent_id": "1"})
+    await settle(clock)
+    assert (await bodies(http))[-2:] == [greeting, greeting]

@@ -25,6 +25,11 @@ agent.faq(["hours"], "Always open")
 def lookup_order(conv):
     order = conv.state["order_id"]  # not set: KeyError
     return f"Order {order}"
+
+
+@agent.topic("count")
+async def count_items(conv):
+    return 3  # not a string: the engine can't say it
 """
 
 
@@ -61,6 +66,22 @@ async def test_a_raising_function_shows_the_developer_a_traceback_and_the_user_a
     # The server keeps working.
     await sock.send("USER_MESSAGE", {"text": "hours?"})
     assert (await sock.until("POLY_AGENT_MESSAGE"))[-1]["payload"]["text"] == "Always open"
+
+
+async def test_an_unusable_return_value_names_the_problem_in_the_log_line(
+    chat: Chat, agent_file: Path, widget: WidgetServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    sock = await chat.connect()
+    await sock.next()
+    with caplog.at_level(logging.ERROR, logger="simulator.widget"):
+        await sock.send("USER_MESSAGE", {"text": "count please"})
+        events = await sock.until("SYSTEM_MESSAGE")
+    assert events[-1]["payload"]["message"] == "Sorry, something went wrong. Please try again."
+    [record] = [r for r in caplog.records if "agent.function_failed" in r.getMessage()]
+    message = record.getMessage()
+    assert str(agent_file) in message and "function=count_items" in message
+    # The why is in the line itself; a traceback into the engine would only mislead.
+    assert "returned int" in message and record.exc_info is None
 
 
 def test_an_import_error_names_the_file_and_line(tmp_path: Path) -> None:

@@ -205,3 +205,54 @@ async def test_over_a_real_socket(widget: WidgetServer, settings: Settings, rela
             await chat.connect()
         assert await status(chat.url()) == (429, {"error": "connection limit exceeded for session"})
         await chat.close()
+
+
+async def test_an_expired_access_token_is_refused_everywhere(
+    chat: Chat, clock: VirtualClock, http: httpx.AsyncClient
+) -> None:
+    sock = await chat.connect()
+    await sock.next()
+    for _ in range(145):  # just over a day of virtual time, the session kept alive by heartbeats
+        await clock.advance(596)
+        await sock.send("HEARTBEAT")
+        await sock.next()
+    assert await refused(http, chat.url()) == (4401, "authentication failed")
+    response = await http.post("/widget/api/v1/sessions", headers={"Authorization": f"Bearer {chat.token}"}, json={})
+    assert response.status_code == 401 and response.json() == {"error": "Invalid access token"}
+
+
+async def test_a_cursor_beyond_the_last_sequence_replays_nothing_and_live_events_follow(chat: Chat) -> None:
+    first = await chat.connect()
+    last = (await first.next())["payload"]["events"][-1]["sequence"]
+    ahead = await chat.connect(cursor=last + 50)
+    assert (await ahead.next())["payload"]["events"] == []
+    await first.send("REQUEST_POLY_AGENT_JOIN")
+    live = await ahead.until("POLY_AGENT_MESSAGE")
+    assert [e["sequence"] for e in live] == list(range(last + 1, last + 5))
+
+
+async def test_a_frame_of_exactly_128_kib_is_accepted(chat: Chat) -> None:
+    sock = await chat.connect()
+    await sock.next()
+    envelope = json.dumps({"type": "EVENT_TYPE_USER_MESSAGE", "payload": {"text": ""}})
+    frame = json.dumps({"type": "EVENT_TYPE_USER_MESSAGE", "payload": {"text": "x" * (131072 - len(envelope))}})
+    assert len(frame.encode()) == 131072
+    await sock.ws.send_text(frame)
+    echo = await sock.next()
+    assert echo["type"] == "EVENT_TYPE_USER_MESSAGE" and echo["sequence"] is not None
+
+
+async def test_after_an_idle_end_nothing_more_is_sent(
+    chat: Chat, clock: VirtualClock, settings: Settings, relay: FakeRelay, widget: WidgetServer
+) -> None:
+    sock = await chat.connect()
+    await sock.next()
+    await clock.advance(settings.widget_session_idle_seconds)
+    end = await sock.until("SESSION_END")
+    assert end[-1]["payload"] == {"reason": "REASON_USER_ABANDONED"}
+    await relay.push(chat.session_id, "LIVE_AGENT_MESSAGE", {"text": "too late"})
+    await sock.send("HEARTBEAT")
+    assert await sock.quiet(0.05)
+    session = widget.store.get(chat.session_id)
+    assert session is not None and session.history[-1]["type"] == "EVENT_TYPE_SESSION_END"
+    assert session.watchdog is not None and session.watchdog.done()

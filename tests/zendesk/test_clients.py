@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -234,3 +235,102 @@ async def test_sunco_sdk_switchboard_actions_and_configuration(live_sim: Simulat
     assert result["released"].metadata == {"a": "b"}
     assert result["hook"].secret and result["fetched"].secret == result["hook"].secret
     assert live_sim.zendesk.workspace.tickets[1].requester_name == "Bo"  # acceptControl opened the ticket
+
+
+async def test_sunco_sdk_users_conversations_paging_webhooks_and_errors(live_sim: SimulatorApp) -> None:
+    settings = live_sim.settings
+    app_id, integration_id = settings.zendesk_app_id, settings.zendesk_integration_id
+    client = sdk_client(live_sim)
+
+    def status_of(call: Any) -> tuple[int, str]:
+        try:
+            call()
+        except sc.ApiException as exc:
+            error = json.loads(exc.body)["errors"][0]
+            return exc.status, error["code"]
+        raise AssertionError("expected an error")
+
+    def run() -> dict[str, Any]:
+        users = sc.UsersApi(client)
+        user = users.create_user(
+            app_id, sc.UserCreateBody(external_id="sdk-3", profile=sc.Profile(given_name="Cy", email="cy@x.test"))
+        ).user
+        by_external = users.get_user(app_id, "sdk-3").user
+        updated = users.update_user(app_id, "sdk-3", sc.UserUpdateBody(metadata={"tier": "gold"})).user
+        conversations = sc.ConversationsApi(client)
+        conversation = conversations.create_conversation(
+            app_id,
+            sc.ConversationCreateBody(
+                type="personal", participants=[sc.ParticipantSubSchema(sc.ParticipantWithUserId(user_id=user.id))]
+            ),
+        ).conversation
+        renamed = conversations.update_conversation(
+            app_id, conversation.id, sc.ConversationUpdateBody(display_name="Cy's chat")
+        ).conversation
+        participants = sc.ParticipantsApi(client).list_participants(app_id, conversation.id).participants
+        messages = sc.MessagesApi(client)
+        for i in range(105):
+            messages.post_message(
+                app_id,
+                conversation.id,
+                sc.MessagePost(
+                    author=sc.Author(type="business"), content=sc.Content(sc.TextMessage(type="text", text=f"m{i}"))
+                ),
+            )
+        newest = messages.list_messages(app_id, conversation.id)
+        # SDK 17.0.1 cannot page: it sends `page=<repr of Page>` instead of page[before]=..., so the
+        # older page is fetched by following `links.prev`, as the spec suggests, and parsed by the SDK.
+        auth = (settings.zendesk_key_id, settings.zendesk_key_secret.get_secret_value())
+        older = sc.MessageListResponse.from_json(requests.get(newest.links.prev, auth=auth, timeout=10).text)
+        hook = (
+            sc.WebhooksApi(client)
+            .update_webhook(app_id, integration_id, settings.zendesk_webhook_id, sc.WebhookBody(include_full_user=True))
+            .webhook
+        )
+        integration = sc.IntegrationsApi(client).get_integration(app_id, integration_id).integration
+        errors = {
+            "user 404": status_of(lambda: users.get_user(app_id, "nobody")),
+            "duplicate user": status_of(lambda: users.create_user(app_id, sc.UserCreateBody(external_id="sdk-3"))),
+            "bad target": status_of(
+                lambda: sc.SwitchboardActionsApi(client).pass_control(
+                    app_id, conversation.id, sc.PassControlBody(switchboard_integration="nope")
+                )
+            ),
+            "user typing": status_of(
+                lambda: sc.ActivitiesApi(client).post_activity(
+                    app_id,
+                    conversation.id,
+                    sc.ActivityPost(type="typing:start", author=sc.Author(type="user", user_id=user.id)),
+                )
+            ),
+        }
+        messages.delete_all_messages(app_id, conversation.id)
+        emptied = messages.list_messages(app_id, conversation.id)
+        conversations.delete_conversation(app_id, conversation.id)
+        errors["deleted conversation"] = status_of(lambda: conversations.get_conversation(app_id, conversation.id))
+        users.delete_user(app_id, "sdk-3")
+        errors["deleted user"] = status_of(lambda: users.get_user(app_id, "sdk-3"))
+        return locals()
+
+    r = await asyncio.to_thread(run)
+    assert r["by_external"].id == r["user"].id and r["updated"].metadata == {"tier": "gold"}
+    assert r["updated"].profile.given_name == "Cy"
+    assert r["renamed"].display_name == "Cy's chat"
+    assert [p.user_id for p in r["participants"]] == [r["user"].id]
+    newest, older = r["newest"], r["older"]
+    assert [m.content.actual_instance.text for m in newest.messages][:1] == ["m5"] and len(newest.messages) == 100
+    assert newest.meta.has_more is True and newest.meta.before_cursor == newest.messages[0].id
+    assert newest.meta.after_cursor is None and newest.links.next is None
+    assert [m.content.actual_instance.text for m in older.messages] == [f"m{i}" for i in range(5)]
+    assert older.meta.has_more is False and older.meta.before_cursor is None and older.links.prev is None
+    assert older.meta.after_cursor == older.messages[-1].id and older.links.next
+    assert r["hook"].include_full_user is True and r["integration"].id == integration_id
+    assert r["emptied"].messages == [] and r["emptied"].meta.has_more is False
+    assert r["errors"] == {
+        "user 404": (404, "not_found"),
+        "duplicate user": (409, "conflict"),
+        "bad target": (400, "bad_request"),
+        "user typing": (400, "bad_request"),
+        "deleted conversation": (404, "not_found"),
+        "deleted user": (404, "not_found"),
+    }

@@ -188,3 +188,63 @@ async def test_support_api_tickets(
     await zclient.put("/api/v2/tickets/1.json", auth=auth, json={"ticket": {"status": "closed"}})
     closed = await zclient.put("/api/v2/tickets/1.json", auth=auth, json={"ticket": {"status": "open"}})
     assert closed.status_code == 422
+
+
+async def test_same_status_fires_nothing_and_an_invalid_status_is_422_on_both_routes(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, receiver: Receiver
+) -> None:
+    await hand_off(zclient, settings)
+    await zclient.post("/_sim/agent/tickets/1/accept", json={"agent_name": "Sarah"})
+    await delivered(emulator)
+    fired = len(receiver.status_requests())
+    assert fired == 1  # new -> open
+    auth = zendesk_auth(settings)
+    same = await zclient.put("/api/v2/tickets/1.json", auth=auth, json={"ticket": {"status": "open"}})
+    assert same.status_code == 200
+    assert (await zclient.post("/_sim/agent/tickets/1/status", json={"status": "open"})).status_code == 200
+    await delivered(emulator)
+    assert len(receiver.status_requests()) == fired
+    bad_api = await zclient.put("/api/v2/tickets/1.json", auth=auth, json={"ticket": {"status": "done"}})
+    assert bad_api.status_code == 422 and bad_api.json()["error"] == "RecordInvalid"
+    bad_plane = await zclient.post("/_sim/agent/tickets/1/status", json={"status": "done"})
+    assert bad_plane.status_code == 422 and "status" in bad_plane.json()["error"]
+    await delivered(emulator)
+    assert len(receiver.status_requests()) == fired
+    assert emulator.workspace.tickets[1].status == "open"
+
+
+async def test_routing_hints_in_system_fields_reach_the_ticket(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, receiver: Receiver
+) -> None:
+    # What the relay sends for {"group_id": 360001, "priority": "high", "subject": ..., ...} hints.
+    user_id, conv_id = await make_conversation(zclient, settings)
+    await user_says(zclient, settings, conv_id, user_id, "my order is late")
+    response = await zclient.post(
+        app_path(settings, f"/conversations/{conv_id}/passControl"),
+        json={
+            "switchboardIntegration": "zd-agentWorkspace",
+            "metadata": {
+                "dataCapture.systemField.group_id": 360001,
+                "dataCapture.systemField.brand_id": "9477922990333",
+                "dataCapture.systemField.organization_id": 42,
+                "dataCapture.systemField.priority": "HIGH",
+                "dataCapture.systemField.subject": "Late order",
+                "dataCapture.systemField.description": "Order 5521 is late",
+            },
+        },
+    )
+    assert response.status_code == 200
+    ticket = (await zclient.get("/api/v2/tickets/1.json", auth=zendesk_auth(settings))).json()["ticket"]
+    assert (ticket["group_id"], ticket["brand_id"], ticket["organization_id"]) == (360001, 9477922990333, 42)
+    assert (ticket["priority"], ticket["subject"], ticket["description"]) == (
+        "high",
+        "Late order",
+        "Order 5521 is late",
+    )
+    await zclient.post("/_sim/agent/tickets/1/accept", json={"agent_name": "Sarah"})
+    await delivered(emulator)
+    detail = json.loads(receiver.status_requests()[-1].content)["detail"]
+    assert (detail["group_id"], detail["brand_id"], detail["organization_id"]) == ("360001", "9477922990333", "42")
+    assert (detail["priority"], detail["subject"]) == ("HIGH", "Late order")
+    control = (await zclient.get("/_sim/agent/tickets/1")).json()
+    assert control["subject"] == "Late order" and control["group_id"] == 360001 and control["priority"] == "high"

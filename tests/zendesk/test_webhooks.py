@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -259,3 +260,91 @@ async def test_status_webhook_is_retried_and_logged_as_zendesk_status(
     # each attempt is signed with its own timestamp
     assert first.headers["x-zendesk-webhook-signature-timestamp"] == "2026-01-01T09:00:00Z"
     assert second.headers["x-zendesk-webhook-signature-timestamp"] == "2026-01-01T09:00:01Z"
+
+
+async def test_reset_while_a_delivery_retries_and_another_is_queued_meanwhile(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, receiver: Receiver, clock: VirtualClock
+) -> None:
+    user_id, conv_id = await make_conversation(zclient, settings)
+    receiver.answers = [500]
+    await user_says(zclient, settings, conv_id, user_id, "in flight")
+    await clock.advance(0.5)  # the worker now sleeps in its backoff
+    assert clock.sleepers == 1
+
+    async def enqueue_during_reset() -> None:
+        await asyncio.sleep(0)  # reset() has started stopping the workers
+        await user_says(zclient, settings, conv_id, user_id, "during reset")
+
+    await asyncio.gather(emulator.reset(), enqueue_during_reset())
+    await delivered(emulator)
+    assert emulator.deliverer.idle and clock.sleepers == 0
+    # Whatever happened to "during reset", the key's queue must not be left without a worker.
+    user_id, conv_id = await make_conversation(zclient, settings)
+    await user_says(zclient, settings, conv_id, user_id, "after reset")
+    await delivered(emulator)
+    assert receiver.events()[-1]["payload"]["message"]["content"]["text"] == "after reset"
+
+
+async def test_shutdown_with_deliveries_pending_does_not_hang(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, receiver: Receiver, clock: VirtualClock
+) -> None:
+    user_id, conv_id = await make_conversation(zclient, settings)
+    receiver.answers = [500]
+    await user_says(zclient, settings, conv_id, user_id, "retrying")
+    await user_says(zclient, settings, conv_id, user_id, "queued behind")
+    await zclient.post("/_sim/faults", json={"target": "webhooks", "mode": "delay", "delay_seconds": 30})
+    other_user, other_conv = await make_conversation(zclient, settings, name="Bo")
+    await user_says(zclient, settings, other_conv, other_user, "delayed")
+    await clock.advance(0.5)
+    await emulator.shutdown()
+    assert clock.sleepers == 0
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("zendesk-delivery")] == []
+    await emulator.startup()  # the fixture shuts down again
+
+
+async def test_a_retrying_conversation_does_not_hold_up_another(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, receiver: Receiver, clock: VirtualClock
+) -> None:
+    ana, ana_conv = await make_conversation(zclient, settings, name="Ana")
+    bo, bo_conv = await make_conversation(zclient, settings, name="Bo")
+    receiver.answers = [500]
+    await user_says(zclient, settings, ana_conv, ana, "ana 1")
+    await clock.advance(0)  # ana's first attempt fails; her queue now waits 1 s
+    await user_says(zclient, settings, ana_conv, ana, "ana 2")
+    await user_says(zclient, settings, bo_conv, bo, "bo 1")
+    await user_says(zclient, settings, bo_conv, bo, "bo 2")
+    await clock.advance(0.5)
+
+    def texts() -> list[str]:
+        return [e["payload"]["message"]["content"]["text"] for e in receiver.events()]
+
+    assert texts() == ["ana 1", "bo 1", "bo 2"]
+    await clock.advance(0.5)
+    await delivered(emulator)
+    assert texts() == ["ana 1", "bo 1", "bo 2", "ana 1", "ana 2"]
+
+
+async def test_webhook_fault_narrowed_to_an_event_type_spares_other_deliveries(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, receiver: Receiver
+) -> None:
+    user_id, conv_id = await make_conversation(zclient, settings)
+    armed = await zclient.post(
+        "/_sim/faults",
+        json={"target": "webhooks", "mode": "drop", "event_type": "conversation:message", "kind": "sunco"},
+    )
+    assert armed.status_code == 201
+    typing = await zclient.post(
+        app_path(settings, f"/conversations/{conv_id}/activity"),
+        json={"type": "typing:start", "author": {"type": "business"}},
+    )
+    assert typing.status_code == 200
+    await delivered(emulator)
+    assert [e["type"] for e in receiver.events()] == ["conversation:typing"]  # not the one the fault means
+
+    await user_says(zclient, settings, conv_id, user_id, "lost")
+    await user_says(zclient, settings, conv_id, user_id, "kept")
+    await delivered(emulator)
+    messages = [
+        e["payload"]["message"]["content"]["text"] for e in receiver.events() if e["type"] == "conversation:message"
+    ]
+    assert messages == ["kept"]
