@@ -13,7 +13,7 @@ from simulator.logs import kv
 from simulator.relay.chat import ChatEvent, ChatSink
 from simulator.relay.sessions import SessionRecord, SessionState
 from simulator.relay.store import Store
-from simulator.relay.sunco_client import SunCoClient
+from simulator.relay.sunco_client import MESSAGE_ID_KEY, SunCoClient
 
 log = logging.getLogger("simulator.relay")
 
@@ -33,6 +33,8 @@ class RelayCore:
         self.sink: ChatSink | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set by the relay's shutdown: no new background work may start (it would outlive the relay).
+        self.stopped = False
         # Sessions with agent messages the end user has not been marked as having read.
         self.unread: set[str] = set()
 
@@ -65,8 +67,15 @@ class RelayCore:
             return
         log.info(kv("relay.deliver", session=session_id, type=event.type))
 
-    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        """Run `coro` as a tracked background task whose exceptions are logged, not lost."""
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None] | None:
+        """Run `coro` as a tracked background task whose exceptions are logged, not lost.
+
+        After shutdown nothing starts (None): what it was for is in the store for the next instance.
+        """
+        if self.stopped:
+            coro.close()
+            log.info(kv("relay.task.not_started", task=name, why="stopped"))
+            return None
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -78,12 +87,13 @@ class RelayCore:
             log.error(kv("relay.task.crashed", task=task.get_name(), error=repr(task.exception())))
 
     async def cancel_tasks(self) -> None:
-        """Stop every background task and wait for them to finish."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
+        """Stop every background task and wait for them to finish (also those started meanwhile)."""
+        while self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.difference_update(tasks)
 
     def bot_name(self, record: SessionRecord) -> str:
         """The bot's display name for transcript messages and notices."""
@@ -97,4 +107,4 @@ class RelayCore:
 
 def relay_metadata(session_id: str, message_id: str) -> dict[str, str]:
     """Metadata on every message the relay posts (flat strings, as SunCo requires)."""
-    return {RELAY_MARK: "1", "polyai_session_id": session_id, "polyai_message_id": message_id}
+    return {RELAY_MARK: "1", "polyai_session_id": session_id, MESSAGE_ID_KEY: message_id}

@@ -95,6 +95,7 @@ class Handoffs:
             if record is not None and record.state in HANDED_OFF:
                 log.info(kv("relay.handoff.already_started", session=sid, state=record.state.value))
                 return
+            count = record.handoff_count + 1 if record is not None else 1
             if record is None:
                 record = SessionRecord(session_id=sid, channel=request.channel, created_at=now, updated_at=now)
             else:  # a new handoff on a session whose last one ended: reuse the SunCo user and conversation
@@ -107,23 +108,27 @@ class Handoffs:
                     created_at=record.created_at,
                     updated_at=now,
                 )
+            record.handoff_count = count
             record.request = request.model_dump(mode="json", exclude={"payload"})
             record.routing_metadata = metadata
             record.handoff_started_at = now
             transition(record, S.HANDING_OFF, now, why="bot_handoff")
             await core.store.save_session(record)
         await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF"))
-        self.resume(sid)
+        self.resume(sid, restarted=False)
 
-    def resume(self, session_id: str) -> None:
+    def resume(self, session_id: str, *, restarted: bool = True) -> None:
         """Run (or, after a restart, continue) the SunCo steps of a handing-off session."""
-        self.core.spawn(self._run(session_id), f"relay-handoff-{session_id}")
+        self.core.spawn(self._run(session_id, restarted), f"relay-handoff-{session_id}")
 
-    async def _run(self, sid: str) -> None:
+    async def _run(self, sid: str, restarted: bool) -> None:
         try:
-            await self._steps(sid)
+            await self._steps(sid, restarted)
         except SunCoError as exc:
             await self._fail(sid, str(exc))
+        except Exception as exc:  # a bug must not leave the user waiting for a handoff that never comes
+            log.exception(kv("relay.handoff.crashed", session=sid))
+            await self._fail(sid, f"unexpected {type(exc).__name__}")
 
     async def _patch(self, sid: str, **changes: object) -> SessionRecord | None:
         """Save step results, unless the session stopped handing off meanwhile (then None: abort)."""
@@ -137,7 +142,7 @@ class Handoffs:
 
         return await self.core.mutate(sid, apply)
 
-    async def _steps(self, sid: str) -> None:
+    async def _steps(self, sid: str, restarted: bool) -> None:
         core = self.core
         record = await core.store.get_session(sid)
         if record is None or record.state != S.HANDING_OFF:
@@ -155,14 +160,19 @@ class Handoffs:
                 return
         conversation_id: str | None = record.conversation_id
         assert conversation_id is not None
+        # An earlier instance may have posted the next turn and died before recording it.
+        maybe_posted = restarted
         for index in range(record.transcript_posted, len(request.transcript)):
             turn = request.transcript[index]
             if turn.speaker == "user":
                 author = {"type": "user", "userId": record.sunco_user_id}
             else:
                 author = {"type": "business", "displayName": core.bot_name(record)}
-            metadata = relay_metadata(sid, f"{sid}:transcript:{index}")
-            message_id = await core.sunco.post_message(conversation_id, author, turn.text, metadata)
+            metadata = relay_metadata(sid, f"{sid}:handoff-{record.handoff_count}:transcript:{index}")
+            message_id = await core.sunco.post_message(
+                conversation_id, author, turn.text, metadata, maybe_posted=maybe_posted
+            )
+            maybe_posted = False
             first = record.first_message_id or message_id
             if (record := await self._patch(sid, transcript_posted=index + 1, first_message_id=first)) is None:
                 return

@@ -1,8 +1,10 @@
 """The background worker for accepted webhooks: agent messages and typing, and handoff endings.
 
-Webhook handlers only validate, dedupe and enqueue; this single worker processes events in
-arrival order (so agent events of one conversation keep their order), and a failing event is
-logged without stopping the worker.
+Webhook handlers only validate, dedupe and persist the event in the store's inbox (in one step)
+before answering 200; this single worker handles the inbox in acceptance order (so agent events
+of one conversation keep their order) and removes each event once handled, so an event accepted
+just before a crash is handled by the next instance. A failing event is logged without stopping
+the worker.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from simulator.logs import kv
 from simulator.relay import events
 from simulator.relay.core import RELAY_MARK, RelayCore
 from simulator.relay.handoff import CONVERSATION_TAG_PREFIX, SESSION_TAG_PREFIX, Handoffs
-from simulator.relay.sessions import AgentInfo, SessionRecord, SessionState, transition
+from simulator.relay.sessions import AgentInfo, InboxItem, SessionRecord, SessionState, transition
 from simulator.relay.sunco_client import AGENT_WORKSPACE, SunCoError
 from simulator.relay.webhooks import (
     STATUS_CHANGED,
@@ -37,6 +39,8 @@ log = logging.getLogger("simulator.relay.inbound")
 AGENT_ID_KEY = "__zendesk_msg.agent.id"
 # Clock skew allowed between SunCo's `received` and our handoff time when catching up.
 CATCH_UP_SKEW_SECONDS = 5.0
+# How long the worker waits before reading the inbox again after the store failed.
+STORE_RETRY_SECONDS = 1.0
 
 
 def _timestamp(text: str | None) -> datetime | None:
@@ -82,39 +86,51 @@ def attachments(content: Content) -> list[dict[str, Any]]:
 
 
 class Inbound:
-    """Queue + worker for validated webhook events."""
+    """The worker for accepted webhook events, which wait in the store's inbox until handled."""
 
     def __init__(self, core: RelayCore, handoffs: Handoffs) -> None:
         self.core = core
         self.handoffs = handoffs
-        self._queue: asyncio.Queue[ParsedEvent | ZendeskEvent] = asyncio.Queue()
+        self._wake = asyncio.Event()
 
-    def submit(self, event: ParsedEvent | ZendeskEvent) -> None:
-        """Queue an accepted event for the worker."""
-        self._queue.put_nowait(event)
+    def wake(self) -> None:
+        """An event was accepted: tell the worker to look at the inbox."""
+        self._wake.set()
 
     def start(self) -> None:
-        """Start the worker task."""
-        self._queue = asyncio.Queue()
+        """Start the worker task (it first handles whatever an earlier instance accepted but left)."""
+        self._wake = asyncio.Event()
         self.core.spawn(self._run(), "relay-inbound")
-
-    @property
-    def pending(self) -> int:
-        """Events accepted but not yet processed."""
-        return self._queue.qsize()
 
     async def _run(self) -> None:
         while True:
-            event = await self._queue.get()
             try:
-                if isinstance(event, ZendeskEvent):
-                    await self._status(event)
-                else:
-                    await self._sunco(event)
-            except Exception:  # one bad event must not stop the others
-                log.exception(kv("relay.inbound.failed", event_id=event.id, type=event.type))
-            finally:
-                self._queue.task_done()
+                await self._drain()
+            except Exception:  # the store failing: log, wait a moment, read the inbox again
+                log.exception(kv("relay.inbound.store_failed"))
+                await self.core.clock.sleep(STORE_RETRY_SECONDS)
+
+    async def _drain(self) -> None:
+        store = self.core.store
+        self._wake.clear()  # before reading, so an event accepted during the read is not missed
+        items = await store.inbox_items()
+        if not items:
+            await self._wake.wait()
+            return
+        for item in items:
+            await self._handle(item)
+            # Removed only once handled: a crash before this line replays the event on startup
+            # (handling is idempotent: agent messages are shown once per message id, endings once).
+            await store.inbox_remove(item.id)
+
+    async def _handle(self, item: InboxItem) -> None:
+        try:
+            if item.source == "zendesk":
+                await self._status(ZendeskEvent.model_validate(item.event))
+            else:
+                await self._sunco(ParsedEvent.from_json(item.event))
+        except Exception:  # one bad event must not stop the others
+            log.exception(kv("relay.inbound.failed", event_id=item.event_id, item=item.id))
 
     async def _session(self, conversation_id: str, event: ParsedEvent) -> SessionRecord | None:
         record = await self.core.store.find_by_conversation(conversation_id)
@@ -151,6 +167,9 @@ class Inbound:
             log.info(kv("relay.inbound.not_live", session=record.session_id, state=record.state.value))
             return
         agent = await self._joined(record, agent_from(message.author, message.metadata))
+        if agent is None:
+            log.info(kv("relay.inbound.not_live", session=record.session_id, message=message.id))
+            return
         self.core.unread.add(record.session_id)
         text = message.content.text or ""
         chat_event = events.agent_message(message.id, agent.id, text, attachments(message.content))
@@ -189,28 +208,40 @@ class Inbound:
         if record is None or not self.core.is_live(record):
             return
         agent = await self._joined(record, agent_from(activity.author, None))
+        if agent is None:
+            return
         await self.core.deliver(record.session_id, events.agent_typing(agent.id, activity.type == "typing:start"))
 
-    async def _joined(self, record: SessionRecord, agent: AgentInfo) -> AgentInfo:
-        """Mark the agent joined (once per session, announced before their first message or typing)."""
-        if record.agent_joined and record.agent is not None:
-            return record.agent
+    async def _joined(self, record: SessionRecord, agent: AgentInfo) -> AgentInfo | None:
+        """The session's agent, marking `agent` joined (announced once, before their first message or
+        typing); None when the session is no longer live.
+
+        Decided on the stored record under the session lock, not on the copy loaded when the event
+        arrived: a join timeout, the user ending or the ticket closing while this event was being
+        handled wins, and nothing of the agent's is shown after it.
+        """
         core = self.core
+        joined: AgentInfo | None = None
+        announce = False
 
         def apply(current: SessionRecord) -> bool:
-            if current.agent_joined:
+            nonlocal joined, announce
+            if not core.is_live(current):
+                return False
+            if current.agent_joined and current.agent is not None:
+                joined = current.agent
                 return False
             current.agent_joined = True
-            current.agent = agent
+            current.agent = joined = agent
+            announce = True
             if current.state == SessionState.WAITING_FOR_AGENT:
                 transition(current, SessionState.WITH_AGENT, core.clock.now(), why="agent_joined")
             return True
 
-        if await core.mutate(record.session_id, apply) is not None:
+        await core.mutate(record.session_id, apply)
+        if announce:
             await core.deliver(record.session_id, events.agent_joined(agent))
-            return agent
-        current = await core.store.get_session(record.session_id)
-        return current.agent if current is not None and current.agent is not None else agent
+        return joined
 
     async def _switchboard(self, event: ParsedEvent, payload: SwitchboardPayload) -> None:
         active = payload.model_extra.get("activeSwitchboardIntegration") if payload.model_extra else None

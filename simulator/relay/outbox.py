@@ -1,6 +1,9 @@
 """The per-session outbox: what the relay must send to SunCo, persisted first, sent in order.
 
 One worker task per session sends the oldest item; an item leaves the store only after a 2xx.
+Posting a message is not idempotent, so an item is flagged `attempted` before its first send, and
+any later send (a retry round, or a new instance after a restart) first looks for it among the
+conversation's recent messages by its relay message id: SunCo gets it exactly once.
 A failing item blocks the ones behind it (order matters more than speed) and is retried with
 capped backoff for as long as it takes. A user message still unsent
 `relay_outbox_deadline_seconds` after it was accepted earns the user one
@@ -48,7 +51,9 @@ class Outbox:
         self._wake.setdefault(session_id, asyncio.Event()).set()
         worker = self._workers.get(session_id)
         if worker is None or worker.done():
-            self._workers[session_id] = self.core.spawn(self._run(session_id), f"relay-outbox-{session_id}")
+            started = self.core.spawn(self._run(session_id), f"relay-outbox-{session_id}")
+            if started is not None:
+                self._workers[session_id] = started
 
     def forget(self) -> None:
         """Drop references to workers (after the core cancelled its tasks)."""
@@ -66,8 +71,7 @@ class Outbox:
         current = await core.store.outbox_get(item.id)
         if current is None or current.notified:
             return
-        current.notified = True
-        await core.store.outbox_update(current)
+        await core.store.outbox_mark(item.id, "notified")
         log.warning(kv("relay.outbox.late", session=item.session_id, item=item.id))
         await core.deliver(item.session_id, events.system_error(events.FORWARD_FAILED_TEXT))
 
@@ -91,12 +95,18 @@ class Outbox:
                 log.warning(kv("relay.outbox.dropped", session=session_id, items=dropped, why="never_handed_off"))
                 break
             item = items[0]
+            # Flagged before the first send: if SunCo may already have it (a lost reply, a crash
+            # before the 2xx was recorded), later sends look for it before posting again.
+            if not item.attempted:
+                await self.core.store.outbox_mark(item.id, "attempted")
             try:
-                await self._send(record, item)
+                await self._send(record, item, maybe_sent=item.attempted)
             except SunCoError as exc:
                 if exc.retryable:
                     failures += 1
-                    delay = max(min(ROUND_BACKOFF_CAP_SECONDS, 2.0**failures), exc.retry_after or 0.0)
+                    ceiling = min(ROUND_BACKOFF_CAP_SECONDS, 2.0**failures)
+                    jittered = self.core.sunco.rng.uniform(ceiling / 2, ceiling)  # sessions do not retry in lockstep
+                    delay = max(jittered, exc.retry_after or 0.0)
                     log.warning(kv("relay.outbox.retry_later", session=session_id, item=item.id, in_s=delay))
                     await self.core.clock.sleep(delay)
                     continue
@@ -114,20 +124,19 @@ class Outbox:
         if wake.is_set():
             self.wake(session_id)
 
-    async def _send(self, record: SessionRecord, item: OutboxItem) -> None:
+    async def _send(self, record: SessionRecord, item: OutboxItem, *, maybe_sent: bool) -> None:
         sunco = self.core.sunco
         conversation = record.conversation_id
         if conversation is None:
             raise SunCoError("no conversation", 400)
         if item.kind == "user_message":
             author = {"type": "user", "userId": record.sunco_user_id}
-            await sunco.post_message(
-                conversation, author, item.text, relay_metadata(record.session_id, item.message_id)
-            )
+            metadata = relay_metadata(record.session_id, item.message_id)
+            await sunco.post_message(conversation, author, item.text, metadata, maybe_posted=maybe_sent)
         elif item.kind == "business_notice":
             author = {"type": "business", "displayName": self.core.bot_name(record)}
             metadata = relay_metadata(record.session_id, item.message_id or f"notice-{item.id}")
-            await sunco.post_message(conversation, author, item.text, metadata)
+            await sunco.post_message(conversation, author, item.text, metadata, maybe_posted=maybe_sent)
         else:
             try:
                 await sunco.release_control(conversation)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from starlette.requests import Request
@@ -21,12 +21,15 @@ from simulator.relay.core import RelayCore
 from simulator.relay.handoff import Handoffs
 from simulator.relay.inbound import Inbound
 from simulator.relay.outbox import Outbox
-from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionState
+from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionState
 from simulator.relay.store import Store
 from simulator.relay.sunco_client import SunCoClient, SunCoError
 from simulator.relay.webhooks import (
     PAYLOAD_MODELS,
+    STATUS_CHANGED,
+    ParsedEvent,
     WebhookRejected,
+    ZendeskEvent,
     check_project,
     check_secret,
     check_signature,
@@ -85,11 +88,8 @@ class Relay:
             if event.type not in PAYLOAD_MODELS:
                 log.info(kv("relay.webhook.ignored", event_id=event.id, type=event.type))
                 continue
-            if not await self.store.mark_event(event.id, self.clock.now()):
-                log.info(kv("relay.webhook.duplicate", event_id=event.id, type=event.type))
-                continue
-            self.inbound.submit(event)
-            accepted += 1
+            if await self._accept("sunco", event.id, event) is not None:
+                accepted += 1
         return JSONResponse({"status": "ok", "accepted": accepted})
 
     async def status_endpoint(self, request: Request) -> Response:
@@ -105,11 +105,26 @@ class Relay:
             event = parse_zendesk(body)
         except WebhookRejected as exc:
             return self._rejected("status", exc)
-        if not await self.store.mark_event("zendesk:" + event.id, self.clock.now()):
-            log.info(kv("relay.webhook.duplicate", event_id=event.id, type=event.type))
+        if event.type != STATUS_CHANGED:
+            log.info(kv("relay.webhook.ignored", event_id=event.id, type=event.type))
             return JSONResponse({"status": "ok", "accepted": 0})
-        self.inbound.submit(event)
-        return JSONResponse({"status": "ok", "accepted": 1})
+        stored = await self._accept("zendesk", "zendesk:" + event.id, event)
+        return JSONResponse({"status": "ok", "accepted": 0 if stored is None else 1})
+
+    async def _accept(
+        self, source: Literal["sunco", "zendesk"], event_id: str, event: ParsedEvent | ZendeskEvent
+    ) -> InboxItem | None:
+        """Persist the event for the worker (before answering 200), unless its id was seen before."""
+        item = InboxItem(
+            event_id=event_id, source=source, event=event.model_dump(mode="json"), accepted_at=self.clock.now()
+        )
+        stored = await self.store.inbox_add(item)
+        if stored is None:
+            log.info(kv("relay.webhook.duplicate", event_id=event_id, type=event.type))
+            return None
+        log.info(kv("relay.webhook.accepted", event_id=event_id, type=event.type, item=stored.id))
+        self.inbound.wake()
+        return stored
 
     def _rejected(self, route: str, exc: WebhookRejected) -> Response:
         log.warning(kv("relay.webhook.rejected", route=route, status=exc.status, error=exc.error, detail=exc.detail))
@@ -205,6 +220,7 @@ class Relay:
             return
         await self.store.open()
         self._started = True
+        self.core.stopped = False
         self.inbound.start()
         await self._recover()
         log.info(kv("relay.started", store=type(self.store).__name__))
@@ -230,6 +246,7 @@ class Relay:
         if not self._started:
             return
         self._started = False
+        self.core.stopped = True
         await self.core.cancel_tasks()
         self.outbox.forget()
         await self.core.sunco.aclose()

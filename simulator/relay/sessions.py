@@ -64,6 +64,9 @@ class SessionRecord(BaseModel):
     conversation_id: str | None = None
     ticket_id: str | None = None
     first_message_id: str | None = None
+    # Handoffs started on this session so far; numbers the transcript's message ids, so a new
+    # handoff's turns are never mistaken for an earlier one's.
+    handoff_count: int = 0
     transcript_posted: int = 0
     agent_joined: bool = False
     agent: AgentInfo | None = None
@@ -86,6 +89,19 @@ class OutboxItem(BaseModel):
     accepted_at: datetime
     # Whether the user was told this message is late (told once; the message is still sent).
     notified: bool = False
+    # Whether a send was ever started: SunCo may have it even without a 2xx (a lost reply, a
+    # crash), so the next attempt looks for it in the conversation before posting again.
+    attempted: bool = False
+
+
+class InboxItem(BaseModel):
+    """An accepted webhook event, kept until the worker has handled it (so a crash cannot lose it)."""
+
+    id: int = 0  # assigned by the store; increases in acceptance order
+    event_id: str  # as deduplicated: SunCo's event id, or `zendesk:<id>` for the status webhook
+    source: Literal["sunco", "zendesk"]
+    event: dict[str, Any]  # the validated event as JSON
+    accepted_at: datetime
 
 
 def transition(record: SessionRecord, to: SessionState, now: datetime, *, why: str = "") -> SessionRecord:

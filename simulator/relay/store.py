@@ -5,6 +5,7 @@ Two implementations behind one interface: `MemoryStore` (tests, throwaway runs) 
 
     sessions(session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT, data TEXT)  -- data = SessionRecord JSON
     processed_events(event_id TEXT PRIMARY KEY, processed_at TEXT)
+    inbox(id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT)                              -- data = InboxItem JSON
     outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, data TEXT)            -- data = OutboxItem JSON
 
 Each method is one atomic step, so callers never hold a transaction across an await elsewhere.
@@ -15,14 +16,15 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, cast, runtime_checkable
+from typing import Literal, Protocol, cast, runtime_checkable
 
 import aiosqlite
 
 from simulator.config import Settings
-from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord, SessionState
+from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionRecord, SessionState
 
 DB_FILE = "relay.sqlite3"
+OutboxFlag = Literal["notified", "attempted"]
 
 
 @runtime_checkable
@@ -57,6 +59,19 @@ class Store(Protocol):
         """Record a processed event id; False when it was recorded before."""
         ...
 
+    async def inbox_add(self, item: InboxItem) -> InboxItem | None:
+        """Record `item.event_id` as seen and queue the event, in one step; None (nothing queued)
+        when the id was seen before."""
+        ...
+
+    async def inbox_items(self) -> list[InboxItem]:
+        """Accepted events not yet handled, in acceptance order."""
+        ...
+
+    async def inbox_remove(self, item_id: int) -> None:
+        """The event has been handled."""
+        ...
+
     async def outbox_add(self, item: OutboxItem) -> OutboxItem:
         """Append to the session's outbox; returns the item with its id."""
         ...
@@ -68,6 +83,10 @@ class Store(Protocol):
     async def outbox_get(self, item_id: int) -> OutboxItem | None: ...
 
     async def outbox_update(self, item: OutboxItem) -> None: ...
+
+    async def outbox_mark(self, item_id: int, flag: OutboxFlag) -> None:
+        """Set one boolean flag of the item (a single write; other fields are left as stored)."""
+        ...
 
     async def outbox_remove(self, item_id: int) -> None: ...
 
@@ -88,6 +107,7 @@ class MemoryStore:
         self._sessions: dict[str, SessionRecord] = {}
         self._events: dict[str, datetime] = {}
         self._outbox: dict[int, OutboxItem] = {}
+        self._inbox: dict[int, InboxItem] = {}
         self._next_id = 1
 
     async def open(self) -> None:
@@ -100,6 +120,7 @@ class MemoryStore:
         self._sessions.clear()
         self._events.clear()
         self._outbox.clear()
+        self._inbox.clear()
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         record = self._sessions.get(session_id)
@@ -123,6 +144,20 @@ class MemoryStore:
         self._events[event_id] = at
         return True
 
+    async def inbox_add(self, item: InboxItem) -> InboxItem | None:
+        if not await self.mark_event(item.event_id, item.accepted_at):
+            return None
+        stored = item.model_copy(update={"id": self._next_id}, deep=True)
+        self._next_id += 1
+        self._inbox[stored.id] = stored
+        return stored.model_copy(deep=True)
+
+    async def inbox_items(self) -> list[InboxItem]:
+        return [self._inbox[i].model_copy(deep=True) for i in sorted(self._inbox)]
+
+    async def inbox_remove(self, item_id: int) -> None:
+        self._inbox.pop(item_id, None)
+
     async def outbox_add(self, item: OutboxItem) -> OutboxItem:
         stored = item.model_copy(update={"id": self._next_id})
         self._next_id += 1
@@ -140,6 +175,10 @@ class MemoryStore:
     async def outbox_update(self, item: OutboxItem) -> None:
         if item.id in self._outbox:
             self._outbox[item.id] = item.model_copy()
+
+    async def outbox_mark(self, item_id: int, flag: OutboxFlag) -> None:
+        if item_id in self._outbox:
+            self._outbox[item_id] = self._outbox[item_id].model_copy(update={flag: True})
 
     async def outbox_remove(self, item_id: int) -> None:
         self._outbox.pop(item_id, None)
@@ -159,6 +198,7 @@ CREATE TABLE IF NOT EXISTS processed_events (event_id TEXT PRIMARY KEY, processe
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_session ON outbox (session_id, id);
+CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 """
 
 
@@ -169,6 +209,9 @@ class SQLiteStore:
         self.path = path
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # One writer at a time on the shared connection, so a two-statement write is never
+        # committed halfway by another coroutine's commit.
+        self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
         async with self._lock:
@@ -194,14 +237,16 @@ class SQLiteStore:
         return self._db
 
     async def _write(self, sql: str, params: tuple[object, ...] = ()) -> aiosqlite.Cursor:
-        cursor = await self.db.execute(sql, params)
-        await self.db.commit()
-        return cursor
+        async with self._write_lock:
+            cursor = await self.db.execute(sql, params)
+            await self.db.commit()
+            return cursor
 
     async def reset(self) -> None:
-        for table in ("sessions", "processed_events", "outbox"):
-            await self.db.execute(f"DELETE FROM {table}")  # fixed table names, not input
-        await self.db.commit()
+        async with self._write_lock:
+            for table in ("sessions", "processed_events", "outbox", "inbox"):
+                await self.db.execute(f"DELETE FROM {table}")  # fixed table names, not input
+            await self.db.commit()
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         async with self.db.execute("SELECT data FROM sessions WHERE session_id = ?", (session_id,)) as cur:
@@ -233,29 +278,63 @@ class SQLiteStore:
         )
         return cursor.rowcount == 1
 
+    async def inbox_add(self, item: InboxItem) -> InboxItem | None:
+        db = self.db
+        # Both rows in one transaction: an event id is never marked seen without its event queued.
+        async with self._write_lock:
+            try:
+                cursor = await db.execute(
+                    "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)",
+                    (item.event_id, item.accepted_at.isoformat()),
+                )
+                if cursor.rowcount != 1:
+                    await db.rollback()
+                    return None
+                cursor = await db.execute("INSERT INTO inbox (data) VALUES (?)", (item.model_dump_json(),))
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        assert cursor.lastrowid is not None
+        return item.model_copy(update={"id": cursor.lastrowid})
+
+    async def inbox_items(self) -> list[InboxItem]:
+        async with self.db.execute("SELECT id, data FROM inbox ORDER BY id") as cur:
+            rows = await cur.fetchall()
+        return [InboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
+
+    async def inbox_remove(self, item_id: int) -> None:
+        await self._write("DELETE FROM inbox WHERE id = ?", (item_id,))
+
     async def outbox_add(self, item: OutboxItem) -> OutboxItem:
         cursor = await self._write(
             "INSERT INTO outbox (session_id, data) VALUES (?, ?)", (item.session_id, item.model_dump_json())
         )
-        stored = item.model_copy(update={"id": cursor.lastrowid})
-        await self._write("UPDATE outbox SET data = ? WHERE id = ?", (stored.model_dump_json(), stored.id))
-        return stored
+        assert cursor.lastrowid is not None
+        return item.model_copy(update={"id": cursor.lastrowid})
 
     async def outbox_items(self, session_id: str | None = None) -> list[OutboxItem]:
-        query, params = "SELECT data FROM outbox ORDER BY id", cast(tuple[str, ...], ())
+        # The row id is the item's id (the JSON's own `id` is whatever it was when written).
+        query, params = "SELECT id, data FROM outbox ORDER BY id", cast(tuple[str, ...], ())
         if session_id is not None:
-            query, params = "SELECT data FROM outbox WHERE session_id = ? ORDER BY id", (session_id,)
+            query, params = "SELECT id, data FROM outbox WHERE session_id = ? ORDER BY id", (session_id,)
         async with self.db.execute(query, params) as cur:
             rows = await cur.fetchall()
-        return [OutboxItem.model_validate_json(row[0]) for row in rows]
+        return [OutboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
 
     async def outbox_get(self, item_id: int) -> OutboxItem | None:
         async with self.db.execute("SELECT data FROM outbox WHERE id = ?", (item_id,)) as cur:
             row = await cur.fetchone()
-        return OutboxItem.model_validate_json(row[0]) if row else None
+        return OutboxItem.model_validate_json(row[0]).model_copy(update={"id": item_id}) if row else None
 
     async def outbox_update(self, item: OutboxItem) -> None:
         await self._write("UPDATE outbox SET data = ? WHERE id = ?", (item.model_dump_json(), item.id))
+
+    async def outbox_mark(self, item_id: int, flag: OutboxFlag) -> None:
+        # In place, so it cannot undo a concurrent change to another field.
+        await self._write(
+            "UPDATE outbox SET data = json_set(data, ?, json('true')) WHERE id = ?", (f"$.{flag}", item_id)
+        )
 
     async def outbox_remove(self, item_id: int) -> None:
         await self._write("DELETE FROM outbox WHERE id = ?", (item_id,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from simulator.relay.webhooks import secret_text
 log = logging.getLogger("simulator.relay.sunco")
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 AGENT_WORKSPACE = "zd-agentWorkspace"
 BACKOFF_BASE_SECONDS = 0.5
@@ -25,19 +27,32 @@ BACKOFF_CAP_SECONDS = 8.0
 # A Retry-After longer than this is treated as "give up on this call" (the caller retries later).
 RETRY_AFTER_CAP_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 10.0
+# Metadata key carrying the relay's own id for each message it posts (found again after a lost reply).
+MESSAGE_ID_KEY = "polyai_message_id"
+# Failures that happen before a request can have reached SunCo: sending again cannot duplicate it.
+# Any other transport failure (a read timeout, a dropped connection) may come after SunCo acted.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 class SunCoError(Exception):
     """A SunCo call failed. `status` is None for transport errors and timeouts."""
 
     def __init__(
-        self, message: str, status: int | None = None, *, retryable: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        status: int | None = None,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         # SunCo's Retry-After (seconds) on the last 429, for callers that retry later themselves.
         self.retry_after = retry_after
+        # No answer, but the request may have reached SunCo and taken effect (e.g. a read timeout).
+        self.maybe_delivered = maybe_delivered
 
 
 class _User(BaseModel):
@@ -115,28 +130,40 @@ class SunCoClient:
     async def request(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, max_attempts: int | None = None
     ) -> httpx.Response:
-        """Call SunCo; return the 2xx response or raise `SunCoError` after the allowed attempts."""
+        """Call SunCo; return the 2xx response or raise `SunCoError` after the allowed attempts.
+
+        Only for calls that are safe to repeat (see `post_message` for the one that is not)."""
+        return await self._retrying(f"{method} {path}", lambda: self._attempt(method, path, body), max_attempts)
+
+    async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        """One try: the 2xx response, or `SunCoError`."""
+        try:
+            response = await self._http.request(method, self._prefix + path, json=body)
+        except httpx.HTTPError as exc:  # timeouts and transport errors may succeed next time
+            maybe = not isinstance(exc, _NOT_SENT)
+            raise SunCoError(
+                f"{method} {path}: {type(exc).__name__}", None, retryable=True, maybe_delivered=maybe
+            ) from None
+        if response.is_success:
+            return response
+        status = response.status_code
+        retry_after = _retry_after(response) if status == 429 else None
+        retryable = status == 429 or status >= 500
+        raise SunCoError(f"{method} {path}: HTTP {status}", status, retryable=retryable, retry_after=retry_after)
+
+    async def _retrying(self, call: str, once: Callable[[], Awaitable[T]], max_attempts: int | None) -> T:
+        """Run `once` until it succeeds, retrying retryable failures with backoff (or Retry-After)."""
         attempts = max_attempts or self.settings.relay_sunco_max_attempts
-        url = self._prefix + path
         for attempt in range(1, attempts + 1):
-            delay: float | None = None
             try:
-                response = await self._http.request(method, url, json=body)
-            except httpx.HTTPError as exc:  # timeouts and transport errors may succeed next time
-                error = SunCoError(f"{method} {path}: {type(exc).__name__}", None, retryable=True)
-            else:
-                if response.is_success:
-                    return response
-                status = response.status_code
-                retryable = status == 429 or status >= 500
-                error = SunCoError(f"{method} {path}: HTTP {status}", status, retryable=retryable)
-                if status == 429:
-                    delay = error.retry_after = _retry_after(response)
-                    if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
-                        attempts = attempt  # not worth waiting here; the caller's own retry takes over
-            log.warning(kv("relay.sunco.error", call=f"{method} {path}", status=error.status, attempt=attempt))
-            if not error.retryable or attempt >= attempts:
-                raise error
+                return await once()
+            except SunCoError as error:
+                log.warning(kv("relay.sunco.error", call=call, status=error.status, attempt=attempt))
+                delay = error.retry_after
+                if not error.retryable or attempt >= attempts:
+                    raise
+                if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
+                    raise  # not worth waiting here; the caller's own retry takes over
             await self.clock.sleep(delay if delay is not None else backoff_delay(attempt, self.rng))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -171,13 +198,51 @@ class SunCoClient:
         return _parse(_ConversationBody, response).conversation.id
 
     async def post_message(
-        self, conversation_id: str, author: dict[str, Any], text: str, metadata: dict[str, Any]
+        self,
+        conversation_id: str,
+        author: dict[str, Any],
+        text: str,
+        metadata: dict[str, Any],
+        *,
+        maybe_posted: bool = False,
     ) -> str:
-        """Post a text message; return its SunCo message id."""
+        """Post a text message; return its SunCo message id.
+
+        Posting is not idempotent, so after an attempt that may have reached SunCo unanswered (or
+        when `maybe_posted` says an earlier try may have, e.g. before a restart) the conversation's
+        recent messages are searched for `metadata[MESSAGE_ID_KEY]` first, and a match is taken as
+        the posted message instead of posting it again.
+        """
         body = {"author": author, "content": {"type": "text", "text": text}, "metadata": metadata}
-        response = await self.request("POST", f"/conversations/{conversation_id}/messages", body)
-        messages = _parse(_MessageList, response).messages
-        return messages[0].id if messages else ""
+        path = f"/conversations/{conversation_id}/messages"
+        key = str(metadata.get(MESSAGE_ID_KEY) or "")
+        unsure = maybe_posted and bool(key)
+
+        async def once() -> str:
+            nonlocal unsure
+            if unsure:
+                found = await self._posted(conversation_id, key)
+                if found is not None:
+                    log.info(kv("relay.sunco.already_posted", conversation=conversation_id, message=found))
+                    return found
+                unsure = False
+            try:
+                response = await self._attempt("POST", path, body)
+            except SunCoError as exc:
+                unsure = exc.maybe_delivered and bool(key)
+                raise
+            messages = _parse(_MessageList, response).messages
+            return messages[0].id if messages else ""
+
+        return await self._retrying(f"POST {path}", once, None)
+
+    async def _posted(self, conversation_id: str, key: str) -> str | None:
+        """The id of the recent message the relay posted under `key`, if SunCo has one."""
+        response = await self._attempt("GET", f"/conversations/{conversation_id}/messages")
+        for message in _parse(_RawMessages, response).messages:
+            if str((message.get("metadata") or {}).get(MESSAGE_ID_KEY, "")) == key:
+                return str(message.get("id", ""))
+        return None
 
     async def recent_messages(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's most recent page of messages, oldest first (two attempts at most)."""

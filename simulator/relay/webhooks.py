@@ -123,6 +123,14 @@ class ParsedEvent(BaseModel):
     created_at: str | None = None
     payload: MessagePayload | ActivityPayload | SwitchboardPayload | None = None
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ParsedEvent:
+        """Back from `model_dump(mode="json")` (the payload re-validated as its type's model)."""
+        model = PAYLOAD_MODELS.get(str(data.get("type")))
+        payload = data.get("payload")
+        validated = model.model_validate(payload) if model is not None and payload is not None else None
+        return cls.model_validate({**data, "payload": validated})
+
 
 # --- Zendesk ticket status webhook ---
 

@@ -30,6 +30,10 @@ class Failure:
     times: int | None  # None: until cleared
     path: str
     retry_after: str | None = None
+    # "refuse": answer `status` without doing anything; "timeout": time out reading the answer
+    # (httpx.ReadTimeout) without doing anything; "lost_reply": do it, then time out; "hang": do it,
+    # then never answer (until the caller is cancelled).
+    mode: str = "refuse"
 
 
 @dataclass
@@ -52,10 +56,20 @@ class FakeSunCo:
         return httpx.MockTransport(self.handle)
 
     def fail(
-        self, status: int | None = 500, times: int | None = 1, *, path: str = "", retry_after: str | None = None
+        self,
+        status: int | None = 500,
+        times: int | None = 1,
+        *,
+        path: str = "",
+        retry_after: str | None = None,
+        mode: str = "refuse",
     ) -> None:
-        """Answer the next `times` requests whose path contains `path` with `status` (None: transport error)."""
-        self.failures.append(Failure(status, times, path, retry_after))
+        """Answer the next `times` requests whose path contains `path` with `status` (None: transport error).
+
+        `mode="timeout"`: a read timeout, nothing done. `"lost_reply"` / `"hang"`: the request takes
+        effect, but its answer times out / never comes.
+        """
+        self.failures.append(Failure(status, times, path, retry_after, mode))
 
     def heal(self) -> None:
         """Stop failing."""
@@ -80,6 +94,12 @@ class FakeSunCo:
             if failure.path in path and (failure.times is None or failure.times > 0):
                 if failure.times is not None:
                     failure.times -= 1
+                if failure.mode != "refuse":
+                    if failure.mode != "timeout":
+                        self._route(record, request.method, path, body)
+                    if failure.mode == "hang":
+                        await self.clock.sleep(10**9)
+                    raise httpx.ReadTimeout("no answer", request=request)
                 if failure.status is None:
                     record.status = -1
                     raise httpx.ConnectError("connection refused", request=request)

@@ -192,3 +192,23 @@ async def test_long_retry_after_is_honoured_by_the_outbox(h: Harness) -> None:
     await h.advance(89)
     assert h.sunco.texts(conversation) == []
     await h.advance_until(lambda: h.sunco.texts(conversation) == ["hello"], limit=2)
+
+
+async def test_outbox_retry_rounds_back_off_exponentially_with_jitter(h: Harness) -> None:
+    await h.relay.shutdown()
+    h.settings = h.settings.model_copy(update={"relay_sunco_max_attempts": 1})  # only the outbox retries
+    relay = h.new_relay()
+    await relay.startup()
+    conversation = await h.handoff("s1", transcript=[])
+    h.sunco.fail(503, times=None, path="/messages")
+    await relay.user_message("s1", "hello", "m1")
+    await h.advance(200)
+    times = [r.at for r in h.sunco.requests if r.path.endswith("/messages")]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert len(gaps) >= 6
+    for round_, gap in enumerate(gaps, start=1):
+        ceiling = min(30.0, 2.0**round_)
+        assert ceiling / 2 <= gap <= ceiling + 1e-6
+    assert any(gap != min(30.0, 2.0**n) for n, gap in enumerate(gaps, start=1))  # not in lockstep
+    h.sunco.heal()
+    await h.advance_until(lambda: h.sunco.texts(conversation) == ["hello"], limit=31)

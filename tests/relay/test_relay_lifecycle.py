@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 
@@ -79,3 +80,16 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
         delays = {backoff_delay(attempt, rng) for _ in range(20)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1
+
+
+async def test_shutdown_leaves_no_background_task_even_when_work_arrives_meanwhile(h: Harness) -> None:
+    conversation = await h.handoff("s1", transcript=[])
+    await asyncio.gather(h.relay.shutdown(), h.relay.user_message("s1", "typed as the relay stops", "m1"))
+    await quiet()
+    assert [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("relay-")] == []
+    assert h.sunco.texts(conversation) == []
+
+    # Nothing was lost: it waited in the outbox for the next instance.
+    relay = h.new_relay()
+    await relay.startup()
+    await until(lambda: h.sunco.texts(conversation) == ["typed as the relay stops"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from simulator.relay.sessions import AgentInfo, OutboxItem, SessionRecord, SessionState
+from simulator.relay.sessions import AgentInfo, InboxItem, OutboxItem, SessionRecord, SessionState
 from simulator.relay.store import MemoryStore, SQLiteStore, Store, open_store
 
 from .conftest import make_settings
@@ -79,20 +80,63 @@ async def test_outbox_is_ordered_per_session(store: Store) -> None:
     await store.outbox_update(second)
     got = await store.outbox_get(second.id)
     assert got is not None and got.notified
+    await store.outbox_mark(first.id, "attempted")
+    await store.outbox_mark(first.id, "notified")
+    got = await store.outbox_get(first.id)
+    assert got is not None and got.attempted and got.notified and got.text == "a"
+    await store.outbox_mark(12345, "notified")  # gone: nothing to do
     await store.outbox_remove(first.id)
     assert [i.text for i in await store.outbox_items("s1")] == ["b"]
     assert await store.outbox_clear("s1") == 1
     assert await store.outbox_items("s1") == []
 
 
+async def test_outbox_items_carry_their_ids_even_while_being_added(store: Store) -> None:
+    # A worker listing the outbox while an item is being added must see that item's real id,
+    # or it sends the item and then fails to remove it (and sends it again).
+    added, listed = await asyncio.gather(store.outbox_add(item("s1", "a")), store.outbox_items("s1"))
+    assert all(i.id == added.id for i in listed)
+    assert [i.id for i in await store.outbox_items()] == [added.id]
+    got = await store.outbox_get(added.id)
+    assert got is not None and got.id == added.id
+
+
+def inbox_item(event_id: str, text: str = "") -> InboxItem:
+    return InboxItem(event_id=event_id, source="sunco", event={"id": event_id, "text": text}, accepted_at=T0)
+
+
+async def test_inbox_dedupes_keeps_order_and_forgets_handled_events(store: Store) -> None:
+    first = await store.inbox_add(inbox_item("e1", "a"))
+    assert first is not None
+    assert await store.inbox_add(inbox_item("e1", "again")) is None  # same id: seen before
+    second = await store.inbox_add(inbox_item("e2", "b"))
+    assert second is not None and first.id < second.id
+    assert [(i.id, i.event["text"]) for i in await store.inbox_items()] == [(first.id, "a"), (second.id, "b")]
+    assert not await store.mark_event("e1", T0)  # one namespace of processed ids
+    await store.inbox_remove(first.id)
+    assert [i.event_id for i in await store.inbox_items()] == ["e2"]
+    # Handled events stay deduplicated.
+    assert await store.inbox_add(inbox_item("e1")) is None
+    await store.mark_event("e3", T0)
+    assert await store.inbox_add(inbox_item("e3")) is None
+
+
+async def test_concurrent_duplicates_are_queued_once(store: Store) -> None:
+    results = await asyncio.gather(*(store.inbox_add(inbox_item("e1", str(n))) for n in range(5)))
+    assert len([r for r in results if r is not None]) == 1
+    assert len(await store.inbox_items()) == 1
+
+
 async def test_reset_forgets_everything(store: Store) -> None:
     await store.save_session(session("s1"))
     await store.mark_event("e1", T0)
     await store.outbox_add(item("s1", "a"))
+    await store.inbox_add(inbox_item("e2"))
     await store.reset()
     assert await store.get_session("s1") is None
     assert await store.mark_event("e1", T0)
     assert await store.outbox_items() == []
+    assert await store.inbox_items() == []
 
 
 async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
@@ -103,6 +147,7 @@ async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     await store.save_session(session("s1", conversation_id="c1"))
     await store.mark_event("e1", T0)
     await store.outbox_add(item("s1", "a"))
+    await store.inbox_add(inbox_item("e2", "accepted, not yet handled"))
     await store.close()
 
     again = open_store(settings)
@@ -111,6 +156,7 @@ async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     assert await again.get_session("s1") == session("s1", conversation_id="c1")
     assert not await again.mark_event("e1", T0)
     assert [i.text for i in await again.outbox_items("s1")] == ["a"]
+    assert [i.event["text"] for i in await again.inbox_items()] == ["accepted, not yet handled"]
     await again.close()
 
 

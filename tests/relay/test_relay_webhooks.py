@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -188,3 +189,91 @@ async def test_signature_not_required_without_signing_secret(tmp_path: Any) -> N
         response = await client.post(f"/live/{settings.polyai_project_id}/status", json=body, headers=headers)
     await relay.shutdown()
     assert response.status_code == 200, response.text
+
+
+async def test_a_bad_event_type_among_good_ones_is_skipped_and_the_rest_processed(
+    h: Harness, conversation: str
+) -> None:
+    odd = {"id": "evt-odd", "type": "conversation:referral", "payload": {"whatever": True}}
+    first, second = h.agent_message(conversation, "one"), h.agent_message(conversation, "two")
+    response = await h.post_events([first, odd, second, first])  # the same event twice in one batch, too
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "accepted": 2}
+    await until(lambda: len(h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")) == 2)
+    await quiet()
+    assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["one", "two"]
+
+
+@pytest.mark.parametrize("route", ["events", "status"])
+async def test_chunked_oversize_body_without_content_length_is_413(h: Harness, conversation: str, route: str) -> None:
+    raw = json.dumps({"events": [], "pad": "x" * (1024 * 1024)}).encode()
+
+    async def stream() -> Any:
+        for start in range(0, len(raw), 65536):
+            yield raw[start : start + 65536]
+
+    if route == "events":
+        path, headers = h.events_path, {"X-API-Key": h.settings.zendesk_shared_secret.get_secret_value()}
+    else:
+        secret = h.settings.zendesk_webhook_secret_key.get_secret_value()
+        path, headers = h.status_path, {h.settings.zendesk_webhook_auth_header: secret}
+
+    async def post() -> httpx.Response:
+        request = h.client.build_request("POST", path, content=stream(), headers=headers)
+        assert "content-length" not in request.headers
+        return await h.client.send(request)
+
+    body = await unchanged(h, post, 413)
+    assert body == {"error": "payload_too_large", "detail": "limit is 1048576 bytes"}
+
+
+async def test_bad_content_length_and_non_object_bodies_are_400(h: Harness, conversation: str) -> None:
+    key = h.settings.zendesk_shared_secret.get_secret_value()
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    body = await unchanged(h, lambda: h.client.post(h.events_path, content=b"[1, 2]", headers=headers), 400)
+    assert body["error"] == "invalid_body" and body["detail"].startswith("body: ")
+    body = await unchanged(h, lambda: h.client.post(h.events_path, content=b"{}", headers=headers), 400)
+    assert body == {"error": "invalid_body", "detail": "events: Field required"}
+    body = await unchanged(h, lambda: h.post_status(b'"SOLVED"'), 400)
+    assert body["error"] == "invalid_body" and body["detail"].startswith("body: ")
+    no_detail = h.status_body(conversation, "SOLVED")
+    del no_detail["detail"]
+    body = await unchanged(h, lambda: h.post_status(no_detail), 400)
+    assert body == {"error": "invalid_body", "detail": "detail: Field required"}
+
+
+async def test_rejections_are_logged_and_no_secret_reaches_logs_or_bodies(
+    h: Harness, conversation: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secrets = [value for value in h.settings.secret_values() if value]
+    assert secrets
+    bodies = [
+        await h.post_events([h.agent_message(conversation, "x")], secret="wrong"),
+        await h.post_status(h.status_body(conversation, "SOLVED"), {"X-Zendesk-Webhook-Signature": "AAAA"}),
+        await h.post_status(h.status_body(conversation, "SOLVED"), {h.settings.zendesk_webhook_auth_header: "no"}),
+        await h.post_status(b"{oops"),
+    ]
+    assert [r.status_code for r in bodies] == [401, 401, 401, 400]
+    rejected = [r for r in caplog.records if r.getMessage().startswith("relay.webhook.rejected")]
+    assert len(rejected) == 4 and all(r.levelno == logging.WARNING for r in rejected)
+    # And a whole handoff with a failure and a retry, for good measure.
+    h.sunco.fail(401, times=1, path="/messages")
+    await h.relay.user_message("s1", "hello", "m1")
+    await h.post_events([h.agent_message(conversation, "hi")])
+    await h.post_status(h.status_body(conversation, "SOLVED"))
+    await until(lambda: "EVENT_TYPE_SESSION_END" in h.sink.types("s1"))
+    await quiet()
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    sent = "\n".join(r.text for r in bodies)
+    for secret in secrets:
+        assert secret not in logged
+        assert secret not in sent
+
+
+async def test_other_zendesk_event_types_are_ignored_like_unknown_sunco_ones(h: Harness, conversation: str) -> None:
+    other = h.status_body(conversation, "SOLVED")
+    other["type"] = "zen:event-type:ticket.priority_changed"
+    response = await h.post_status(other)
+    assert response.json() == {"status": "ok", "accepted": 0}
+    assert await h.store.inbox_items() == []
