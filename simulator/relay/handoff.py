@@ -28,14 +28,32 @@ S = SessionState
 HANDOFF_TAG = "polyai_handoff"
 CONVERSATION_TAG_PREFIX = "polyai_conv_"
 SESSION_TAG_PREFIX = "polyai_session_"
+# Which handoff of the conversation a ticket belongs to: a late status from an earlier ticket
+# (solved, then auto-closed days later) must not end a newer handoff on the same conversation.
+HANDOFF_NUMBER_TAG_PREFIX = "polyai_handoff_"
 _EXTRA_TAGS = "polyai.extra_tags"  # routing tags kept until the conversation id is known
 USER_ENDED_TEXT = "The customer ended the chat."
 TIMEOUT_TEXT = "No agent replied in time, so the customer was told the handoff timed out."
 
 
-def ticket_tags(conversation_id: str, extra: str = "") -> str:
-    """The ticket's tags: the handoff marker, the conversation tag used to map status webhooks back, extras."""
-    return " ".join(part for part in (HANDOFF_TAG, CONVERSATION_TAG_PREFIX + conversation_id, extra) if part)
+def ticket_tags(conversation_id: str, handoff_number: int, extra: str = "") -> str:
+    """The ticket's tags: the handoff marker, the tags that map status webhooks back, extras."""
+    parts = (
+        HANDOFF_TAG,
+        CONVERSATION_TAG_PREFIX + conversation_id,
+        f"{HANDOFF_NUMBER_TAG_PREFIX}{handoff_number}",
+        extra,
+    )
+    return " ".join(part for part in parts if part)
+
+
+def handoff_number_in(tags: list[str]) -> int | None:
+    """The handoff number a ticket's tags carry, if any (tickets from older relays carry none)."""
+    for tag in tags:
+        number = tag.removeprefix(HANDOFF_NUMBER_TAG_PREFIX)
+        if tag.startswith(HANDOFF_NUMBER_TAG_PREFIX) and number.isdigit():
+            return int(number)
+    return None
 
 
 def pass_control_metadata(record: SessionRecord) -> dict[str, str | int | float | bool]:
@@ -49,7 +67,7 @@ def pass_control_metadata(record: SessionRecord) -> dict[str, str | int | float 
     if user.get("email"):
         metadata["dataCapture.systemField.requester.email"] = user["email"]
     metadata["dataCapture.systemField.tags"] = ticket_tags(
-        record.conversation_id or "", str(record.routing_metadata.get(_EXTRA_TAGS, ""))
+        record.conversation_id or "", record.handoff_count, str(record.routing_metadata.get(_EXTRA_TAGS, ""))
     )
     return metadata
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from simulator.logs import kv
 from simulator.relay import events
 from simulator.relay.core import RELAY_MARK, RelayCore
-from simulator.relay.handoff import CONVERSATION_TAG_PREFIX, SESSION_TAG_PREFIX, Handoffs
+from simulator.relay.handoff import CONVERSATION_TAG_PREFIX, SESSION_TAG_PREFIX, Handoffs, handoff_number_in
 from simulator.relay.sessions import AgentInfo, InboxItem, SessionRecord, SessionState, transition
 from simulator.relay.sunco_client import AGENT_WORKSPACE, SunCoError
 from simulator.relay.webhooks import (
@@ -274,6 +274,19 @@ class Inbound:
             log.info(kv("relay.status.unknown_ticket", event_id=event.id, ticket=event.detail.id))
             return
         sid, ticket_id = record.session_id, event.detail.id
+        number = handoff_number_in(event.detail.tags)
+        if number is not None and number != record.handoff_count:
+            log.info(
+                kv(
+                    "relay.status.stale_ticket",
+                    session=sid,
+                    ticket=ticket_id,
+                    handoff=number,
+                    current=record.handoff_count,
+                    status=event.status,
+                )
+            )
+            return
 
         def remember(current: SessionRecord) -> bool:
             if current.ticket_id == ticket_id:

@@ -168,7 +168,9 @@ class Harness:
             },
         }
 
-    def status_body(self, conversation: str, status: str, *, event_id: str | None = None) -> dict[str, Any]:
+    def status_body(
+        self, conversation: str, status: str, *, event_id: str | None = None, tags: list[str] | None = None
+    ) -> dict[str, Any]:
         return {
             "type": "zen:event-type:ticket.status_changed",
             "account_id": self.settings.zendesk_account_id,
@@ -176,7 +178,11 @@ class Harness:
             "time": "2026-01-01T09:30:00Z",
             "zendesk_event_version": "2022-11-06",
             "subject": "zen:ticket:4817",
-            "detail": {"id": "4817", "status": status, "tags": ["messaging", f"polyai_conv_{conversation}"]},
+            "detail": {
+                "id": "4817",
+                "status": status,
+                "tags": ["messaging", f"polyai_conv_{conversation}", *(tags or [])],
+            },
             "event": {"current": status, "previous": "OPEN"},
         }
 

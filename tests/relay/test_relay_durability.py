@@ -284,3 +284,22 @@ async def test_a_store_hiccup_does_not_stop_the_webhook_worker(h: Harness) -> No
     await quiet()
     assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["one", "two"]
     assert await h.store.inbox_items() == []
+
+
+async def test_a_late_status_from_an_earlier_ticket_does_not_end_a_newer_handoff(h: Harness) -> None:
+    conversation = await h.handoff("s1")
+    await h.advance(601)  # nobody came: the first handoff times out, its ticket stays open
+    await until(lambda: "EVENT_TYPE_HANDOFF_TIMEOUT" in h.sink.types("s1"))
+    await h.relay.start_handoff(request())
+    await h.advance_until(lambda: h.sink.types("s1").count("EVENT_TYPE_HANDOFF_ACCEPTED") == 2, limit=10)
+    tags = [call.body["metadata"]["dataCapture.systemField.tags"] for call in h.sunco.calls("/passControl")]
+    assert [t.split()[2] for t in tags] == ["polyai_handoff_1", "polyai_handoff_2"]
+
+    # Days later someone solves the first ticket: the live second handoff carries on.
+    assert (await h.post_status(h.status_body(conversation, "SOLVED", tags=["polyai_handoff_1"]))).status_code == 200
+    await quiet()
+    assert "EVENT_TYPE_SESSION_END" not in h.sink.types("s1")
+    assert await h.relay.session_state("s1") == SessionState.WAITING_FOR_AGENT
+
+    await h.post_status(h.status_body(conversation, "SOLVED", tags=["polyai_handoff_2"]))
+    await until(lambda: "EVENT_TYPE_SESSION_END" in h.sink.types("s1"))

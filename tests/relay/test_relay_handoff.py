@@ -44,7 +44,7 @@ async def test_handoff_happy_path_events_and_pass_control_metadata(h: Harness) -
             "first_message_id": messages[0]["id"],
             "dataCapture.systemField.requester.name": "Ana Lopez",
             "dataCapture.systemField.requester.email": "ana@example.test",
-            "dataCapture.systemField.tags": f"polyai_handoff polyai_conv_{conversation}",
+            "dataCapture.systemField.tags": f"polyai_handoff polyai_conv_{conversation} polyai_handoff_1",
             "dataCapture.systemField.group_id": 123,
             "dataCapture.ticketField.360001": "x",
         },
