@@ -20,6 +20,7 @@ from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest
 from simulator.relay.store import Store, open_store
+from simulator.types import Part
 from simulator.widget import WidgetServer
 from simulator.zendesk import ZendeskEmulator
 
@@ -124,27 +125,28 @@ class SimulatorApp:
         await self.reset()
         return JSONResponse({"status": "reset"})
 
+    def parts(self) -> list[Part]:
+        """The parts in start-up order: the Zendesk side first, so the relay can reach it."""
+        return [self.zendesk, self.relay, self.widget]
+
     async def startup(self) -> None:
-        """Start every part, the Zendesk side first so the relay can reach it."""
-        await self.zendesk.startup()
-        await self.relay.startup()
-        await self.widget.startup()
+        """Start every part."""
+        for part in self.parts():
+            await part.startup()
         self.ready = True
         log.info(kv("simulator.ready", url=self.settings.public_base_url))
 
     async def shutdown(self) -> None:
-        """Stop every part in reverse order."""
+        """Stop every part in reverse order, then close the relay's store (the app owns it)."""
         self.ready = False
-        await self.widget.shutdown()
-        await self.relay.shutdown()
-        await self.zendesk.shutdown()
+        for part in reversed(self.parts()):
+            await part.shutdown()
         await self.store.close()
 
     async def reset(self) -> None:
         """Forget conversations, tickets and sessions on every side."""
-        await self.widget.reset()
-        await self.relay.reset()
-        await self.zendesk.reset()
+        for part in reversed(self.parts()):
+            await part.reset()
 
     async def restart_relay(self) -> None:
         """Stop the relay and start a fresh instance on the same store, as a redeploy would."""

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from starlette.routing import BaseRoute
-
 
 class Part(Protocol):
-    """One part of the simulator (emulator, relay, widget): its routes and its lifetime."""
+    """The lifetime of one part of the simulator (emulator, relay, widget).
 
-    def routes(self) -> list[BaseRoute]:
-        """The routes this part serves, with their full paths."""
-        ...
+    Routes are mounted by the app: the emulator and widget hand theirs over with `routes()`,
+    while the relay's two webhook routes delegate to whichever relay instance is current, so a
+    restarted relay takes over the same URLs.
+    """
 
     async def startup(self) -> None:
         """Start background work (delivery workers, timers). Called once before serving."""
