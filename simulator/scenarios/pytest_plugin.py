@@ -18,7 +18,7 @@ import pytest
 
 from simulator.scenarios.harness import Harness, handoff_simulator
 from simulator.scenarios.loader import ScenarioFileError
-from simulator.scenarios.runner import run_file, write_actual
+from simulator.scenarios.runner import ScenarioFailed, run_file, write_actual
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,10 +49,6 @@ class ScenarioFile(pytest.File):
         yield ScenarioItem.from_parent(self, name=self.path.stem)
 
 
-class ScenarioError(Exception):
-    """A scenario failed; the message is the readable report."""
-
-
 class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         transport = self.config.getoption("--scenario-transport")
@@ -60,10 +56,10 @@ class ScenarioItem(pytest.Item):
         if not result.passed:
             folder = self.config.getoption("--write-actual")
             extra = f"\nactual run written to {write_actual(result, folder)}" if folder else ""
-            raise ScenarioError(result.report + extra)
+            raise ScenarioFailed(result.report + extra)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ScenarioError | ScenarioFileError):
+        if isinstance(excinfo.value, ScenarioFailed | ScenarioFileError):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 

@@ -132,18 +132,20 @@ class _Run:
         user = self.user(name)
         self.never.setdefault(name, []).extend(spec.user_never_sees)
         problems: list[str] = []
+        start = self.cursors.get(name, 0)
+        after = start
 
         async def check() -> bool:
+            nonlocal after
             problems.clear()
-            await self.check_user(name, user, spec, problems, commit=False)
+            after = self.check_user(name, user, spec, problems)
             await self.check_zendesk(user, spec, problems)
             return not problems
 
-        start = self.cursors.get(name, 0)
         passed = await self.harness.eventually(check, within=step.within)
         if passed:
-            await self.check_user(name, user, spec, problems, commit=True)
-        end = self.cursors[name] if passed else len(user.seen)
+            self.cursors[name] = after
+        end = after if passed else len(user.seen)
         actual = self.actual_expectation(user, step, start, end)
         if not passed:
             self.actual_steps.append(actual)
@@ -151,11 +153,10 @@ class _Run:
             raise ScenarioFailed(f"{self.where(index)}: expectation not met{waited}:\n" + "\n\n".join(problems))
         return actual
 
-    async def check_user(
-        self, name: str, user: EndUser, spec: Expectations, problems: list[str], *, commit: bool
-    ) -> None:
+    def check_user(self, name: str, user: EndUser, spec: Expectations, problems: list[str]) -> int:
+        """Check what the user has seen; returns where the next expectation's matching starts."""
         seen = user.seen
-        start = self.cursors[name]
+        start = after = self.cursors[name]
         if spec.user_sees:
             after, problem = _in_order(
                 spec.user_sees,
@@ -166,8 +167,6 @@ class _Run:
             )
             if problem:
                 problems.append(problem)
-            elif commit:
-                self.cursors[name] = after
             for match in spec.user_sees:
                 count = sum(event_matches(match, event) for event in seen)
                 if match.once and count != 1:
@@ -176,12 +175,9 @@ class _Run:
             count = sum(event_matches(expected, event) for event in seen)
             if count != expected.count:
                 problems.append(f"{name} saw {describe_match(expected)} {count} times, expected {expected.count}")
-        for match, verb in [(m, "must never see") for m in spec.user_never_sees] + [
-            (m, "must not have seen yet") for m in spec.user_does_not_see
-        ]:
-            hits = [describe_event(e) for e in seen if event_matches(match, e)]
-            if hits:
-                problems.append(f"{name} {verb} {describe_match(match)}, but saw: {', '.join(hits)}")
+        problems.extend(_unwanted(name, "must never see", spec.user_never_sees, seen))
+        problems.extend(_unwanted(name, "must not have seen yet", spec.user_does_not_see, seen))
+        return after
 
     async def check_zendesk(self, user: EndUser, spec: Expectations, problems: list[str]) -> None:
         if spec.relay_state is not None:
@@ -254,10 +250,7 @@ class _Run:
         await self.harness.advance(0)
         problems: list[str] = []
         for name, user in self.harness.users.items():
-            for match in self.never.get(name, []):
-                hits = [describe_event(e) for e in user.seen if event_matches(match, e)]
-                if hits:
-                    problems.append(f"{name} must never see {describe_match(match)}, but saw: {', '.join(hits)}")
+            problems.extend(_unwanted(name, "must never see", self.never.get(name, []), user.seen))
         if problems:
             raise ScenarioFailed(f"after the last step ({self.source}):\n" + "\n".join(problems))
 
@@ -266,6 +259,16 @@ class _Run:
         data["name"] = f"{self.scenario.name} (actual)"
         data["steps"] = self.actual_steps
         return data
+
+
+def _unwanted(name: str, verb: str, matches: list[EventMatch], seen: list[dict[str, Any]]) -> list[str]:
+    """One problem line per matcher that some seen event satisfies."""
+    problems = []
+    for match in matches:
+        hits = [describe_event(e) for e in seen if event_matches(match, e)]
+        if hits:
+            problems.append(f"{name} {verb} {describe_match(match)}, but saw: {', '.join(hits)}")
+    return problems
 
 
 def _in_order(
