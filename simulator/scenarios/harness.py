@@ -161,8 +161,6 @@ class Harness:
         budget = within
         idle_polls = 0
         while True:
-            if await _call(check):
-                return True
             await self._refresh_sms()
             if await _call(check):
                 return True
