@@ -118,11 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (
         ("tui", "play the end user and the Zendesk agent side by side (coming)"),
         ("record", "record a live session to recordings/ (coming)"),
-        ("bench", "measure relay throughput and latency (coming)"),
     ):
         p = sub.add_parser(name, help=text)
         common(p)
         p.set_defaults(run=_not_yet(name))
+
+    from simulator.bench.run import add_commands as add_bench_commands
+
+    add_bench_commands(sub, common)
 
     replay = sub.add_parser("replay", help="run scenario files as tests, on virtual time")
     replay.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default scenarios/)")
