@@ -30,7 +30,29 @@ HANDOFF_TEXT = "talk to a human"
 ACCEPTED = "EVENT_TYPE_HANDOFF_ACCEPTED"
 AGENT_MESSAGE = "EVENT_TYPE_LIVE_AGENT_MESSAGE"
 CONNECT_CONCURRENCY = 50  # the server's listen backlog is 128: don't knock on it 1,000 times at once
-AGENT_CONNECTIONS = 64
+# The widget allows 120 sessions a minute per access token and 120 access tokens a minute per
+# connector token: a new access token every 100 users stays inside both.
+USERS_PER_ACCESS_TOKEN = 100
+# The agent side's requests in flight at once. More only lengthens httpcore's pool bookkeeping, which
+# walks every connection for every queued request; the rest wait on a semaphore.
+AGENT_CONNECTIONS = 16
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """At most `cap` requests in flight (each read to its end); the rest queue on a semaphore."""
+
+    def __init__(self, cap: int) -> None:
+        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap))
+        self._slots = asyncio.Semaphore(cap)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self._slots:
+            response = await self._inner.handle_async_request(request)
+            await response.aread()
+            return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 class LoadResult(BaseModel):
@@ -62,6 +84,8 @@ class Progress:
 
     def __init__(self, out: TextIO | None = sys.stderr) -> None:
         self.out = out
+        # Redrawn in place on a terminal; elsewhere (CI logs, files) one line per phase.
+        self._live = bool(out is not None and out.isatty())
         self._label = ""
         self._total = 0
         self.done = 0
@@ -76,13 +100,15 @@ class Progress:
         self._draw(force=self.done >= self._total)
 
     def finish(self) -> None:
+        self._live, live = True, self._live
         self._draw(force=True)
+        self._live = live
         if self.out is not None:
             print(file=self.out, flush=True)
 
     def _draw(self, force: bool = False) -> None:
         now = time.monotonic()
-        if self.out is None or (not force and now - self._drawn < 0.1):
+        if self.out is None or not self._live or (not force and now - self._drawn < 0.1):
             return
         self._drawn = now
         width = 30
@@ -107,6 +133,19 @@ class LoadUser(EndUser):
             self.agent_texts.append((event_text(event), time.perf_counter()))
         super()._take(event)
         self.changed.set()
+
+    async def open_session(self, access_token: str, profile: dict[str, str]) -> None:
+        """Like `connect`, with an access token shared by several users: the widget rate-limits
+        access tokens per connector token (and sessions per access token), as a real one does."""
+        self.access_token = access_token
+        response = await self.client.post(
+            "/widget/api/v1/sessions",
+            headers={"Authorization": f"Bearer {access_token}"},
+            json={"platform": "web", "user": profile},
+        )
+        response.raise_for_status()
+        self.session_id = response.json()["session_id"]
+        await self._open(cursor=0)
 
     def saw(self, event_type: str) -> bool:
         return any(event.get("type") == event_type for event in self.seen)
@@ -202,16 +241,19 @@ async def run_load(
     fake.seed_instance(seed)
     arrivals = ArrivalLog(sim) if sim is not None else None
     unlimited = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    pooled = httpx.Limits(max_connections=AGENT_CONNECTIONS, max_keepalive_connections=AGENT_CONNECTIONS)
     timeout = httpx.Timeout(30.0, pool=None)  # waiting for a pooled connection is queueing, not failing
     async with (
         httpx.AsyncClient(base_url=base_url, limits=unlimited, timeout=timeout) as users_http,
-        httpx.AsyncClient(base_url=base_url, limits=pooled, timeout=timeout) as agent_http,
+        httpx.AsyncClient(
+            base_url=base_url, transport=CappedTransport(AGENT_CONNECTIONS), timeout=timeout
+        ) as agent_http,
     ):
         users = [LoadUser(users_http, settings, f"load-{i}", i) for i in range(conversations)]
         try:
             return await _run(
                 users,
+                users_http,
+                settings,
                 agent_http,
                 fake,
                 messages,
@@ -232,6 +274,8 @@ async def run_load(
 
 async def _run(
     users: list[LoadUser],
+    users_http: httpx.AsyncClient,
+    settings: Settings,
     agent_http: httpx.AsyncClient,
     fake: Faker,
     messages: int,
@@ -253,6 +297,18 @@ async def _run(
     # 1. Connect every user and open the widget (not timed: the handoff is what is measured).
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     progress.start("connecting users", count)
+    tokens: list[str] = []
+    for _ in range(0, count, USERS_PER_ACCESS_TOKEN):
+        response = await users_http.post(
+            "/widget/api/v1/access-token",
+            headers={
+                "X-Token": settings.polyai_connector_token.get_secret_value(),
+                "X-Host": settings.polyai_widget_host,
+            },
+            json={},
+        )
+        response.raise_for_status()
+        tokens.append(response.json()["access_token"])
 
     async def connect(user: LoadUser) -> None:
         name = fake.name()
@@ -260,7 +316,9 @@ async def _run(
         user.email = f"{slug}.{user.index}@example.test"  # unique: it finds the user's ticket
         async with gate:
             try:
-                await user.connect({"name": name, "email": user.email})
+                await user.open_session(
+                    tokens[user.index // USERS_PER_ACCESS_TOKEN], {"name": name, "email": user.email}
+                )
                 await user.join()
             except Exception as exc:
                 failed(f"connect {user.name}", exc)

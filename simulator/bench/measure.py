@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Literal
@@ -49,13 +50,14 @@ async def path_latencies(
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         user = LoadUser(client, settings, "paths", 0)
         try:
-            await user.connect({"name": "Pat Path", "email": "pat.path@example.test"})
+            email = f"pat.path.{uuid.uuid4().hex[:8]}@example.test"
+            await user.connect({"name": "Pat Path", "email": email})
             await user.join()
             await user.say("talk to a human")
             if not await user.until(lambda: user.saw(ACCEPTED), time.perf_counter() + 30):
                 raise RuntimeError("the handoff for the path measurement did not complete")
             tickets = (await client.get("/_sim/agent/tickets")).json()["tickets"]
-            ticket = next(t["id"] for t in tickets if t["requester"]["email"] == "pat.path@example.test")
+            ticket = next(t["id"] for t in tickets if t["requester"]["email"] == email)
             (await client.post(f"/_sim/agent/tickets/{ticket}/accept", json={"agent_name": "Sam"})).raise_for_status()
             u2a: list[float] = []
             a2u: list[float] = []

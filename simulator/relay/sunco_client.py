@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -115,11 +116,16 @@ class SunCoClient:
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()
+        # Every session's outbox and handoff shares this client: at most `cap` requests run at once and
+        # the rest queue here, untimed, so a burst never ends in PoolTimeouts that burn retry attempts.
+        cap = settings.relay_sunco_max_concurrency
+        self._slots = asyncio.Semaphore(cap)
         self._http = httpx.AsyncClient(
             base_url=settings.sunco_url,
             auth=(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret)),
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
+            limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap),
         )
         self._prefix = f"/v2/apps/{settings.zendesk_app_id}"
 
@@ -138,7 +144,8 @@ class SunCoClient:
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         """One try: the 2xx response, or `SunCoError`."""
         try:
-            response = await self._http.request(method, self._prefix + path, json=body)
+            async with self._slots:  # the request timeout starts once it has a slot
+                response = await self._http.request(method, self._prefix + path, json=body)
         except httpx.HTTPError as exc:  # timeouts and transport errors may succeed next time
             maybe = not isinstance(exc, _NOT_SENT)
             raise SunCoError(

@@ -24,6 +24,9 @@ BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
 REQUEST_TIMEOUT_SECONDS = 20.0
 NO_RETRY = frozenset({400, 401, 403, 404, 406})
 REORDER_WAIT_SECONDS = 5.0  # how long a reordered delivery waits for a follower before going anyway
+# POSTs in flight at once across every conversation's queue; the rest wait for a slot (untimed,
+# spending no attempt), so a burst of a thousand handoffs cannot end in PoolTimeouts.
+MAX_CONCURRENT_SENDS = 16  # below httpx's default pool of 100 connections
 
 Kind = Literal["sunco", "zendesk_status"]
 
@@ -73,6 +76,7 @@ class Deliverer:
         self._client: httpx.AsyncClient | None = None
         self._running = False
         self._busy = 0
+        self._send_slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
 
     async def startup(self) -> None:
         self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
@@ -176,6 +180,7 @@ class Deliverer:
         if pretend is not None:
             return pretend, "failure injected", 0.0
         assert self._client is not None, "deliveries only run between startup and shutdown"
+        await self._send_slots.acquire()  # queueing for a slot is not part of the attempt or its latency
         started = time.perf_counter()
         try:
             response = await self._client.post(
@@ -186,6 +191,8 @@ class Deliverer:
             return None, f"{type(exc).__name__}: {exc}"[:300], (time.perf_counter() - started) * 1000
         except Exception as exc:  # in-process (ASGI transport) the target's own crash surfaces here
             return None, f"target raised {type(exc).__name__}"[:300], (time.perf_counter() - started) * 1000
+        finally:
+            self._send_slots.release()
 
     def _record(
         self,
