@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import uuid
@@ -32,6 +33,13 @@ CHANNEL_TYPES: dict[Channel, str] = {"webchat": "webchat.polyai", "sms": "sms"}
 HANDOFF_FAILED_TEXT = "Sorry, we could not connect you to an agent. Please try again."
 
 
+@functools.cache
+def _shared_faker() -> Faker:
+    # Building a Faker scans its provider modules (~60-120 ms): once per process, when first needed.
+    # Sharing is safe: each draw re-seeds it and runs without awaiting.
+    return Faker()
+
+
 class Dialog:
     """Drives sessions: opens them, runs the bot, hands off to the relay, ends and expires them."""
 
@@ -41,7 +49,6 @@ class Dialog:
         self.handoff = handoff
         self.store = store
         self.bot: Bot | None = None  # set at start-up, once the agent file has loaded
-        self._faker = Faker()
 
     # Opening
 
@@ -68,8 +75,9 @@ class Dialog:
         return session
 
     def _fake_identity(self, seed: str) -> tuple[str, str]:
-        self._faker.seed_instance(seed)
-        first, last = self._faker.first_name(), self._faker.last_name()
+        faker = _shared_faker()
+        faker.seed_instance(seed)
+        first, last = faker.first_name(), faker.last_name()
         local = re.sub(r"[^a-z0-9.]", "", f"{first}.{last}".lower())
         return f"{first} {last}", f"{local}@example.com"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,17 @@ REORDER_WAIT_SECONDS = 5.0  # how long a reordered delivery waits for a follower
 MAX_CONCURRENT_SENDS = 16  # below httpx's default pool of 100 connections
 
 Kind = Literal["sunco", "zendesk_status"]
+
+
+_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process for every delivery client (each costs a CA bundle load)."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
 
 
 @dataclass
@@ -79,7 +91,9 @@ class Deliverer:
         self._send_slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
 
     async def startup(self) -> None:
-        self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
+        self._client = httpx.AsyncClient(
+            transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS, verify=_ssl_context()
+        )
         self._running = True
         for key in self._queues:
             self._start_worker(key)
