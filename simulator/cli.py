@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         common(p)
         p.set_defaults(run=_not_yet(name))
 
-    from simulator.bench.run import add_commands as add_bench_commands
+    from simulator.bench.commands import add_commands as add_bench_commands
 
     add_bench_commands(sub, common)
 
