@@ -1,0 +1,100 @@
+"""The recording file format: a scenario plus, under `recording`, its version and the relay's exchanges.
+
+`schemas/recording.schema.json` is generated from these models (a test keeps the committed file
+in step). A recording is a valid scenario file too, so `replay` and pytest run it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulator.scenarios.model import Scenario
+
+# Bump when a recording written by the previous version would no longer replay correctly.
+RECORDING_VERSION = 1
+
+NORMALISED = (
+    "ids -> <id:N> (same id, same placeholder), timestamps -> <time>; retries of one call folded into one "
+    "exchange with the final status; typing events, /activity calls, the bot's events and the widget's echoes "
+    "left out"
+)
+
+
+class Exchange(BaseModel):
+    """One thing the relay sent out: a SunCo call, or a chat event / SMS delivered to an end user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(ge=1, description="exchange number, as failures name it")
+    user: str = Field(description="whose conversation (a key of `users`)")
+    kind: Literal["sunco.call", "widget.out", "sms.out"]
+    method: str | None = None
+    path: str | None = None
+    request: Any = Field(None, description="the JSON body the relay sent, normalised")
+    status: int | None = Field(None, description="the final HTTP status (null: no answer)")
+    attempts: int | None = Field(None, description="how many attempts were folded in (not compared)")
+    type: str | None = Field(None, description="chat event type, without EVENT_TYPE_")
+    payload: dict[str, Any] | None = None
+    to: str | None = None
+    body: str | None = None
+
+
+class RecordingPart(BaseModel):
+    """What makes a scenario file a recording."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(description=f"recording format version (this simulator writes {RECORDING_VERSION})")
+    recorded_from: Literal["live", "trace"] = Field("live", description="a live server, or a JSON Lines trace")
+    normalised: str = Field(NORMALISED, description="what was normalised, for the reader")
+    exchanges: list[Exchange] = Field(default_factory=list)
+
+
+class Recording(Scenario):
+    """A recorded session: a scenario (steps, expectations) plus the relay's normalised exchanges."""
+
+    recording: RecordingPart  # type: ignore[assignment]
+
+
+@cache
+def recording_schema() -> dict[str, Any]:
+    """The JSON Schema for recording files, generated from the models (the committed file mirrors it)."""
+    schema = Recording.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/zendesk-handoff-simulator/schemas/recording.schema.json"
+    return schema
+
+
+def check_recording(data: dict[str, Any], text: str, source: str) -> None:
+    """Reject a damaged recording, or one of another format version, with one error naming what is wrong."""
+    from simulator.scenarios.loader import ScenarioFileError, json_path, line_of
+
+    part = data.get("recording")
+    version = part.get("version") if isinstance(part, dict) else None
+    where = f"{source}:{line_of(text, ['recording', 'version'])}: $.recording.version"
+    if isinstance(version, int) and not isinstance(version, bool):
+        if version < RECORDING_VERSION:
+            raise ScenarioFileError(
+                f"{where}: recording format version {version} is older than this simulator's "
+                f"({RECORDING_VERSION}); record the flow again (python -m simulator record)"
+            )
+        if version > RECORDING_VERSION:
+            raise ScenarioFileError(
+                f"{where}: recording format version {version} is newer than this simulator's "
+                f"({RECORDING_VERSION}); upgrade the simulator to replay it"
+            )
+    validator = jsonschema.Draft202012Validator(recording_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        parts = list(error.absolute_path)
+        raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
+
+
+def dump(data: dict[str, Any]) -> str:
+    """A recording as text: one exchange or step per line where it fits, for readable diffs in review."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
