@@ -119,6 +119,7 @@ class _Steps:
         self.people = people
         self.first = next(iter(people.users))
         self.joined: set[str] = set()
+        self.last_agent_action: dict[int | None, str] = {}
         # Per user: (seq, t, what they saw) in order, and how many are already expected.
         self.seen: dict[str, list[tuple[int, float, dict[str, Any]]]] = {u: [] for u in people.users}
         self.expected: dict[str, int] = dict.fromkeys(people.users, 0)
@@ -176,6 +177,10 @@ class _Steps:
                 step["as"] = user.name
             return step
         if entry.kind == "agent.action":
+            previous = self.last_agent_action.get(entry.ticket)
+            self.last_agent_action[entry.ticket] = str(entry.data.get("action"))
+            if previous == "accept" and entry.data.get("action") == "status" and entry.data.get("status") == "open":
+                return None  # accepting a new ticket opens it: not a step of its own
             step = self._agent_step(entry)
             if step is not None and user.name != self.first:
                 step["for"] = user.name

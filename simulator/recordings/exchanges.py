@@ -66,8 +66,10 @@ def exchanges_of(entries: Sequence[Entry], people: Participants, norm: Normalise
                 previous["status"] = item["status"]
                 previous["attempts"] = previous.get("attempts", 1) + 1
                 continue
+        item = {"n": len(found) + 1, "user": user.name, **item}
+        if item["kind"] == "sunco.call":
             last_call[user.name] = item
-        found.append({"n": len(found) + 1, "user": user.name, **item})
+        found.append(item)
     return found
 
 

@@ -8,6 +8,7 @@ those too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -70,10 +71,16 @@ class _Links:
         return root
 
 
+CHAT_KINDS = ("widget.in", "widget.out", "sms.out")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def channel_of(entry: Entry) -> str | None:
     """`webchat` or `sms` for chat-side entries, else None."""
     if entry.kind == "sms.out":
         return "sms"
+    if entry.kind not in CHAT_KINDS:
+        return None
     channel = entry.data.get("channel")
     return str(channel) if channel in ("webchat", "sms") else None
 
@@ -99,7 +106,35 @@ def _ids(entry: Entry) -> list[str]:
     ids.append(f"t:{entry.ticket}" if entry.ticket is not None else "")
     phone = phone_of(entry)
     ids.append(f"p:{phone}" if phone else "")
+    if entry.kind == "sunco.call":
+        ids += _call_links(entry.data)
     return [i for i in ids if i]
+
+
+def _call_links(data: dict[str, Any]) -> list[str]:
+    """The ids a SunCo call ties together before the relay links them on the trace.
+
+    Creating the user and the conversation happens before the relay knows the conversation id;
+    their bodies name the widget session (inside the user's externalId), the SunCo user and the
+    conversation. Only these keys are read: others (the app, integrations) are shared by everyone.
+    """
+    found: list[str] = []
+    for body in (data.get("request"), data.get("response")):
+        if not isinstance(body, dict):
+            continue
+        user = body.get("user") if isinstance(body.get("user"), dict) else body
+        external = str(user.get("externalId") or "")
+        found += [f"s:{match}" for match in UUID.findall(external)]
+        if isinstance(body.get("user"), dict) and body["user"].get("id"):
+            found.append(f"u:{body['user']['id']}")
+        conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else body
+        participants = conversation.get("participants")
+        for participant in participants if isinstance(participants, list) else []:
+            if isinstance(participant, dict) and participant.get("userId"):
+                found.append(f"u:{participant['userId']}")
+        if isinstance(body.get("conversation"), dict) and body["conversation"].get("id"):
+            found.append(f"c:{body['conversation']['id']}")
+    return found
 
 
 class Participants:

@@ -96,5 +96,27 @@ def check_recording(data: dict[str, Any], text: str, source: str) -> None:
 
 
 def dump(data: dict[str, Any]) -> str:
-    """A recording as text: one exchange or step per line where it fits, for readable diffs in review."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """A recording as text: one step, user or exchange per line, so a review diff shows what changed."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def rows(items: list[Any] | dict[str, Any], indent: str) -> str:
+        if isinstance(items, dict):
+            lines = [f"{indent}{one(key)}: {one(value)}" for key, value in items.items()]
+            return "{\n" + ",\n".join(lines) + "\n" + indent[:-2] + "}"
+        return "[\n" + ",\n".join(indent + one(item) for item in items) + "\n" + indent[:-2] + "]"
+
+    lines = []
+    for key, value in data.items():
+        if key in ("steps", "users") and value:
+            text = rows(value, "    ")
+        elif key == "recording" and isinstance(value, dict):
+            inner = [
+                f"    {one(k)}: {rows(v, '      ') if k == 'exchanges' and v else one(v)}" for k, v in value.items()
+            ]
+            text = "{\n" + ",\n".join(inner) + "\n  }"
+        else:
+            text = one(value)
+        lines.append(f"  {one(key)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
