@@ -56,23 +56,29 @@ def _differences(expected: Any, actual: Any, pairs: _Pairs, path: str = "") -> l
         for key in expected:
             sub = f"{path}.{key}" if path else str(key)
             if key not in actual:
-                found.append(f"{sub}: expected {_show(expected[key])}, missing")
+                found.append(f"{sub} expected {_show(expected[key])} got nothing")
             else:
                 found += _differences(expected[key], actual[key], pairs, sub)
-        found += [f"{path + '.' if path else ''}{key}: unexpected {_show(actual[key])}" for key in actual if key not in expected]
+        found += [
+            f"{path + '.' if path else ''}{key} expected nothing got {_show(actual[key])}"
+            for key in actual
+            if key not in expected
+        ]
         return found
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
-            return [f"{where}: expected {len(expected)} items {_show(expected)}, got {len(actual)} {_show(actual)}"]
+            return [f"{where} expected {len(expected)} items {_show(expected)}, got {len(actual)} {_show(actual)}"]
         found = []
         for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
             found += _differences(e, a, pairs, f"{path}[{index}]")
         return found
     if isinstance(expected, str) and isinstance(actual, str):
-        return [] if _texts_match(expected, actual, pairs) else [f"{where}: expected {_show(expected)} got {_show(actual)}"]
+        return (
+            [] if _texts_match(expected, actual, pairs) else [f"{where} expected {_show(expected)} got {_show(actual)}"]
+        )
     if expected == actual and type(expected) is type(actual):
         return []
-    return [f"{where}: expected {_show(expected)} got {_show(actual)}"]
+    return [f"{where} expected {_show(expected)} got {_show(actual)}"]
 
 
 def _show(value: Any) -> str:

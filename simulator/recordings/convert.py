@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from simulator.config import Settings
 from simulator.recordings.exchanges import exchanges_of, normaliser_for, short_type
-from simulator.recordings.flow import Entry, Participants, User, channel_of
+from simulator.recordings.flow import Entry, Participants, User, channel_of, obj
 from simulator.recordings.model import NORMALISED, RECORDING_VERSION
 
 # An expectation waits at least this long (virtual seconds): backoff jitter moves retries around.
@@ -188,8 +188,8 @@ class _Steps:
         return None
 
     def _user_step(self, entry: Entry, user: User) -> dict[str, Any] | None:
-        event = entry.data.get("event") if isinstance(entry.data.get("event"), dict) else {}
-        payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+        event = obj(entry.data.get("event"))
+        payload = obj(event.get("payload"))
         kind = short_type(str(event.get("type", "")))
         text = payload.get("text", payload.get("body"))
         if channel_of(entry) == "sms":

@@ -85,9 +85,7 @@ async def record_flow(
 ) -> tuple[Path, list[str]]:
     """Run `flow` on a fresh server while recording it; returns the file and the run's secrets (for checks)."""
     async with Harness(transport="socket" if transport == "socket" else "asgi") as sim:
-        recorder = Recorder(
-            sim.sim.trace, name, folder, force, settings=sim.settings, faults=sim.sim.zendesk.faults
-        )
+        recorder = Recorder(sim.sim.trace, name, folder, force, settings=sim.settings, faults=sim.sim.zendesk.faults)
         recorder.start()
         await flow(sim)
         path = recorder.stop()

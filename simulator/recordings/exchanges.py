@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.recordings.flow import Entry, Participants
+from simulator.recordings.flow import Entry, Participants, obj
 from simulator.recordings.normalise import PLACEHOLDER, Normaliser, ids_in
 
 # Chat events that come from the widget or the bot, not from the relay.
@@ -93,7 +93,7 @@ def _exchange(entry: Entry, norm: Normaliser) -> dict[str, Any] | None:
             "status": entry.status,
         }
     if entry.kind == "widget.out":
-        event = data.get("event") if isinstance(data.get("event"), dict) else {}
+        event = obj(data.get("event"))
         if not is_relay_event(event):
             return None
         return {

@@ -72,6 +72,13 @@ class _Links:
 
 
 CHAT_KINDS = ("widget.in", "widget.out", "sms.out")
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (trace data is read defensively)."""
+    return value if isinstance(value, dict) else {}
+
+
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -92,8 +99,8 @@ def phone_of(entry: Entry) -> str | None:
         return str(data["to"]) if data.get("to") else None
     if channel_of(entry) != "sms":
         return None
-    event = data.get("event") if isinstance(data.get("event"), dict) else {}
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    event = obj(data.get("event"))
+    payload = obj(event.get("payload"))
     for source, key in ((data, "from"), (data, "phone"), (event, "from"), (payload, "from"), (payload, "phone")):
         value = source.get(key)
         if isinstance(value, str) and value:
@@ -122,12 +129,12 @@ def _call_links(data: dict[str, Any]) -> list[str]:
     for body in (data.get("request"), data.get("response")):
         if not isinstance(body, dict):
             continue
-        user = body.get("user") if isinstance(body.get("user"), dict) else body
+        user = obj(body.get("user")) or body
         external = str(user.get("externalId") or "")
         found += [f"s:{match}" for match in UUID.findall(external)]
         if isinstance(body.get("user"), dict) and body["user"].get("id"):
             found.append(f"u:{body['user']['id']}")
-        conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else body
+        conversation = obj(body.get("conversation")) or body
         participants = conversation.get("participants")
         for participant in participants if isinstance(participants, list) else []:
             if isinstance(participant, dict) and participant.get("userId"):

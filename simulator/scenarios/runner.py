@@ -320,7 +320,8 @@ async def run_scenario(
 
                 problems = exchange_problems(scenario.recording, harness)
                 if problems:
-                    raise ScenarioFailed(f"the relay's exchanges ({source}), recorded vs replayed:\n" + "\n".join(problems))
+                    heading = f"the relay's exchanges ({source}), recorded vs replayed:\n"
+                    raise ScenarioFailed(heading + "\n".join(problems))
             result.passed = True
         except ScenarioFailed as exc:
             result.report = f"scenario {scenario.name!r} failed at {exc}"
