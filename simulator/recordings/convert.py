@@ -25,6 +25,9 @@ from simulator.recordings.model import NORMALISED, RECORDING_VERSION
 MIN_WITHIN = 10.0
 # Gaps shorter than this are not worth a `wait` step.
 MIN_WAIT = 0.05
+# The widget's echoes of the user's own actions. Not expected: when the user and the agent act at
+# the same moment, the echo and the agent's message arrive in either order, and both are fine.
+ECHOES = {"USER_MESSAGE", "REQUEST_POLY_AGENT_JOIN"}
 # Settings that change what a flow does; a recording keeps those that differ from the defaults.
 BEHAVIOUR_SETTINGS = (
     "relay_end_statuses",
@@ -123,6 +126,7 @@ class _Steps:
         # Per user: (seq, t, what they saw) in order, and how many are already expected.
         self.seen: dict[str, list[tuple[int, float, dict[str, Any]]]] = {u: [] for u in people.users}
         self.expected: dict[str, int] = dict.fromkeys(people.users, 0)
+        self.transcript_expected: dict[str, int] = {}
         self._collect_seen()
 
     def build(self, faults: Sequence[FaultNote], end_t: float) -> list[dict[str, Any]]:
@@ -159,6 +163,8 @@ class _Steps:
                 last_seen = max(last_seen, fresh[-1][1])
             if final:
                 expect.update(self._final(name))
+            else:
+                expect.update(self._transcript_so_far(name, before))
             if set(expect) - {"as"}:
                 steps.append({"expect": expect, "within": within})
         rest = round(end - last_seen, 3)
@@ -241,6 +247,8 @@ class _Steps:
                     event_id = str(item.get("id", ""))
                     if item.get("sequence") is None or (event_id and event_id in ids[user.name]):
                         continue  # transient (typing) or already shown (history on reconnect)
+                    if short_type(str(item.get("type", ""))) in ECHOES:
+                        continue  # the user's own action shown back: races the other side's events
                     ids[user.name].add(event_id)
                     self.seen[user.name].append((entry.seq, entry.t, _match(item)))
 
@@ -270,6 +278,21 @@ class _Steps:
         if set(ticket) - {"for"}:
             final["ticket"] = ticket
         return final
+
+    def _transcript_so_far(self, name: str, before: float) -> dict[str, Any]:
+        """What the agent saw land on the ticket before the next action (a point the replay waits for).
+
+        Without it, the next action could overtake the relay's posting of the user's last message,
+        and SunCo calls that were in order when recorded would race in the replay.
+        """
+        mine = [e for e in self.entries if e.seq < before and (u := self.people.user_of(e)) and u.name == name]
+        if not any(e.ticket is not None for e in mine):
+            return {}
+        lines = self._transcript(mine)
+        if len(lines) <= self.transcript_expected.get(name, 0):
+            return {}
+        self.transcript_expected[name] = len(lines)
+        return {"ticket": {**({"for": name} if name != self.first else {}), "transcript": lines}}
 
     @staticmethod
     def _transcript(mine: list[Entry]) -> list[dict[str, Any]]:
