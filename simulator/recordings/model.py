@@ -81,7 +81,7 @@ def check_recording(data: dict[str, Any], text: str, source: str) -> None:
         if version < RECORDING_VERSION:
             raise ScenarioFileError(
                 f"{where}: recording format version {version} is older than this simulator's "
-                f"({RECORDING_VERSION}); record the flow again (python -m simulator record)"
+                f"({RECORDING_VERSION}); record the flow again (serve --record NAME)"
             )
         if version > RECORDING_VERSION:
             raise ScenarioFileError(

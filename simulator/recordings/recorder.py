@@ -178,7 +178,8 @@ def read_trace_file(path: Path) -> list[TraceEntry]:
             raise RecordingError(f"{path}:{number}: not a trace entry: {reason}") from None
     if not entries:
         raise RecordingError(f"{path}: the trace is empty")
-    return entries
+    # A file appended to by several server runs restarts `seq` at 1 each run: file order is the order.
+    return [entry.model_copy(update={"seq": index}) for index, entry in enumerate(entries, 1)]
 
 
 def record_from_trace(trace_file: Path, name: str | None, folder: Path, force: bool) -> Path:

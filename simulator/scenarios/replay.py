@@ -68,6 +68,8 @@ def run_replay(
     actual: Path | None,
     loose: bool = False,
 ) -> int:
+    if not paths and Path("recordings").is_dir():  # by default, the recordings run like the scenarios
+        paths = [p for p in (Path("scenarios"), Path("recordings")) if p.is_dir()]
     return asyncio.run(replay(paths, transport=transport, junit=junit, actual_dir=actual, loose=loose))
 
 
