@@ -127,6 +127,10 @@ class _Steps:
         self.seen: dict[str, list[tuple[int, float, dict[str, Any]]]] = {u: [] for u in people.users}
         self.expected: dict[str, int] = dict.fromkeys(people.users, 0)
         self.transcript_expected: dict[str, int] = {}
+        self.mine: dict[str, list[Entry]] = {u: [] for u in people.users}  # each user's entries, in order
+        for entry in entries:
+            if (user := people.user_of(entry)) is not None:
+                self.mine[user.name].append(entry)
         self._collect_seen()
 
     def build(self, faults: Sequence[FaultNote], end_t: float) -> list[dict[str, Any]]:
@@ -255,7 +259,7 @@ class _Steps:
     def _final(self, name: str) -> dict[str, Any]:
         """The final relay state and (for one handoff) the ticket, from the user's entries."""
         final: dict[str, Any] = {}
-        mine = [e for e in self.entries if (u := self.people.user_of(e)) is not None and u.name == name]
+        mine = self.mine[name]
         states = [e.data.get("to") for e in mine if e.kind == "relay.state" and e.data.get("to")]
         if states:
             final["relay_state"] = str(states[-1])
@@ -285,7 +289,7 @@ class _Steps:
         Without it, the next action could overtake the relay's posting of the user's last message,
         and SunCo calls that were in order when recorded would race in the replay.
         """
-        mine = [e for e in self.entries if e.seq < before and (u := self.people.user_of(e)) and u.name == name]
+        mine = [e for e in self.mine[name] if e.seq < before]
         if not any(e.ticket is not None for e in mine):
             return {}
         lines = self._transcript(mine)

@@ -117,6 +117,15 @@ async def test_record_from_a_json_lines_trace(tmp_path: Path, capsys: pytest.Cap
     assert "session.json exists; use --force to overwrite it" in capsys.readouterr().err
     assert main([*argv, "--force", "again"]) == 0
     assert main(["record"]) == 2
+    # a trace file appended to by two server runs (seq restarts at 1) is one session, in file order
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text(trace_file.read_text() * 2)
+    assert main(["record", "--from-trace", str(twice), "--folder", str(folder)]) == 0
+    def says(name: str) -> list[str]:
+        steps = [step.model_dump() for step in load_scenario(folder / name).steps]
+        return [str(step["text"]) for step in steps if step.get("user") == "say"]
+
+    assert says("twice.json") == says("session.json") * 2
     (tmp_path / "bad.jsonl").write_text('{"seq": 1}\n')
     assert main(["record", "--from-trace", str(tmp_path / "bad.jsonl"), "--folder", str(folder)]) == 1
     assert "bad.jsonl:1: not a trace entry" in capsys.readouterr().err
