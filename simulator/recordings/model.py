@@ -52,7 +52,7 @@ class RecordingPart(BaseModel):
     version: int = Field(description=f"recording format version (this simulator writes {RECORDING_VERSION})")
     recorded_from: Literal["live", "trace"] = Field("live", description="a live server, or a JSON Lines trace")
     normalised: str = Field(NORMALISED, description="what was normalised, for the reader")
-    exchanges: list[Exchange] = Field(default_factory=list)
+    exchanges: list[Exchange] = Field(description="in trace order; replay compares them per user")
 
 
 class Recording(Scenario):
@@ -93,6 +93,14 @@ def check_recording(data: dict[str, Any], text: str, source: str) -> None:
     if error is not None:
         parts = list(error.absolute_path)
         raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
+    users = set(data.get("users") or {"user": None})
+    for index, exchange in enumerate(data["recording"]["exchanges"]):
+        if exchange["user"] not in users:
+            parts = ["recording", "exchanges", index, "user"]
+            raise ScenarioFileError(
+                f"{source}:{line_of(text, parts)}: {json_path(parts)}: {exchange['user']!r} is not one of the "
+                f"recording's users {sorted(users)}"
+            )
 
 
 def dump(data: dict[str, Any]) -> str:

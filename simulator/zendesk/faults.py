@@ -70,7 +70,12 @@ class FaultBook:
     def listen(self, callback: Callable[[dict[str, Any] | Literal["clear"]], None]) -> Callable[[], None]:
         """Tell `callback` each fault added (as `POST /_sim/faults` takes it) or "clear" (a recorder keeps them)."""
         self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+        def stop() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return stop
 
     def add(self, fault: SuncoFault | WebhookFault) -> None:
         self._pending.append(fault)

@@ -70,8 +70,9 @@ def test_a_newer_version_asks_for_an_upgrade() -> None:
         (lambda t: t.replace('"kind": "sunco.call"', '"kind": "sunco.cal"', 1), "$.recording.exchanges[1].kind:"),
         (lambda t: t.replace('"version": 1,', "", 1), "$.recording: 'version' is a required property"),
         (lambda t: t.replace('"n": 3,', '"n": "three",', 1), "$.recording.exchanges[2].n: 'three' is not of type"),
+        (lambda t: t.replace('"user": "user", "kind"', '"user": "bob", "kind"', 1), "[0].user: 'bob' is not one of"),
     ],
-    ids=["truncated", "unknown kind", "no version", "bad number"],
+    ids=["truncated", "unknown kind", "no version", "bad number", "unknown user"],
 )
 def test_a_damaged_recording_is_one_error_naming_the_place(damage: object, needle: str) -> None:
     text = damage(_committed_text())  # type: ignore[operator]
@@ -121,6 +122,7 @@ async def test_record_from_a_json_lines_trace(tmp_path: Path, capsys: pytest.Cap
     twice = tmp_path / "twice.jsonl"
     twice.write_text(trace_file.read_text() * 2)
     assert main(["record", "--from-trace", str(twice), "--folder", str(folder)]) == 0
+
     def says(name: str) -> list[str]:
         steps = [step.model_dump() for step in load_scenario(folder / name).steps]
         return [str(step["text"]) for step in steps if step.get("user") == "say"]
