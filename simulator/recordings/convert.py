@@ -126,7 +126,8 @@ class _Steps:
         # Per user: (seq, t, what they saw) in order, and how many are already expected.
         self.seen: dict[str, list[tuple[int, float, dict[str, Any]]]] = {u: [] for u in people.users}
         self.expected: dict[str, int] = dict.fromkeys(people.users, 0)
-        self.transcript_expected: dict[str, int] = {}
+        self.transcripts: dict[str, _Transcript] = {}
+        self.read_to: dict[str, int] = {}
         self.mine: dict[str, list[Entry]] = {u: [] for u in people.users}  # each user's entries, in order
         for entry in entries:
             if (user := people.user_of(entry)) is not None:
@@ -289,28 +290,51 @@ class _Steps:
         Without it, the next action could overtake the relay's posting of the user's last message,
         and SunCo calls that were in order when recorded would race in the replay.
         """
-        mine = [e for e in self.mine[name] if e.seq < before]
-        if not any(e.ticket is not None for e in mine):
+        read = self.read_to.get(name, 0)
+        mine = self.mine[name]
+        while read < len(mine) and mine[read].seq < before:
+            self.transcripts.setdefault(name, _Transcript()).take(mine[read])
+            read += 1
+        self.read_to[name] = read
+        transcript = self.transcripts.get(name)
+        if transcript is None or not transcript.has_ticket or not transcript.fresh():
             return {}
-        lines = self._transcript(mine)
-        if len(lines) <= self.transcript_expected.get(name, 0):
-            return {}
-        self.transcript_expected[name] = len(lines)
-        return {"ticket": {**({"for": name} if name != self.first else {}), "transcript": lines}}
+        return {"ticket": {**({"for": name} if name != self.first else {}), "transcript": list(transcript.lines)}}
 
     @staticmethod
     def _transcript(mine: list[Entry]) -> list[dict[str, Any]]:
-        """The lines the relay posted in its last handoff (each handoff starts by creating the user)."""
-        starts = [i for i, e in enumerate(mine) if e.kind == "sunco.call" and _call_is(e, "POST", "/users")]
-        lines = []
-        for entry in mine[starts[-1] if starts else 0 :]:
-            ok = entry.status is not None and entry.status < 300
-            if entry.kind == "sunco.call" and ok and _call_is(entry, "POST", "/messages"):
-                body = entry.data.get("request") or {}
-                text = (body.get("content") or {}).get("text")
-                if isinstance(text, str):
-                    lines.append({"type": str((body.get("author") or {}).get("type", "")), "text": text})
-        return lines
+        """The lines the relay posted in its last handoff."""
+        transcript = _Transcript()
+        for entry in mine:
+            transcript.take(entry)
+        return transcript.lines
+
+
+class _Transcript:
+    """The lines the relay posted in a user's current handoff (each handoff starts by creating the user)."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+        self.has_ticket = False
+        self._shown = 0
+
+    def take(self, entry: Entry) -> None:
+        self.has_ticket = self.has_ticket or entry.ticket is not None
+        if entry.kind != "sunco.call":
+            return
+        if _call_is(entry, "POST", "/users"):
+            self.lines, self._shown, self.has_ticket = [], 0, False
+        elif entry.status is not None and entry.status < 300 and _call_is(entry, "POST", "/messages"):
+            body = obj(entry.data.get("request"))
+            text = obj(body.get("content")).get("text")
+            if isinstance(text, str):
+                self.lines.append({"type": str(obj(body.get("author")).get("type", "")), "text": text})
+
+    def fresh(self) -> bool:
+        """Whether lines were added since the last time this said yes."""
+        fresh = len(self.lines) > self._shown
+        self._shown = len(self.lines)
+        return fresh
 
 
 def _unbatched(event: dict[str, Any]) -> list[dict[str, Any]]:
