@@ -75,7 +75,7 @@ def to_recording(
     builder = _Steps(entries, people)
     steps = builder.build(faults, end_t if end_t is not None else entries[-1].t)
     data: dict[str, Any] = {"$schema": "../schemas/recording.schema.json", "name": name}
-    data["description"] = "Recorded session (python -m simulator record); replay checks the relay's exchanges too."
+    data["description"] = "A recorded session: replay also checks the relay's exchanges (--loose: only the steps)."
     if agent_file:
         data["agent_file"] = agent_file
     if settings:
