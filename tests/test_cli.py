@@ -106,5 +106,5 @@ def test_wrong_configuration_is_one_line_and_exit_2(
 
 
 def test_commands_not_yet_built_say_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["record"]) == 1
+    assert main(["tui"]) == 1
     assert "not available yet" in capsys.readouterr().err

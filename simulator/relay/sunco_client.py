@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -17,6 +19,7 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.relay.webhooks import secret_text
+from simulator.trace import Trace
 
 log = logging.getLogger("simulator.relay.sunco")
 
@@ -34,6 +37,7 @@ MESSAGE_ID_KEY = "polyai_message_id"
 # Failures that happen before a request can have reached SunCo: sending again cannot duplicate it.
 # Any other transport failure (a read timeout, a dropped connection) may come after SunCo acted.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_CONVERSATION_IN_PATH = re.compile(r"/conversations/([^/?]+)")
 
 
 class SunCoError(Exception):
@@ -125,10 +129,12 @@ class SunCoClient:
         transport: httpx.AsyncBaseTransport | None,
         *,
         rng: random.Random | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()
+        self.trace = trace or Trace(clock, size=0)
         # Every session's outbox and handoff shares this client: at most `cap` requests run at once and
         # the rest queue here, untimed, so a burst never ends in PoolTimeouts that burn retry attempts.
         cap = settings.relay_sunco_max_concurrency
@@ -157,20 +163,55 @@ class SunCoClient:
 
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         """One try: the 2xx response, or `SunCoError`."""
+        await self._slots.acquire()  # waiting for a slot is no part of the attempt, its timeout or its latency
+        started = time.perf_counter()
         try:
-            async with self._slots:  # the request timeout starts once it has a slot
-                response = await self._http.request(method, self._prefix + path, json=body)
+            response = await self._http.request(method, self._prefix + path, json=body)
         except httpx.HTTPError as exc:  # timeouts and transport errors may succeed next time
+            self._traced(method, path, body, None, started, error=type(exc).__name__)
             maybe = not isinstance(exc, _NOT_SENT)
             raise SunCoError(
                 f"{method} {path}: {type(exc).__name__}", None, retryable=True, maybe_delivered=maybe
             ) from None
+        finally:
+            self._slots.release()
+        self._traced(method, path, body, response, started)
         if response.is_success:
             return response
         status = response.status_code
         retry_after = _retry_after(response) if status == 429 else None
         retryable = status == 429 or status >= 500
         raise SunCoError(f"{method} {path}: HTTP {status}", status, retryable=retryable, retry_after=retry_after)
+
+    def _traced(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        response: httpx.Response | None,
+        started: float,
+        *,
+        error: str | None = None,
+    ) -> None:
+        if not self.trace.enabled:
+            return
+        ms = (time.perf_counter() - started) * 1000
+        answer: Any = None
+        if response is not None:
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = response.text[:500]
+        found = _CONVERSATION_IN_PATH.search(path)
+        status = None if response is None else response.status_code
+        self.trace.record(
+            "sunco.call",
+            f"{method} {self._prefix}{path} " + (str(status) if status is not None else error or "no answer"),
+            conversation=found.group(1) if found else None,
+            status=status,
+            ms=ms,
+            data={"method": method, "path": self._prefix + path, "request": body, "response": answer, "error": error},
+        )
 
     async def _retrying(self, call: str, once: Callable[[], Awaitable[T]], max_attempts: int | None) -> T:
         """Run `once` until it succeeds, retrying retryable failures with backoff (or Retry-After)."""
