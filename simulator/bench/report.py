@@ -64,7 +64,7 @@ class BenchResult(BaseModel):
     baseline_startup_seconds: float | None
     replay_passed: bool
     replay_socket_seconds: float | None = None
-    trace: dict[str, PathFigures] = Field(default_factory=dict)
+    trace: dict[str, PathFigures] = Field(default_factory=dict)  # "on" (default size) / "off" (SIM_TRACE_SIZE=0)
     wall_seconds: float = 0.0
 
 

@@ -43,7 +43,8 @@ class Sizes:
         self.conversations: int = args.conversations or (10 if quick else 1000)
         self.messages: int = args.messages if args.messages is not None else (3 if quick else 10)
         self.idle: int = args.idle or (10 if quick else self.conversations)
-        self.samples = 20 if quick else 200
+        self.samples = 20 if quick else 300
+        self.rounds = 1 if quick else 5
         self.baseline_messages = 200 if quick else 4000
         levels = [] if quick else [10, 100]
         self.levels = [n for n in levels if n < self.conversations] + [self.conversations]
@@ -67,13 +68,27 @@ async def simulator_on_socket(store: Store, **extra: Any) -> AsyncIterator[Simul
             yield sim
 
 
-async def baseline_figures(transport: bare.Transport, sizes: Sizes) -> HopFigures:
-    async with bare.chain_client(transport) as client:
-        one = await bare.latencies(client, 1, sizes.samples)
-        two = await bare.latencies(client, 2, sizes.samples)
-        rate = await bare.messages_per_second(
+async def baseline_rate(sizes: Sizes) -> float:
+    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges."""
+    async with bare.chain_client("socket") as client:
+        return await bare.messages_per_second(
             client, (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations), sizes.baseline_messages
         )
+
+
+async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float]]:
+    """Milliseconds through the bare chain: (1 exchange, 2 exchanges)."""
+    async with bare.chain_client(transport) as client:
+        return await bare.latencies(client, 1, count), await bare.latencies(client, 2, count)
+
+
+async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[float], list[float]]:
+    """Milliseconds for the relay's paths on a fresh simulator: (user->agent, agent->user)."""
+    async with simulator_on_socket(store, **extra) as sim:
+        return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count)
+
+
+def hop_figures(one: list[float], two: list[float], rate: float | None) -> HopFigures:
     return HopFigures(
         p50_1_hop_ms=rounded(percentile(one, 50), 3),
         p99_1_hop_ms=rounded(percentile(one, 99), 3),
@@ -83,9 +98,7 @@ async def baseline_figures(transport: bare.Transport, sizes: Sizes) -> HopFigure
     )
 
 
-async def path_figures(store: Store, sizes: Sizes, base: HopFigures, **extra: Any) -> PathFigures:
-    async with simulator_on_socket(store, **extra) as sim:
-        u2a, a2u = await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, sizes.samples)
+def path_figures(u2a: list[float], a2u: list[float], base: HopFigures) -> PathFigures:
     p50_u2a, p50_a2u = percentile(u2a, 50), percentile(a2u, 50)
     return PathFigures(
         p50_user_to_agent_ms=rounded(p50_u2a, 3),
@@ -95,6 +108,32 @@ async def path_figures(store: Store, sizes: Sizes, base: HopFigures, **extra: An
         ratio_user_to_agent=rounded(ratio(p50_u2a, base.p50_1_hop_ms)),
         ratio_agent_to_user=rounded(ratio(p50_a2u, base.p50_2_hops_ms)),
     )
+
+
+async def latency_rounds(
+    sizes: Sizes,
+) -> tuple[dict[str, HopFigures], dict[str, PathFigures], dict[str, PathFigures]]:
+    """The bare chain and the relay's paths, measured in interleaved rounds (chain, each store,
+    trace off, again...) so a neighbour's load on the machine falls on all of them alike."""
+    variants: dict[str, tuple[Store, dict[str, Any]]] = {store: (store, {}) for store in sizes.stores}
+    variants["trace off"] = ("sqlite", {"sim_trace_size": 0})
+    chain: dict[str, tuple[list[float], list[float]]] = {"asgi": ([], []), "socket": ([], [])}
+    paths: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in variants}
+    per_round = max(10, sizes.samples // sizes.rounds)
+    for _ in range(sizes.rounds):
+        for transport, (one, two) in chain.items():
+            more_one, more_two = await chain_samples(transport, per_round)  # type: ignore[arg-type]
+            one += more_one
+            two += more_two
+        for name, (store, extra) in variants.items():
+            u2a, a2u = await path_samples(store, per_round, **extra)
+            paths[name][0].extend(u2a)
+            paths[name][1].extend(a2u)
+    rate = await baseline_rate(sizes)
+    hops = {t: hop_figures(one, two, rate if t == "socket" else None) for t, (one, two) in chain.items()}
+    figures = {name: path_figures(u2a, a2u, hops["socket"]) for name, (u2a, a2u) in paths.items()}
+    trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
+    return hops, figures, trace
 
 
 async def load_figures(
@@ -136,10 +175,8 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     replay_paths = sorted(library.glob("*.json"))[:3] if sizes.quick else [library]
     replay_s, replay_ok = await measure.replay_seconds(replay_paths)
     replay_socket = None if sizes.quick else (await measure.replay_seconds([library], "socket"))[0]
-    say("baseline chain ...")
-    baseline = {t: await baseline_figures(t, sizes) for t in ("asgi", "socket")}
-    say("paths, one message at a time ...")
-    paths = {store: await path_figures(store, sizes, baseline["socket"]) for store in sizes.stores}
+    say("bare chain and the relay's paths, one message at a time, in interleaved rounds ...")
+    baseline, paths, trace = await latency_rounds(sizes)
     loads: dict[str, list[LoadResult]] = {}
     for store in sizes.stores:
         loads[store] = []
@@ -186,6 +223,7 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
         baseline_startup_seconds=rounded(bare_startup, 3),
         replay_passed=replay_ok,
         replay_socket_seconds=rounded(replay_socket, 3),
+        trace=trace,
         wall_seconds=round(time.perf_counter() - started, 1),
     )
 

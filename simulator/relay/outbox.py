@@ -1,6 +1,7 @@
 """The per-session outbox: what the relay must send to SunCo, persisted first, sent in order.
 
-One worker task per session sends the oldest item; an item leaves the store only after a 2xx.
+A worker task per session with queued items sends the oldest item (and ends once the queue is
+empty); an item leaves the store only after a 2xx.
 Posting a message is not idempotent, so an item is flagged `attempted` before its first send, and
 any later send (a retry round, or a new instance after a restart) first looks for it among the
 conversation's recent messages by its relay message id: SunCo gets it exactly once.
@@ -115,12 +116,9 @@ class Outbox:
         while True:
             wake.clear()  # before reading, so a wake during the read is not lost
             items = await self.core.store.outbox_items(session_id)
-            record = await self.core.store.get_session(session_id)
             if not items:
-                if record is None or record.state not in HANDED_OFF:
-                    break
-                await wake.wait()
-                continue
+                break  # an idle session keeps no task: `wake` starts one for the next item
+            record = await self.core.store.get_session(session_id)
             if record is None or record.handed_off_at is None:
                 if record is not None and record.state in HANDED_OFF:
                     await wake.wait()  # control not yet with Zendesk: hold the queue
@@ -157,6 +155,8 @@ class Outbox:
             del self._workers[session_id]
         if wake.is_set():
             self.wake(session_id)
+        elif self._wake.get(session_id) is wake:
+            del self._wake[session_id]
 
     async def _send(self, record: SessionRecord, item: OutboxItem, *, maybe_sent: bool) -> None:
         sunco = self.core.sunco
