@@ -226,7 +226,7 @@ async def run_load(
     progress: Progress | None = None,
     on_idle: Callable[[], Awaitable[None]] | None = None,
     handoff_timeout: float = 60.0,
-    delivery_timeout: float = 60.0,
+    delivery_timeout: float = 120.0,
     seed: int = 12,
 ) -> LoadResult:
     """Run the load against the simulator at `base_url` (`sim` when it is in this process).
@@ -468,7 +468,7 @@ async def _run(
         messages_each_way=messages,
         handoffs_started_within_seconds=round(started_within, 3),
         handoffs_completed=len(handed),
-        handoffs_all_done_seconds=rounded(max(done_at) - begun, 3) if done_at and len(handed) == len(users) else None,
+        handoffs_all_done_seconds=rounded(max(done_at) - begun, 3) if done_at and len(handed) == len(live) else None,
         handoff_p50_ms=rounded(percentile(handoff_ms, 50)),
         handoff_p99_ms=rounded(percentile(handoff_ms, 99)),
         messages_sent=sent,
