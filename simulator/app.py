@@ -18,7 +18,7 @@ from simulator.clock import Clock, SystemClock
 from simulator.config import Settings
 from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
-from simulator.relay.chat import HandoffPort, HandoffRequest
+from simulator.relay.chat import HandoffPort, HandoffRequest, MediaRef
 from simulator.relay.store import Store, open_store
 from simulator.types import Part
 from simulator.widget import WidgetServer
@@ -36,8 +36,10 @@ class _CurrentRelay(HandoffPort):
     async def start_handoff(self, request: HandoffRequest) -> None:
         await self._owner.relay.start_handoff(request)
 
-    async def user_message(self, session_id: str, text: str, message_id: str) -> None:
-        await self._owner.relay.user_message(session_id, text, message_id)
+    async def user_message(
+        self, session_id: str, text: str, message_id: str, media: list[MediaRef] | None = None
+    ) -> None:
+        await self._owner.relay.user_message(session_id, text, message_id, media)
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         await self._owner.relay.user_typing(session_id, typing)

@@ -205,15 +205,17 @@ class SunCoClient:
         metadata: dict[str, Any],
         *,
         maybe_posted: bool = False,
+        content: dict[str, Any] | None = None,
     ) -> str:
-        """Post a text message; return its SunCo message id.
+        """Post a text message (or `content`, e.g. an image); return its SunCo message id.
 
         Posting is not idempotent, so after an attempt that may have reached SunCo unanswered (or
         when `maybe_posted` says an earlier try may have, e.g. before a restart) the conversation's
         recent messages are searched for `metadata[MESSAGE_ID_KEY]` first, and a match is taken as
-        the posted message instead of posting it again.
+        the posted message instead of posting it again. A 5xx answer counts as unanswered: a
+        gateway or SunCo itself may fail after the message was stored, so the retry looks first.
         """
-        body = {"author": author, "content": {"type": "text", "text": text}, "metadata": metadata}
+        body = {"author": author, "content": content or {"type": "text", "text": text}, "metadata": metadata}
         path = f"/conversations/{conversation_id}/messages"
         key = str(metadata.get(MESSAGE_ID_KEY) or "")
         unsure = maybe_posted and bool(key)
@@ -229,7 +231,7 @@ class SunCoClient:
             try:
                 response = await self._attempt("POST", path, body)
             except SunCoError as exc:
-                unsure = exc.maybe_delivered and bool(key)
+                unsure = (exc.maybe_delivered or (exc.status or 0) >= 500) and bool(key)
                 raise
             messages = _parse(_MessageList, response).messages
             return messages[0].id if messages else ""
@@ -248,6 +250,18 @@ class SunCoClient:
         """The conversation's most recent page of messages, oldest first (two attempts at most)."""
         response = await self.request("GET", f"/conversations/{conversation_id}/messages", max_attempts=2)
         return _parse(_RawMessages, response).messages
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation as SunCo has it now (its active switchboard integration among others)."""
+        response = await self.request("GET", f"/conversations/{conversation_id}", max_attempts=2)
+        try:
+            body = response.json()
+        except ValueError:
+            raise SunCoError(f"GET /conversations/{conversation_id}: unexpected body") from None
+        conversation = body.get("conversation") if isinstance(body, dict) else None
+        if not isinstance(conversation, dict):
+            raise SunCoError(f"GET /conversations/{conversation_id}: unexpected body")
+        return conversation
 
     async def post_activity(self, conversation_id: str, activity: str, author: dict[str, Any]) -> None:
         """Post an activity (best effort: one attempt)."""

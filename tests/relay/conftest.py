@@ -190,7 +190,7 @@ class Harness:
         from simulator.relay.webhooks import zendesk_signature
 
         raw = body if isinstance(body, bytes) else httpx.Request("POST", "/", json=body).content
-        timestamp = "2026-01-01T09:30:00Z"
+        timestamp = self.clock.now().isoformat().replace("+00:00", "Z")  # signed now, as Zendesk does
         signature = zendesk_signature(self.settings.zendesk_webhook_signing_secret.get_secret_value(), timestamp, raw)
         sent = {
             self.settings.zendesk_webhook_auth_header: self.settings.zendesk_webhook_secret_key.get_secret_value(),

@@ -34,6 +34,7 @@ class Failure:
     # (httpx.ReadTimeout) without doing anything; "lost_reply": do it, then time out; "hang": do it,
     # then never answer (until the caller is cancelled).
     mode: str = "refuse"
+    method: str | None = None  # only requests with this method (None: any)
 
 
 @dataclass
@@ -63,13 +64,14 @@ class FakeSunCo:
         path: str = "",
         retry_after: str | None = None,
         mode: str = "refuse",
+        method: str | None = None,
     ) -> None:
         """Answer the next `times` requests whose path contains `path` with `status` (None: transport error).
 
         `mode="timeout"`: a read timeout, nothing done. `"lost_reply"` / `"hang"`: the request takes
         effect, but its answer times out / never comes.
         """
-        self.failures.append(Failure(status, times, path, retry_after, mode))
+        self.failures.append(Failure(status, times, path, retry_after, mode, method))
 
     def heal(self) -> None:
         """Stop failing."""
@@ -91,6 +93,8 @@ class FakeSunCo:
         if request.headers.get("authorization") != expected:
             return self._answer(record, 401, {"errors": [{"code": "unauthorized", "title": "bad key"}]})
         for failure in self.failures:
+            if failure.method not in (None, request.method):
+                continue
             if failure.path in path and (failure.times is None or failure.times > 0):
                 if failure.times is not None:
                     failure.times -= 1
