@@ -158,6 +158,14 @@ class SimulatorApp:
         await self.relay.startup()
         log.info(kv("relay.restarted"))
 
+    async def change_relay_settings(self, changes: dict[str, Any]) -> None:
+        """Apply an admin's change to the relay's own settings: a redeploy with the new values
+        (the Zendesk side keeps its own copy, as in real life). Raises ValueError for a bad value."""
+        updated = Settings.model_validate({**self.relay_settings.model_dump(), **changes})
+        redactor.add(updated.secret_values())
+        self.relay_settings = updated
+        await self.restart_relay()
+
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         await self.startup()

@@ -33,14 +33,20 @@ class ZendeskEmulator:
         self.transport = transport
         self.state = seeded_state(settings)
         self.faults = FaultBook()
-        self.deliverer = Deliverer(clock, transport, self.faults)
+        self.deliverer = Deliverer(
+            clock,
+            transport,
+            self.faults,
+            batch_size=settings.zendesk_webhook_batch_size,
+            batch_wait_seconds=settings.zendesk_webhook_batch_wait_seconds,
+        )
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.workspace.on_status.append(self.status_webhook)
-        sunco = SuncoRoutes(settings, self.faults)
+        sunco = SuncoRoutes(settings, self.faults, clock)
         self._routes: list[BaseRoute] = [
             *SuncoApi(self.conversations, sunco).routes(),
             *SuncoConfigApi(self.conversations, self.control, sunco).routes(),

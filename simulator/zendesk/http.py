@@ -14,11 +14,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.zendesk.auth import sunco_authorized
 from simulator.zendesk.errors import SuncoError, bad_request
-from simulator.zendesk.faults import FaultBook
+from simulator.zendesk.faults import FaultBook, SuncoFault, operation_name
 
 log = logging.getLogger("simulator.zendesk.sunco")
 
@@ -43,6 +44,12 @@ def ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(payload, status_code=status)
 
 
+def _app_path(request: Request) -> str:
+    """The request path after `/sc/v2/apps/{appId}`."""
+    app_id = str(request.path_params.get("app_id", ""))
+    return request.url.path.split(f"/apps/{app_id}", 1)[-1] if app_id else request.url.path
+
+
 class DroppedConnection(Response):
     """Starts a response, then fails: over a socket the server closes the connection mid-response,
     in-process the ASGI transport re-raises, so either way the caller sees an httpx transport error."""
@@ -58,9 +65,10 @@ class DroppedConnection(Response):
 class SuncoRoutes:
     """Builds Starlette routes whose handlers only see authenticated, size-checked, parsed requests."""
 
-    def __init__(self, settings: Settings, faults: FaultBook) -> None:
+    def __init__(self, settings: Settings, faults: FaultBook, clock: Clock | None = None) -> None:
         self.settings = settings
         self.faults = faults
+        self.clock = clock
 
     def route(self, path: str, handler: Handler, method: str) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -82,11 +90,26 @@ class SuncoRoutes:
         return Route("/sc/{rest:path}", route.endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
     async def _guarded(self, request: Request, handler: Handler) -> Response:
-        fault = self.faults.take_sunco()
+        fault = self.faults.take_sunco(operation_name(request.method, _app_path(request)))
+        if fault is not None and (fault.after_acting or fault.status is None):
+            return await self._late(fault, await self._checked(request, handler))
         if fault is not None and fault.status == 0:
             return DroppedConnection()
-        if fault is not None:
+        if fault is not None and fault.status is not None:
             raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
+        return await self._checked(request, handler)
+
+    async def _late(self, fault: SuncoFault, response: Response) -> Response:
+        """The call has taken effect: answer after the fault's delay, with its status if it has one."""
+        if fault.delay_seconds > 0 and self.clock is not None:
+            await self.clock.sleep(fault.delay_seconds)
+        if fault.status is None:
+            return response
+        if fault.status == 0:
+            return DroppedConnection()
+        raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
+
+    async def _checked(self, request: Request, handler: Handler) -> Response:
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             raise SuncoError(413, "Request body exceeds the 100 kB limit")

@@ -144,8 +144,10 @@ class AgentWorkspace:
             self.set_status(ticket, "open")
         return ticket
 
-    async def agent_message(self, ticket_id: int, text: str, *, require_accepted: bool = True) -> Message:
-        """The assigned agent replies: a business message from the agent workspace."""
+    async def agent_message(
+        self, ticket_id: int, text: str = "", *, require_accepted: bool = True, content: Content | None = None
+    ) -> Message:
+        """The assigned agent replies: a business message from the agent workspace (text, or any `content`)."""
         ticket = self._live(ticket_id)
         if ticket.assignee_name is None and require_accepted:
             raise WorkspaceError(409, "accept the ticket first")
@@ -154,11 +156,12 @@ class AgentWorkspace:
         message = await self.conversations.post_message(
             conversation,
             Author(type="business", display_name=name, avatar_url=self.agent_avatar(name)),
-            Content(type="text", text=text),
+            content or Content(type="text", text=text),
             Source(type=AGENT_WORKSPACE_TYPE),
             {"__zendesk_msg.agent.id": str(self.agent_id(name))},
         )
-        ticket.comments.append({"author_id": self.agent_id(name), "body": text, "public": True})
+        body = text or _line(message)["text"]
+        ticket.comments.append({"author_id": self.agent_id(name), "body": body, "public": True})
         ticket.updated_at = self.clock.now()
         return message
 
@@ -231,7 +234,7 @@ def _record_id(value: object) -> int | None:
 def _line(message: Message) -> dict[str, Any]:
     """One transcript line."""
     content = message.content
-    return {
+    line = {
         "id": message.id,
         "author_type": message.author.type,
         "author_name": message.author.display_name,
@@ -239,3 +242,6 @@ def _line(message: Message) -> dict[str, Any]:
         "received": message.received,
         "source_type": message.source.type,
     }
+    if content.media_url:
+        line["media_url"] = content.media_url
+    return line
