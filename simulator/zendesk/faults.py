@@ -164,7 +164,8 @@ class FaultBook:
 
         A `batch` fault is used up at once: its `count` is how many deliveries share the one POST.
         """
-        batch = self._take({"batch"}, (kind, event_types), whole=True)
+        # Only SunCo batches events; Zendesk's status webhook sends one event per request.
+        batch = self._take({"batch"}, (kind, event_types), whole=True) if kind == "sunco" else None
         if isinstance(batch, WebhookFault):
             return DeliveryFault(
                 mode="batch",

@@ -131,6 +131,9 @@ class Deliverer:
         self._client: httpx.AsyncClient | None = None
         self._running = False
         self._busy = 0
+        # Webhook targets for which a batch fault is collecting deliveries: other keys hold theirs
+        # back meanwhile, so the next deliveries really travel together.
+        self._collecting: dict[str, asyncio.Event] = {}
 
     async def startup(self) -> None:
         self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
@@ -152,6 +155,7 @@ class Deliverer:
         """Drop queued deliveries and the log (workers restart lazily)."""
         # Forget the queues before awaiting the workers: a delivery queued meanwhile starts afresh.
         self._lanes = {}
+        self._collecting = {}
         self.log.clear()
         await self._stop_workers()
 
@@ -186,6 +190,10 @@ class Deliverer:
             while not lane.pending or lane.busy:
                 lane.wake.clear()
                 await lane.wake.wait()
+            gate = self._collecting.get(lane.pending[0].target)
+            if gate is not None:
+                await gate.wait()
+                continue
             delivery = lane.pending.popleft()
             lane.busy = True
             self._busy += 1
@@ -234,13 +242,21 @@ class Deliverer:
         batch = [first]
         borrowed: list[_Lane] = []
         waited = 0.0
-        while True:
-            self._gather(first, lane, batch, borrowed, size)
-            if len(batch) >= size or waited >= wait:
-                break
-            step = min(0.1, wait - waited)
-            await self.clock.sleep(step)
-            waited += step
+        gate = asyncio.Event() if fault is not None and first.target not in self._collecting else None
+        if gate is not None:
+            self._collecting[first.target] = gate
+        try:
+            while True:
+                self._gather(first, lane, batch, borrowed, size)
+                if len(batch) >= size or waited >= wait:
+                    break
+                step = min(0.1, wait - waited)
+                await self.clock.sleep(step)
+                waited += step
+        finally:
+            if gate is not None:
+                del self._collecting[first.target]
+                gate.set()
         await self._send(_merged(batch, invalid=fault is not None and fault.with_invalid_event))
         return borrowed
 
