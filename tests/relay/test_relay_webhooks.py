@@ -85,6 +85,7 @@ async def test_an_invalid_event_costs_only_itself_and_is_named(h: Harness, conve
     ]
     await until(lambda: len(h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")) == 2)
     assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["fine", "after the bad ones"]
+    await quiet()
 
     body = await unchanged(h, lambda: h.post_events("not a list"), 400)  # type: ignore[arg-type]
     assert body["error"] == "invalid_body"
