@@ -11,11 +11,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
 from simulator.clock import Clock
 from simulator.logs import kv
+from simulator.trace import Trace
 from simulator.zendesk.faults import DeliveryFault, FaultBook
 from simulator.zendesk.ids import new_id, sunco_time
 
@@ -42,6 +44,9 @@ class Delivery:
     event_ids: list[str]
     event_types: list[str]
     id: str = field(default_factory=new_id)
+    # For the trace: which conversation (or ticket) this delivery is about.
+    conversation: str | None = None
+    ticket: int | None = None
 
 
 def _same_hook(delivery: Delivery, first: Delivery) -> bool:
@@ -72,6 +77,9 @@ def _merged(batch: list[Delivery], *, invalid: bool = False) -> Delivery:
         headers=first.headers,
         event_ids=[i for d in batch for i in d.event_ids],
         event_types=[t for d in batch for t in d.event_types],
+        # The trace links a delivery to one conversation: the first's (the log lists every event).
+        conversation=first.conversation,
+        ticket=first.ticket,
     )
 
 
@@ -119,12 +127,14 @@ class Deliverer:
         *,
         batch_size: int = 1,
         batch_wait_seconds: float = 0.0,
+        trace: Trace | None = None,
     ) -> None:
         self.clock = clock
         self.transport = transport
         self.faults = faults
         self.batch_size = batch_size
         self.batch_wait_seconds = batch_wait_seconds
+        self.trace = trace or Trace(clock, size=0)
         self.log = DeliveryLog()
         self._lanes: dict[str, _Lane] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -340,6 +350,7 @@ class Deliverer:
             "outcome": outcome,
         }
         self.log.add(entry)
+        self._trace(delivery, entry)
         level = logging.INFO if outcome in ("delivered", "retrying") else logging.WARNING
         log.log(
             level,
@@ -354,4 +365,31 @@ class Deliverer:
                 outcome=outcome,
                 latency_ms=entry["latency_ms"],
             ),
+        )
+
+    def _trace(self, delivery: Delivery, entry: dict[str, Any]) -> None:
+        if not self.trace.enabled:
+            return
+        try:
+            body: Any = json.loads(delivery.body)
+        except ValueError:
+            body = delivery.body[:500].decode("utf-8", errors="replace")
+        answer = entry["status"] if entry["status"] is not None else entry["error"] or entry["outcome"]
+        self.trace.record(
+            "webhook" if delivery.kind == "sunco" else "status.webhook",
+            f"POST {urlsplit(delivery.target).path} {','.join(delivery.event_types)} #{entry['attempt']} {answer}",
+            conversation=delivery.conversation,
+            ticket=delivery.ticket,
+            status=entry["status"],
+            ms=entry["latency_ms"] if entry["attempt"] else None,
+            data={
+                "delivery_id": delivery.id,
+                "target": delivery.target,
+                "attempt": entry["attempt"],
+                "outcome": entry["outcome"],
+                "event_types": entry["event_types"],
+                "event_ids": entry["event_ids"],
+                "request": body,
+                "error": entry["error"],
+            },
         )
