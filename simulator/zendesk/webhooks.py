@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -47,6 +48,7 @@ class Delivery:
     # For the trace: which conversation (or ticket) this delivery is about.
     conversation: str | None = None
     ticket: int | None = None
+    seq: int = 0  # enqueue order, across keys (a batch takes the oldest first)
 
 
 def _same_hook(delivery: Delivery, first: Delivery) -> bool:
@@ -144,6 +146,7 @@ class Deliverer:
         # Webhook targets for which a batch fault is collecting deliveries: other keys hold theirs
         # back meanwhile, so the next deliveries really travel together.
         self._collecting: dict[str, asyncio.Event] = {}
+        self._seq = itertools.count(1)
 
     async def startup(self) -> None:
         self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
@@ -176,6 +179,7 @@ class Deliverer:
 
     def enqueue(self, delivery: Delivery) -> None:
         """Accept a delivery; it goes out after earlier ones with the same key."""
+        delivery.seq = next(self._seq)
         lane = self._lanes.setdefault(delivery.key, _Lane())
         lane.pending.append(delivery)
         lane.wake.set()
@@ -271,22 +275,23 @@ class Deliverer:
         return borrowed
 
     def _gather(self, first: Delivery, lane: _Lane, batch: list[Delivery], borrowed: list[_Lane], size: int) -> None:
-        """Take the next deliveries for the same target: this key's first, then other keys' heads
+        """Add the next deliveries for the same webhook, oldest first, from this key and any idle key
         (a key already sending is skipped, so its order holds)."""
-        while lane.pending and len(batch) < size and _same_hook(lane.pending[0], first):
-            batch.append(lane.pending.popleft())
-        for other in self._lanes.values():
-            if len(batch) >= size:
+        while len(batch) < size:
+            heads = [
+                other
+                for other in [lane, *self._lanes.values()]
+                if other.pending
+                and _same_hook(other.pending[0], first)
+                and (other is lane or other in borrowed or not other.busy)
+            ]
+            if not heads:
                 return
-            if other is lane or not other.pending or not _same_hook(other.pending[0], first):
-                continue
-            if other.busy and other not in borrowed:
-                continue
-            if other not in borrowed:
-                other.busy = True
-                borrowed.append(other)
-            while other.pending and len(batch) < size and _same_hook(other.pending[0], first):
-                batch.append(other.pending.popleft())
+            oldest = min(heads, key=lambda other: other.pending[0].seq)
+            if oldest is not lane and oldest not in borrowed:
+                oldest.busy = True
+                borrowed.append(oldest)
+            batch.append(oldest.pending.popleft())
 
     async def _next_within(self, lane: _Lane, seconds: float) -> Delivery | None:
         waited = 0.0
