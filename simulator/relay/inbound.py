@@ -110,6 +110,9 @@ class Inbound:
         # Agent message ids shown per session (the store is the record; this saves a SunCo read
         # when the webhook of a message already shown arrives).
         self._shown: dict[str, set[str]] = {}
+        # The last agent message shown per session, in SunCo's order: the next read starts after it
+        # (kept in memory only: after a restart the latest page is read, and the store's marks dedupe).
+        self._through: dict[str, str] = {}
         # clock.monotonic() of the last event heard per session, and each live session's checker.
         self._heard: dict[str, float] = {}
         self._checkers: dict[str, asyncio.Task[None]] = {}
@@ -244,23 +247,29 @@ class Inbound:
             record = await self.core.store.get_session(session_id)
             if record is None or record.conversation_id is None or not self.core.is_live(record):
                 return
-            try:
-                recent = await self.core.sunco.recent_messages(record.conversation_id)
-            except SunCoError as exc:
-                log.warning(kv("relay.sync.failed", session=session_id, status=exc.status))
-                recent = []
+            recent = await self._recent(record)
             pending = self._unshown(record, recent, hint)
-            last: str | None = None
             for message in pending:
                 if await self._show(record, message):
-                    last = message.id
-            if last is not None and last != record.shown_through:
+                    self._through[session_id] = message.id
 
-                def remember(current: SessionRecord) -> bool:
-                    current.shown_through = last
-                    return True
-
-                await self.core.mutate(session_id, remember)
+    async def _recent(self, record: SessionRecord) -> list[dict[str, Any]]:
+        """The conversation's messages since the last agent message shown (the latest page when
+        there is none yet, or SunCo no longer knows it); [] when SunCo cannot be read."""
+        assert record.conversation_id is not None
+        sunco = self.core.sunco
+        try:
+            through = self._through.get(record.session_id)
+            if through:
+                try:
+                    return await sunco.recent_messages(record.conversation_id, after=through)
+                except SunCoError as exc:
+                    if exc.status != 400:
+                        raise
+            return await sunco.recent_messages(record.conversation_id)
+        except SunCoError as exc:
+            log.warning(kv("relay.sync.failed", session=record.session_id, status=exc.status))
+            return []
 
     def _unshown(self, record: SessionRecord, recent: list[dict[str, Any]], hint: Message | None) -> list[Message]:
         """The agent messages after the last one shown, in SunCo's order (the hint last if SunCo lacks it)."""
@@ -272,8 +281,9 @@ class Inbound:
             except ValidationError:
                 continue
         ids = [m.id for m in listed]
-        if record.shown_through in ids:
-            listed = listed[ids.index(record.shown_through) + 1 :]
+        through = self._through.get(record.session_id)
+        if through in ids:
+            listed = listed[ids.index(through) + 1 :]
         agent = [m for m in listed if is_agent(m) and _received(m) >= since]
         agent.sort(key=_received)  # stable: SunCo's own order among equal timestamps
         if hint is not None and hint.id not in ids and is_agent(hint):
@@ -336,6 +346,7 @@ class Inbound:
         if self._checkers.get(session_id) is asyncio.current_task():
             del self._checkers[session_id]
         self._shown.pop(session_id, None)
+        self._through.pop(session_id, None)
         self._heard.pop(session_id, None)
 
     async def reconcile(self, session_id: str) -> bool:

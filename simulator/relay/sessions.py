@@ -84,8 +84,6 @@ class SessionRecord(BaseModel):
     # When passControl succeeded: the agent-join timeout counts from here.
     handed_off_at: datetime | None = None
     ended_at: datetime | None = None
-    # The SunCo id of the last agent message shown, in the conversation's order: showing resumes after it.
-    shown_through: str | None = None
     # Saved with `ended` and cleared once the user and the ticket have been told: a crash in
     # between is finished on the next start.
     ending: Ending | None = None

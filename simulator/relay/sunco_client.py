@@ -285,9 +285,13 @@ class SunCoClient:
                 return str(message.get("id", ""))
         return None
 
-    async def recent_messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        """The conversation's most recent page of messages, oldest first (two attempts at most)."""
-        response = await self.request("GET", f"/conversations/{conversation_id}/messages", max_attempts=2)
+    async def recent_messages(self, conversation_id: str, *, after: str | None = None) -> list[dict[str, Any]]:
+        """The conversation's messages, oldest first (two attempts at most): the most recent page, or
+        with `after` a message id, the page of messages that came after it."""
+        path = f"/conversations/{conversation_id}/messages"
+        if after:
+            path += f"?page[after]={quote(after, safe='')}"
+        response = await self.request("GET", path, max_attempts=2)
         return _parse(_RawMessages, response).messages
 
     async def get_conversation(self, conversation_id: str) -> dict[str, Any]:

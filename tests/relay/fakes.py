@@ -14,6 +14,9 @@ import httpx
 from simulator.clock import Clock
 from simulator.relay.chat import ChatEvent
 
+# ListMessages, optionally after a cursor (`page[after]`, brackets encoded or not).
+LIST_MESSAGES = re.compile(r"/conversations/([^/]+)/messages(?:\?page(?:\[|%5B)after(?:\]|%5D)=(.+))?")
+
 
 @dataclass
 class Recorded:
@@ -135,8 +138,14 @@ class FakeSunCo:
             self.conversations[conversation] = body["participants"][0]["userId"]
             self.messages[conversation] = []
             return self._answer(record, 201, {"conversation": {"id": conversation, "type": "personal"}})
-        if method == "GET" and (m := re.fullmatch(r"/conversations/([^/]+)/messages", path)):
-            return self._answer(record, 200, {"messages": self.messages.get(m.group(1), [])[-100:], "meta": {}})
+        if method == "GET" and (m := LIST_MESSAGES.fullmatch(path)):
+            messages = self.messages.get(m.group(1), [])
+            if m.group(2):  # messages after a cursor (SunCo's page[after])
+                ids = [message["id"] for message in messages]
+                if m.group(2) not in ids:
+                    return self._answer(record, 400, {"errors": [{"code": "bad_request", "title": "unknown cursor"}]})
+                return self._answer(record, 200, {"messages": messages[ids.index(m.group(2)) + 1 :][:100], "meta": {}})
+            return self._answer(record, 200, {"messages": messages[-100:], "meta": {}})
         m = re.fullmatch(r"/conversations/([^/]+)/(messages|activity|passControl|releaseControl)", path)
         if method == "POST" and m:
             conversation, action = m.groups()

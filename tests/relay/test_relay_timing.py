@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.relay.chat import EndUserProfile
 from simulator.relay.sessions import Ending, SessionRecord, SessionState
 from simulator.relay.store import SQLiteStore
 from simulator.relay.webhooks import zendesk_signature
@@ -153,3 +154,15 @@ async def test_a_long_message_goes_in_parts_in_order_each_once_even_when_a_reply
     assert all(len(part) <= 4096 for part in parts) and len(parts) >= 3
     assert "\n\n".join(parts) == text
     assert all(part.endswith(".") for part in parts)
+
+
+async def test_a_stuck_conversation_does_not_hold_up_another(h: Harness) -> None:
+    slow = await h.handoff("s1")
+    other = await h.handoff("s2", user=EndUserProfile(external_id="ext-s2", name="Ben"))
+    # Reading the first conversation from SunCo hangs (its webhook is being handled meanwhile).
+    h.sunco.fail(None, times=None, path=f"/conversations/{slow}/messages", mode="hang", method="GET")
+    await h.post_events([h.agent_message(slow, "to the stuck one")])
+    await until(lambda: any(r.path.endswith(f"{slow}/messages") and r.method == "GET" for r in h.sunco.requests))
+    await h.post_events([h.agent_message(other, "to the other one")])
+    await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s2"))
+    assert "EVENT_TYPE_LIVE_AGENT_MESSAGE" not in h.sink.types("s1")
