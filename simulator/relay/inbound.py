@@ -125,6 +125,8 @@ class Inbound:
         self._workers.clear()
         self._queued.clear()
         self._checkers.clear()
+        for table in (self._shown, self._through, self._heard, self._sync_locks):
+            table.clear()
         self._active = False
         try:
             await self._load_once()
@@ -345,9 +347,9 @@ class Inbound:
             delay = min(delay * 2, settings.relay_reconcile_max_seconds)
         if self._checkers.get(session_id) is asyncio.current_task():
             del self._checkers[session_id]
-        self._shown.pop(session_id, None)
-        self._through.pop(session_id, None)
-        self._heard.pop(session_id, None)
+        # The session is over: forget what was kept for it (the store keeps the marks).
+        for table in (self._shown, self._through, self._heard, self._sync_locks):
+            table.pop(session_id, None)
 
     async def reconcile(self, session_id: str) -> bool:
         """Catch up with SunCo: missed agent messages, and control handed back (the ticket closed with
