@@ -225,7 +225,15 @@ class SmsChannel:
                 session=session.id if session else None,
                 data={
                     "channel": "sms",
-                    "event": {"type": "SMS", "payload": {"from": phone, "to": service_number, "body": body}},
+                    "event": {
+                        "type": "SMS",
+                        "payload": {
+                            "from": phone,
+                            "to": service_number,
+                            "body": body,
+                            **({"media": [m.model_dump(exclude_none=True) for m in media]} if media else {}),
+                        },
+                    },
                 },
             )
         if body.upper() in STOP_WORDS:

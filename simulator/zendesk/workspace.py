@@ -173,7 +173,10 @@ class AgentWorkspace:
         body = text or str(_line(message)["text"])  # an image or file: its caption, or "[image]"
         ticket.comments.append({"author_id": self.agent_id(name), "body": body, "public": True})
         ticket.updated_at = self.clock.now()
-        self._traced(ticket, "message", f"{name} on #{ticket.id}: {body[:80]}", agent=name, text=body)
+        extra: dict[str, Any] = {}
+        if content is not None and content.type != "text":  # what was sent, so a recording can send it again
+            extra["content"] = content.model_dump(by_alias=True, exclude_none=True, mode="json")
+        self._traced(ticket, "message", f"{name} on #{ticket.id}: {body[:80]}", agent=name, text=body, **extra)
         return message
 
     def agent_typing(self, ticket_id: int, typing: bool) -> None:
