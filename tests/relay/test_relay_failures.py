@@ -10,7 +10,7 @@ from simulator.relay.events import FORWARD_FAILED_TEXT, HANDOFF_FAILED_TEXT, HEL
 from simulator.relay.sessions import SessionState
 from simulator.relay.store import SQLiteStore
 
-from .conftest import ZENDESK_PAYLOAD, Harness, quiet, until
+from .conftest import ZENDESK_PAYLOAD, Harness, outbox_drained, quiet, until
 
 FAILED = ["EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF", "EVENT_TYPE_HANDOFF_FAILED", "EVENT_TYPE_SYSTEM_MESSAGE"]
 
@@ -86,11 +86,7 @@ async def test_handoff_fails_after_retries(h: Harness) -> None:
     assert len(h.sunco.conversations) == 1
     conversation = next(iter(h.sunco.conversations))
     await h.advance_until(lambda: "waiting..." in h.sunco.texts(conversation), limit=5)
-    for _ in range(100):  # the item leaves the store once the 2xx is recorded (SQLite: its own thread)
-        if not await h.store.outbox_items("s1"):
-            break
-        await quiet()
-    assert await h.store.outbox_items("s1") == []
+    await outbox_drained(h.store, "s1")
 
 
 async def test_4xx_is_not_retried(h: Harness) -> None:
@@ -145,7 +141,7 @@ async def test_outbox_deadline_notice_then_later_delivery(h: Harness) -> None:
     await quiet()
     assert h.sunco.texts(conversation) == ["are you there?", "hello??"]
     assert len(h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE")) == 2
-    assert await h.store.outbox_items("s1") == []
+    await outbox_drained(h.store, "s1")
 
 
 async def test_restart_mid_handoff_carries_on(h: Harness) -> None:
