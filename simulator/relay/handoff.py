@@ -316,6 +316,7 @@ class Handoffs:
     async def ended_by_zendesk(self, sid: str, why: str, *, release: bool) -> None:
         """Zendesk finished the handoff: tell the user the agent left and the session ended."""
         core = self.core
+
         def apply(record: SessionRecord) -> bool:
             if not core.is_live(record):
                 return False
