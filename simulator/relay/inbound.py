@@ -68,8 +68,10 @@ def _received(message: Message) -> datetime:
 
 
 def is_agent(message: Message) -> bool:
-    """A business message from the agent side (not one the relay posted itself)."""
-    return message.author.type == "business" and not is_own(message)
+    """A business message from the agent side (not one the relay posted itself, nor a system
+    activity such as `ticket:closed`, which is not something the agent said)."""
+    subtypes = (message.author.model_extra or {}).get("subtypes") or []
+    return message.author.type == "business" and not is_own(message) and "activity" not in subtypes
 
 
 def is_own(message: Message) -> bool:
