@@ -166,3 +166,22 @@ async def test_a_stuck_conversation_does_not_hold_up_another(h: Harness) -> None
     await h.post_events([h.agent_message(other, "to the other one")])
     await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s2"))
     assert "EVENT_TYPE_LIVE_AGENT_MESSAGE" not in h.sink.types("s1")
+
+
+async def test_one_delivery_for_several_conversations_and_another_integrations_is_handled_in_order_once(
+    h: Harness,
+) -> None:
+    ana = await h.handoff("s1")
+    ben = await h.handoff("s2", user=EndUserProfile(external_id="ext-s2", name="Ben"))
+    theirs = h.agent_message("conv-of-another-integration", "not ours")
+    events = [h.agent_message(ana, "ana 1"), theirs, h.agent_message(ben, "ben 1"), h.agent_message(ana, "ana 2")]
+    response = await h.post_events(events)
+    assert response.status_code == 200 and response.json()["accepted"] == 4
+    again = await h.post_events(events)  # SunCo redelivers the whole POST
+    assert again.json()["accepted"] == 0
+    await until(lambda: len(h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")) == 2)
+    await until(lambda: len(h.sink.payloads("s2", "EVENT_TYPE_LIVE_AGENT_MESSAGE")) == 1)
+    await quiet()
+    assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["ana 1", "ana 2"]
+    assert [p["text"] for p in h.sink.payloads("s2", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["ben 1"]
+    assert await h.store.inbox_items() == []
