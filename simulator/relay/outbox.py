@@ -72,6 +72,9 @@ class Outbox:
         current = await core.store.outbox_get(item.id)
         if current is None or current.notified:
             return
+        record = await core.store.get_session(item.session_id)
+        if record is not None and record.state == SessionState.HANDOFF_FAILED:
+            return  # held for the next handoff, and the user was told so when it failed
         await core.store.outbox_mark(item.id, "notified")
         log.warning(kv("relay.outbox.late", session=item.session_id, item=item.id))
         await core.deliver(item.session_id, events.system_error(events.FORWARD_FAILED_TEXT))

@@ -113,7 +113,7 @@ async def test_the_sqlite_listing_never_returns_a_session_twice_while_sessions_a
             SessionRecord(
                 session_id=f"s{i}", channel="webchat", state=SessionState.WITH_AGENT, created_at=now, updated_at=now
             )
-            for i in range(300)
+            for i in range(80)
         ]
         for record in records:
             await store.save_session(record)
@@ -130,7 +130,7 @@ async def test_the_sqlite_listing_never_returns_a_session_twice_while_sessions_a
         await saver
         for listing in listings:
             ids = [r.session_id for r in listing]
-            assert len(ids) == len(set(ids)) == 300
+            assert len(ids) == len(set(ids)) == 80
     finally:
         await store.close()
 
