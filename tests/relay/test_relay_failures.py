@@ -67,12 +67,16 @@ async def test_handoff_fails_after_retries(h: Harness) -> None:
     await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_FAILED" in h.sink.types("s1"), limit=60)
     await quiet()
 
-    # The message typed while connecting is kept (the user is told so) for the next handoff.
-    assert h.sink.types("s1") == [*FAILED, "EVENT_TYPE_SYSTEM_MESSAGE"]
-    assert h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE") == [
-        {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": HANDOFF_FAILED_TEXT},
-        {"level": "SYSTEM_MESSAGE_LEVEL_INFO", "message": HELD_TEXT},
+    # The message typed while connecting is kept (the user is told so) for the next handoff. (On a
+    # loaded machine the store's thread can let virtual time pass the outbox deadline first: then
+    # a "failed to forward" notice comes before, which is right, so it is not counted here.)
+    shown = [
+        (event.type, event.payload.get("message"))
+        for event in h.sink.of("s1")
+        if event.payload.get("message") != FORWARD_FAILED_TEXT
     ]
+    assert [kind for kind, _ in shown] == [*FAILED, "EVENT_TYPE_SYSTEM_MESSAGE"]
+    assert [text for _, text in shown[-2:]] == [HANDOFF_FAILED_TEXT, HELD_TEXT]
     assert len([r for r in h.sunco.requests if r.path.endswith("/passControl")]) == h.settings.relay_sunco_max_attempts
     assert await h.relay.session_state("s1") == SessionState.HANDOFF_FAILED
     assert not await h.relay.is_handed_off("s1")  # the bot resumes
