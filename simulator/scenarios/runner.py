@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +32,6 @@ from simulator.scenarios.model import (
     UserStep,
     WaitStep,
 )
-
 
 # Called before each step with its index, and once more with `None` after the last step (or the
 # failure), while the harness still runs: the TUI's player shows the run and can pause between steps.

@@ -12,18 +12,28 @@ import asyncio
 import contextlib
 import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 import httpx
+import uvicorn
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from simulator.app import SimulatorApp
 from simulator.clock import Clock, VirtualClock
 from simulator.config import Settings, load_settings
-from simulator.server import _uvicorn_server, bind_socket
+from simulator.server import bind_socket
 
 REQUEST_TIMEOUT = 10.0
+
+
+class _AppServer(uvicorn.Server):
+    """uvicorn inside the app: the app owns the terminal, its signals and its quitting."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class Backend(Protocol):
@@ -51,7 +61,17 @@ class ServerBackend:
         self.sim = SimulatorApp(self.settings)
         self.clock = self.sim.clock
         self.client = httpx.AsyncClient(base_url=self.settings.public_base_url, timeout=REQUEST_TIMEOUT)
-        self._server = _uvicorn_server(self.sim, log_level, embedded=True)
+        # log_config=None: uvicorn's loggers go to the app's log file, never to the terminal the app draws on.
+        config = uvicorn.Config(
+            self.sim.app,
+            lifespan="on",
+            log_level=log_level,
+            log_config=None,
+            access_log=False,
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = _AppServer(config)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -84,12 +104,30 @@ class InProcessBackend:
         self.client = httpx.AsyncClient(
             transport=ASGIWebSocketTransport(app=self.sim.app), base_url="http://sim", timeout=REQUEST_TIMEOUT
         )
-        self._stack = contextlib.AsyncExitStack()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._stack.enter_async_context(self.sim.running())
+        # One task enters and leaves the simulator and the in-process WebSocket transport: their
+        # cancel scopes must be left by the task that entered them, and the app stops from another.
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def hold() -> None:
+            try:
+                async with self.sim.running(), self.client:
+                    ready.set_result(None)
+                    await self._stop.wait()
+            except BaseException as exc:
+                if not ready.done():
+                    ready.set_exception(exc)
+                raise
+
+        self._task = asyncio.create_task(hold(), name="in-process-simulator")
+        await ready
 
     async def stop(self) -> None:
-        await self.client.aclose()
-        await self._stack.aclose()
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
         self._tmp.cleanup()

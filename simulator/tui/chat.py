@@ -34,8 +34,14 @@ def feed(conversation: Conversation, event: dict[str, Any], agents: dict[str, st
 
     if kind == "SMS":
         # A text on the user's phone: the bot's or the agent's, the channel does not say which.
-        items.append(ChatItem("agent" if conversation.relay_state == "with_agent" else "bot", payload.get("text", ""),
-                              author="SMS", time=at))
+        items.append(
+            ChatItem(
+                "agent" if conversation.relay_state == "with_agent" else "bot",
+                payload.get("text", ""),
+                author="SMS",
+                time=at,
+            )
+        )
     elif kind == "POLY_AGENT_JOINED":
         conversation.bot_typing = False
     elif kind == "POLY_AGENT_THINKING":
@@ -83,7 +89,9 @@ def feed(conversation: Conversation, event: dict[str, Any], agents: dict[str, st
         notice("No agent is available right now", "warning")
     elif kind == "SYSTEM_MESSAGE":
         level = str(payload.get("level", "")).removeprefix("SYSTEM_MESSAGE_LEVEL_").lower()
-        notice(str(payload.get("text") or payload.get("message") or ""), level if level in ("warning", "error") else "info")
+        notice(
+            str(payload.get("text") or payload.get("message") or ""), level if level in ("warning", "error") else "info"
+        )
     elif kind == "SESSION_END":
         conversation.ended = True
         conversation.bot_typing = False

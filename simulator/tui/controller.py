@@ -20,6 +20,7 @@ from faker import Faker
 from simulator.app import SimulatorApp
 from simulator.config import Settings
 from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
+from simulator.trace import TraceEntry
 from simulator.tui import model as m
 from simulator.tui.backend import Backend
 from simulator.tui.chat import feed
@@ -31,7 +32,10 @@ ZENDESK_DOWN_CALLS = 10_000  # "down until cleared": more failing calls than any
 
 # The faults the command palette offers (see `POST /_sim/faults`).
 FAULT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "zendesk_down": ("Zendesk down (SunCo answers 503)", {"target": "sunco", "status": 503, "count": ZENDESK_DOWN_CALLS}),
+    "zendesk_down": (
+        "Zendesk down (SunCo answers 503)",
+        {"target": "sunco", "status": 503, "count": ZENDESK_DOWN_CALLS},
+    ),
     "rate_limited": ("429 with Retry-After: 2", {"target": "sunco", "status": 429, "retry_after": 2, "count": 1}),
     "drop": ("Webhooks dropped (next 3)", {"target": "webhooks", "mode": "drop", "count": 3}),
     "duplicate": ("Webhooks duplicated (next 3)", {"target": "webhooks", "mode": "duplicate", "count": 3}),
@@ -110,13 +114,11 @@ class Controller:
         if self._unlisten:
             self._unlisten()
             self._unlisten = None
-        trace = getattr(sim, "trace", None)
-        if trace is not None:
-            self.state.trace = list(trace.entries())[-TRACE_KEEP:]
-            self._unlisten = trace.listen(self._on_trace)
-            self.state.changed(m.TRACE)
+        self.state.trace = sim.trace.entries()[-TRACE_KEEP:]
+        self._unlisten = sim.trace.listen(self._on_trace)
+        self.state.changed(m.TRACE)
 
-    def _on_trace(self, entry: Any) -> None:
+    def _on_trace(self, entry: TraceEntry) -> None:
         trace = self.state.trace
         trace.append(entry)
         if len(trace) > TRACE_KEEP:
@@ -273,10 +275,8 @@ class Controller:
         if conversation is None:
             return None
         ids = {str(i) for i in (conversation.session_id, conversation.conversation_id, conversation.ticket_id) if i}
-        trace = getattr(self.source.sim, "trace", None)
-        if trace is not None:
-            for known in list(ids):
-                ids |= set(trace.group(known))
+        for known in list(ids):
+            ids |= self.source.sim.trace.group(known)
         return ids
 
     # --- reading the simulator back ------------------------------------------------------------
@@ -363,7 +363,9 @@ class Controller:
         pending = response.json().get("faults", [])
         changed = False
         for fault in self.state.faults:
-            match = next((p for p in pending if all(p.get(k) == v for k, v in fault.spec.items() if k != "count")), None)
+            match = next(
+                (p for p in pending if all(p.get(k) == v for k, v in fault.spec.items() if k != "count")), None
+            )
             remaining = int(match["remaining"]) if match else 0
             changed |= remaining != fault.remaining
             fault.remaining = remaining
@@ -372,14 +374,27 @@ class Controller:
 
     # --- scenarios ---------------------------------------------------------------------------
 
-    def attach(self, client: httpx.AsyncClient, settings: Settings, sim: SimulatorApp, users: dict[str, EndUser],
-               names: dict[str, str]) -> None:
+    def attach(
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        sim: SimulatorApp,
+        users: dict[str, EndUser],
+        names: dict[str, str],
+    ) -> None:
         """Show a scenario's own simulator in the panes (the live side is put aside, untouched)."""
         state = self.state
         if self._saved is None:
             self._saved = _Saved(
-                self.source, state.conversations, state.selected, state.tickets, state.selected_ticket, state.trace,
-                self.actors, self._consumed, self._agents,
+                self.source,
+                state.conversations,
+                state.selected,
+                state.tickets,
+                state.selected_ticket,
+                state.trace,
+                self.actors,
+                self._consumed,
+                self._agents,
             )
         self.frozen = False
         self.source = Source(client, settings, sim)
@@ -387,8 +402,13 @@ class Controller:
         state.mode = "scenario"
         state.conversations, state.tickets, state.selected, state.selected_ticket, state.trace = [], [], None, None, []
         for name, actor in users.items():
-            conversation = m.Conversation(key=f"s-{name}", name=names.get(name) or name, channel=actor.channel,
-                                          phone=getattr(actor, "phone", ""), session_id=actor.session_id)
+            conversation = m.Conversation(
+                key=f"s-{name}",
+                name=names.get(name) or name,
+                channel=actor.channel,
+                phone=getattr(actor, "phone", ""),
+                session_id=actor.session_id,
+            )
             self._add(conversation, actor)
         if state.conversations:
             self.select(state.conversations[0].key)

@@ -34,7 +34,8 @@ def describe_step(step: Step) -> str:
 def result_text(result: ScenarioResult) -> str:
     """The result as `replay` prints it: the verdict line, then the report of the first failure."""
     verdict = "ok" if result.passed else "FAILED"
-    line = f"{Path(result.source).name} ... {verdict} ({result.real_seconds:.2f} s, {result.virtual_seconds:.1f} virtual s)"
+    took = f"{result.real_seconds:.2f} s, {result.virtual_seconds:.1f} virtual s"
+    line = f"{Path(result.source).name} ... {verdict} ({took})"
     if result.passed:
         return line
     return line + "\n" + "\n".join("    " + row for row in result.report.splitlines())
@@ -76,7 +77,7 @@ class Player:
         controller = self.controller
         if self.state.mode != "scenario" or controller.source.sim is not harness.sim:
             controller.attach(harness.client, harness.settings, harness.sim, harness.users, self._names)
-        for name, actor in harness.users.items():  # users a step connected since
+        for name in harness.users:  # users a step connected since
             if f"s-{name}" not in controller.actors:
                 controller.attach(harness.client, harness.settings, harness.sim, harness.users, self._names)
                 break

@@ -56,6 +56,6 @@ def trace_line(entry: Any) -> tuple[str, str]:
 
 
 def clock_of(entry: Any) -> str:
-    """`HH:MM:SS.mmm` of the entry's time."""
+    """The time of day of the entry (`HH:MM:SS`, with milliseconds when the clock has them)."""
     stamp = str(entry.time)
-    return stamp[11:23] if len(stamp) >= 23 else stamp
+    return stamp.partition("T")[2].removesuffix("Z").split("+")[0][:12] or stamp

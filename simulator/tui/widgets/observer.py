@@ -12,6 +12,10 @@ from simulator.tui.messages import StateChanged
 if TYPE_CHECKING:
     from simulator.tui.model import AppState
 
+    _Base = Widget
+else:
+    _Base = object  # a plain mixin: Textual follows the first widget base for CSS and component classes
+
 
 def app_state(widget: Widget) -> AppState:
     """The one `AppState` of the running app."""
@@ -19,8 +23,8 @@ def app_state(widget: Widget) -> AppState:
     return state
 
 
-class Observer(Widget):
-    """Mix in to a widget: `TOPICS` it cares about; `show(state)` is called on mount and on each change."""
+class Observer(_Base):
+    """Mix in before a widget class: `TOPICS` it cares about; `sync(state)` runs on mount and on each change."""
 
     TOPICS: ClassVar[frozenset[str]] = frozenset()
     _unsubscribe: Callable[[], None] | None = None
@@ -28,7 +32,7 @@ class Observer(Widget):
     def on_mount(self) -> None:
         state = app_state(self)
         self._unsubscribe = state.subscribe(self._heard)
-        self.show(state)
+        self.sync(state)
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -40,7 +44,7 @@ class Observer(Widget):
 
     def on_state_changed(self, message: StateChanged) -> None:
         message.stop()
-        self.show(app_state(self))
+        self.sync(app_state(self))
 
-    def show(self, state: AppState) -> None:
+    def sync(self, state: AppState) -> None:
         """Re-read the state (override)."""

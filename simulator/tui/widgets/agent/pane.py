@@ -13,8 +13,8 @@ from simulator.tui.widgets.agent.transcript import TicketHeader, TicketTranscrip
 class AgentPane(Vertical):
     """Play the Zendesk agent: tickets, the transcript, the reply box."""
 
-    def __init__(self, agent_name: str, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, agent_name: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.agent_name = agent_name
 
     def compose(self) -> ComposeResult:

@@ -42,7 +42,7 @@ class TicketTable(Observer, DataTable[Text | str]):
         self.add_column("Assignee", key="assignee")
         self.add_column("Tags", key="tags")
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         if not self.columns:
             return
         self._syncing = True

@@ -13,7 +13,6 @@ from simulator.tui.widgets.agent.tickets import STATUS_STYLE, short_tags
 from simulator.tui.widgets.observer import Observer
 from simulator.tui.widgets.user.chat import bubble
 
-
 BUSINESS = frozenset({"bot", "agent"})
 
 
@@ -22,7 +21,7 @@ class TicketHeader(Observer, Static):
 
     TOPICS: ClassVar[frozenset[str]] = frozenset({m.TICKETS})
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         ticket = state.ticket()
         if ticket is None:
             self.update(Text("No ticket yet: one appears when an end user asks for a human.", style="dim"))
@@ -64,7 +63,7 @@ class TicketTranscript(Observer, VerticalScroll):
     can_focus = False
     _shown: tuple[int | None, int] = (None, 0)
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         ticket = state.ticket()
         shown_id, count = self._shown
         if ticket is None:

@@ -25,7 +25,7 @@ KIND_WIDTH = 14
 def render_line(entry: Any) -> Text:
     arrow, text = trace_line(entry)
     return Text.assemble(
-        (clock_of(entry)[:12] + " ", "dim"),
+        (clock_of(entry) + " ", "dim"),
         (arrow + " ", ARROW_STYLE.get(arrow, "dim")),
         (f"{entry.kind:<{KIND_WIDTH}}", "italic"),
         text,
@@ -40,7 +40,7 @@ class TraceList(Observer, OptionList):
     _shown: list[Any]
     _filter: str | None = None
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         if not hasattr(self, "_shown"):
             self._shown = []
         wanted = self._visible(state)
@@ -49,14 +49,14 @@ class TraceList(Observer, OptionList):
             self.clear_options()
             self._shown = []
             self._filter = state.trace_filter
-        new = wanted[len(self._shown):]
+        new = wanted[len(self._shown) :]
         if new:
             self.add_options([Option(render_line(e)) for e in new])
             self._shown.extend(new)
             if follow:
                 self.highlighted = self.option_count - 1
-        self.border_subtitle = f"only {state.conversation(state.trace_filter).name}" if (
-            state.trace_filter and state.conversation(state.trace_filter)) else ""
+        only = state.conversation(state.trace_filter) if state.trace_filter else None
+        self.border_subtitle = f"only {only.name}" if only else ""
 
     def _visible(self, state: m.AppState) -> list[Any]:
         ids = self.ids() if state.trace_filter else None
@@ -103,4 +103,4 @@ class InspectorPane(Horizontal):
             self.query_one(TraceDetail).show_entry(entry)
 
     def refresh_filter(self) -> None:
-        self.query_one(TraceList).show(app_state(self))
+        self.query_one(TraceList).sync(app_state(self))

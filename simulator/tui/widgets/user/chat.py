@@ -34,7 +34,7 @@ class ChatView(Observer, VerticalScroll):
     can_focus = False
     _shown: tuple[str | None, int] = (None, 0)
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         conversation = state.conversation()
         key, count = self._shown
         if conversation is None:
@@ -56,7 +56,7 @@ class TypingLine(Observer, Static):
 
     TOPICS: ClassVar[frozenset[str]] = frozenset({m.CHAT, m.CONVERSATIONS})
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         conversation = state.conversation()
         if conversation is None:
             self.update("")

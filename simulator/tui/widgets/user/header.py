@@ -16,7 +16,7 @@ class UserHeader(Observer, Static):
 
     TOPICS: ClassVar[frozenset[str]] = frozenset({m.CONVERSATIONS, m.CHAT})
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         conversation = state.conversation()
         for badge in m.BADGES.values():
             self.remove_class("-" + badge.replace(" ", "-"))
@@ -37,7 +37,7 @@ class Badge(Observer, Static):
 
     TOPICS: ClassVar[frozenset[str]] = frozenset({m.CONVERSATIONS, m.CHAT})
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         conversation = state.conversation()
         for badge in m.BADGES.values():
             self.remove_class("-" + badge.replace(" ", "-"))

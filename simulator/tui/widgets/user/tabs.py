@@ -16,7 +16,7 @@ class ConversationTabs(Observer, Tabs):
 
     TOPICS: ClassVar[frozenset[str]] = frozenset({m.CONVERSATIONS})
 
-    def show(self, state: m.AppState) -> None:
+    def sync(self, state: m.AppState) -> None:
         wanted = {c.key: c for c in state.conversations}
         for tab in list(self.query(Tab)):
             if tab.id not in wanted:
