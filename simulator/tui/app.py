@@ -21,7 +21,7 @@ from simulator.tui.backend import Backend
 from simulator.tui.commands import AppCommands
 from simulator.tui.controller import Controller
 from simulator.tui.model import AppState
-from simulator.tui.player import Player, scenario_files
+from simulator.tui.player import SCENARIO_FOLDERS, Player, scenario_files
 from simulator.tui.screens.admin import AdminScreen
 from simulator.tui.screens.help import HelpScreen
 from simulator.tui.screens.pickers import ScenarioPicker, StatusPicker
@@ -61,7 +61,13 @@ class HandoffApp(App[None]):
     ]
 
     def __init__(
-        self, backend: Backend, *, seed: int | None = None, agent_name: str = "Sarah", first_user: bool = True
+        self,
+        backend: Backend,
+        *,
+        seed: int | None = None,
+        agent_name: str = "Sarah",
+        first_user: bool = True,
+        scenario_folders: tuple[Path, ...] = SCENARIO_FOLDERS,
     ) -> None:
         super().__init__()
         self.state = AppState()
@@ -69,6 +75,7 @@ class HandoffApp(App[None]):
         self.player = Player(self.controller)
         self.agent_name = agent_name
         self._first_user = first_user
+        self.scenario_folders = scenario_folders
         self.started = False
 
     def compose(self) -> ComposeResult:
@@ -192,7 +199,7 @@ class HandoffApp(App[None]):
             if choice is not None:
                 self.play(*choice)
 
-        self.push_screen(ScenarioPicker(scenario_files()), chosen)
+        self.push_screen(ScenarioPicker(scenario_files(self.scenario_folders)), chosen)
 
     def play(self, path: Path, stepping: bool) -> None:
         """Play a scenario file into the panes (step by step: F6 runs each step)."""

@@ -150,9 +150,12 @@ class Controller:
         return conversation
 
     async def new_sms_user(self) -> m.Conversation:
-        """A new SMS end user with a phone number of its own; the first text starts the session."""
-        name = self.faker.name()
+        """A new SMS end user with a phone number of its own; the first text starts the session.
+
+        A phone has no name: the conversation is known by its number (Zendesk makes up a requester).
+        """
         phone = "+1555" + self.faker.numerify("#######")
+        name = phone
         key = self._next_key()
         actor = SmsUser(self.source.client, self.source.settings, name, phone)
         self._add(m.Conversation(key=key, name=name, channel="sms", phone=phone), actor)
