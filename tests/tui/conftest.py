@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from simulator.trace import Trace
 from simulator.tui.app import HandoffApp
 from simulator.tui.backend import InProcessBackend
 
@@ -31,7 +34,15 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     counter = itertools.count(1)
     hexes = itertools.count(1)
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
-    monkeypatch.setattr("simulator.zendesk.ids.new_id", lambda: f"{next(hexes):024x}")
+    monkeypatch.setattr(secrets, "token_hex", lambda n=16: f"{next(hexes):0{2 * n}x}")
+    record = Trace.record
+
+    def fixed_latency(self: Trace, kind: Any, summary: str, **fields: Any) -> Any:
+        if fields.get("ms") is not None:
+            fields["ms"] = 1.0  # real milliseconds differ run to run
+        return record(self, kind, summary, **fields)
+
+    monkeypatch.setattr(Trace, "record", fixed_latency)
     yield
 
 

@@ -30,9 +30,9 @@ class TicketHeader(Observer, Static):
             Text.assemble(
                 (f"#{ticket.id} ", "bold"),
                 (ticket.status, STATUS_STYLE.get(ticket.status, "")),
-                ("  ·  ", "dim"),
+                (" · ", "dim"),
                 (ticket.assignee or "unassigned", "" if ticket.assignee else "italic"),
-                ("  ·  ", "dim"),
+                (" · ", "dim"),
                 ticket.requester,
                 (f" <{ticket.requester_email}>" if ticket.requester_email else "", "dim"),
                 ("\n" + short_tags(ticket.tags), "dim"),
