@@ -99,7 +99,7 @@ async def test_a_scenario_file_plays_step_by_step_into_both_panes() -> None:
         total = state.player.total
         seen_ticket = False
         for index in range(total):
-            await until(pilot, lambda: state.player.index == index, f"step {index + 1}")
+            await until(pilot, lambda i=index: state.player.index == i, f"step {index + 1}")  # type: ignore[misc]
             seen_ticket |= bool(state.tickets)
             await pilot.press("f6")
         await until(pilot, lambda: state.player.result != "", "the result")
