@@ -33,7 +33,9 @@ from simulator.tui.widgets.user.composer import Composer
 
 log = logging.getLogger("simulator.tui")
 
-REFRESH_SECONDS = 0.2  # how often the panes re-read the simulator (a screen refresh rate, not simulated time)
+# The panes re-read the simulator after every boundary crossing (the trace says when), and at least
+# this often for what the trace does not show (a screen refresh rate, not simulated time).
+REFRESH_SECONDS = 0.5
 
 
 class HandoffApp(App[None]):
@@ -97,14 +99,20 @@ class HandoffApp(App[None]):
     async def _start(self) -> None:
         await self.controller.start(first_user=self._first_user)
         self.state.changed("faults")  # the URL is known now
-        self.set_interval(REFRESH_SECONDS, self._tick)
+        self.set_interval(REFRESH_SECONDS, self.controller.dirty.set)
+        self.run_worker(self._refresher(), group="refresh")
         self.started = True
 
-    async def _tick(self) -> None:
-        try:
-            await self.controller.refresh()
-        except (ActorError, httpx.HTTPError) as exc:
-            log.debug("refresh failed: %r", exc)
+    async def _refresher(self) -> None:
+        """Re-read the simulator whenever something crossed a boundary (or the interval passed)."""
+        dirty = self.controller.dirty
+        while True:
+            await dirty.wait()
+            dirty.clear()
+            try:
+                await self.controller.refresh()
+            except (ActorError, httpx.HTTPError) as exc:
+                log.debug("refresh failed: %r", exc)
 
     async def on_unmount(self) -> None:
         await self.controller.stop()

@@ -87,6 +87,9 @@ class Controller:
         self._agent_seen: dict[int, int] = {}
         self._count = 0
         self._refreshing = asyncio.Lock()
+        self._again = False
+        # Set on every trace entry (something crossed a boundary): the app refreshes soon after.
+        self.dirty = asyncio.Event()
         self._unlisten: Callable[[], None] | None = None
         self._saved: _Saved | None = None
         self.frozen = False  # a finished scenario's simulator is gone: show its last state as it was
@@ -119,6 +122,7 @@ class Controller:
         self.state.changed(m.TRACE)
 
     def _on_trace(self, entry: TraceEntry) -> None:
+        self.dirty.set()
         trace = self.state.trace
         trace.append(entry)
         if len(trace) > TRACE_KEEP:
@@ -286,13 +290,19 @@ class Controller:
 
     async def refresh(self) -> None:
         """Read what changed (events the users got, relay states, tickets, faults) into the state."""
-        if self.frozen or self._refreshing.locked():
+        if self.frozen:
+            return
+        if self._refreshing.locked():
+            self._again = True  # the running refresh reads once more when it is done
             return
         async with self._refreshing:
-            await self._refresh_users()
-            await self._refresh_relay()
-            await self._refresh_tickets()
-            await self._refresh_faults()
+            self._again = True
+            while self._again and not self.frozen:
+                self._again = False
+                await self._refresh_users()
+                await self._refresh_relay()
+                await self._refresh_tickets()
+                await self._refresh_faults()
 
     async def _refresh_users(self) -> None:
         for conversation in self.state.conversations:

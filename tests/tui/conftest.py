@@ -66,3 +66,10 @@ def text_of(widget: Widget) -> str:
         for row in range(table.row_count):
             parts.append(" ".join(str(cell) for cell in table.get_row_at(row)))
     return "\n".join(parts)
+
+
+async def shows(pilot: Pilot[Any], selector: str, *texts: str) -> str:
+    """Wait until the widget at `selector` shows every one of `texts`; returns what it shows."""
+    app = pilot.app
+    await until(pilot, lambda: all(t in text_of(app.query_one(selector)) for t in texts), f"{selector} to show {texts}")
+    return text_of(app.query_one(selector))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from simulator.tui.app import HandoffApp
-from tests.tui.conftest import make_app, text_of, until
+from tests.tui.conftest import make_app, shows, text_of, until
 
 
 def panes(app: HandoffApp) -> tuple[str, str]:
@@ -24,8 +24,8 @@ async def test_a_webchat_user_is_handed_to_the_agent_who_replies_and_solves() ->
 
         await pilot.press(*"talk to a human", "enter")
         await until(pilot, lambda: state.tickets, "the ticket")
-        await until(pilot, lambda: user.badge == "waiting for agent", "waiting for agent")
-        user_text, agent_text = panes(app)
+        user_text = await shows(pilot, "#user-pane", "WAITING FOR AGENT", "Transferring you to an agent")
+        agent_text = await shows(pilot, "#agent-pane", "talk to a human")
         assert "Transferring you to an agent" in user_text and "WAITING FOR AGENT" in user_text
         assert f"1 new {user.name}" in agent_text  # the ticket row: number, status, requester
         assert "talk to a human" in agent_text  # the transcript
@@ -34,16 +34,15 @@ async def test_a_webchat_user_is_handed_to_the_agent_who_replies_and_solves() ->
         await until(pilot, lambda: state.tickets[0].assignee == "Sarah", "the ticket assigned")
         await pilot.click("#reply")
         await pilot.press(*"Hi Ana", "enter")
-        await until(pilot, lambda: any(i.text == "Hi Ana" for i in user.items), "the reply")
-        user_text, agent_text = panes(app)
+        user_text = await shows(pilot, "#user-pane", "Hi Ana", "WITH AGENT")
+        agent_text = await shows(pilot, "#agent-pane", "1 open")
         assert user_text.index("Sarah has joined") < user_text.index("Hi Ana")
         assert "WITH AGENT" in user_text
         assert "1 open" in agent_text and "Sarah" in agent_text
 
         await pilot.press("f4")  # solve
-        await until(pilot, lambda: user.badge == "ended", "the session to end")
-        await until(pilot, lambda: state.tickets[0].status == "solved", "the ticket solved")
-        user_text, agent_text = panes(app)
+        user_text = await shows(pilot, "#user-pane", "Session ended", "ENDED")
+        agent_text = await shows(pilot, "#agent-pane", "1 solved")
         assert user_text.index("Agent has left") < user_text.index("Session ended")
         assert "ENDED" in user_text
         assert "1 solved" in agent_text
@@ -72,15 +71,13 @@ async def test_an_sms_user_is_handed_to_the_agent_who_replies_and_solves() -> No
         await until(pilot, lambda: state.tickets[0].assignee == "Sarah", "the ticket assigned")
         await pilot.click("#reply")
         await pilot.press(*"Hi", "enter")
-        await until(pilot, lambda: any(i.text == "Hi" for i in user.items), "the reply by SMS")
-        user_text = text_of(app.query_one("#user-pane"))
+        user_text = await shows(pilot, "#user-pane", "Sarah has joined", "Hi")
         assert user_text.index("Sarah has joined") < user_text.rindex("Hi")
 
         await pilot.press("f3")  # the status picker
         await pilot.press("down", "down", "enter")  # open, pending, solved
-        await until(pilot, lambda: user.badge == "ended", "the SMS session to end")
-        assert "The agent has left the chat" in text_of(app.query_one("#user-pane"))
-        assert "solved" in text_of(app.query_one("#tickets"))
+        await shows(pilot, "#user-pane", "The agent has left the chat", "ENDED")
+        await shows(pilot, "#tickets", "solved")
 
 
 async def test_a_scenario_file_plays_step_by_step_into_both_panes() -> None:
@@ -105,9 +102,8 @@ async def test_a_scenario_file_plays_step_by_step_into_both_panes() -> None:
         await until(pilot, lambda: state.player.result != "", "the result")
         assert seen_ticket  # the agent pane showed the scenario's ticket while it played
         assert state.player.passed and "happy_path.json ... ok (" in state.player.result
-        user_text = text_of(app.query_one("#user-pane"))
-        assert "Hi, I'm Sarah. How can I help?" in user_text and "Session ended" in user_text
-        assert "solved" in text_of(app.query_one("#tickets"))
+        await shows(pilot, "#user-pane", "Hi, I'm Sarah. How can I help?", "Session ended")
+        await shows(pilot, "#tickets", "solved")
 
         await pilot.press("enter")  # back to the live simulator, as it was
         await until(pilot, lambda: state.mode == "live", "the live view")
