@@ -40,7 +40,9 @@ async def quiet(pilot: Pilot[Any]) -> None:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
-async def test_main_screen_through_a_handoff(snapshot: SnapshotAssertion, fixed_ids: None, size: tuple[int, int]) -> None:
+async def test_main_screen_through_a_handoff(
+    snapshot: SnapshotAssertion, fixed_ids: None, size: tuple[int, int]
+) -> None:
     pictures = snapshot.use_extension(SVGImageExtension)
     app = make_app()
     async with app.run_test(size=size) as pilot:

@@ -74,13 +74,14 @@ class TraceDetail(VerticalScroll):
     """The selected crossing as JSON (secrets were redacted when it was recorded)."""
 
     can_focus = True
+    json_text = ""
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a line to see its JSON", style="dim"), id="trace-json")
 
     def show_entry(self, entry: Any) -> None:
         body = entry.model_dump(mode="json") if hasattr(entry, "model_dump") else dict(entry)
-        text = json.dumps(body, indent=2, ensure_ascii=False)
+        text = self.json_text = json.dumps(body, indent=2, ensure_ascii=False)
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         self.query_one("#trace-json", Static).update(Syntax(text, "json", theme=theme, word_wrap=True))
 
