@@ -89,7 +89,7 @@ class HandoffApp(App[None]):
             yield AgentPane(self.agent_name, id="agent-pane")
         yield InspectorPane(id="inspector")
         yield PlayerBar(id="player")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(TraceList).ids = self.controller.trace_ids

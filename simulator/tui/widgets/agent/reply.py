@@ -13,7 +13,7 @@ class ReplyBox(Input):
     _typing = False
 
     def __init__(self, agent_name: str) -> None:
-        super().__init__(placeholder=f"Reply as {agent_name}… (F2 accepts the ticket)", id="reply")
+        super().__init__(placeholder=f"Reply as {agent_name}… (F2 accept, F4 solve)", id="reply")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -24,12 +24,15 @@ KIND_WIDTH = 14
 
 def render_line(entry: Any) -> Text:
     arrow, text = trace_line(entry)
-    return Text.assemble(
+    line = Text.assemble(
         (clock_of(entry) + " ", "dim"),
         (arrow + " ", ARROW_STYLE.get(arrow, "dim")),
         (f"{entry.kind:<{KIND_WIDTH}}", "italic"),
         text,
+        no_wrap=True,
+        overflow="ellipsis",
     )
+    return line
 
 
 class TraceList(Observer, OptionList):

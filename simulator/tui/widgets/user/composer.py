@@ -13,7 +13,7 @@ class Composer(Input):
     _typing = False
 
     def __init__(self) -> None:
-        super().__init__(placeholder="Type as the end user… (Enter sends)", id="composer")
+        super().__init__(placeholder="Message as the end user… (Enter sends)", id="composer")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
