@@ -13,6 +13,7 @@ from typing import Any
 from simulator import __version__
 from simulator.config import ConfigError, Settings, load_settings
 from simulator.logs import configure_logging
+from simulator.recordings.cli import add_record_command, add_serve_flags, finish_recording, start_recording
 
 EXIT_USAGE = 2
 
@@ -70,20 +71,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"sim_port": sock.getsockname()[1]})
     configure_logging(args.log_level.upper())
     sim = SimulatorApp(settings)
+    recorder = start_recording(sim, args)
     print(_admin_banner(settings), flush=True)
     try:
         asyncio.run(serve_forever(sim, sock, log_level=args.log_level))
     except KeyboardInterrupt:
         pass
     print("Simulator stopped.", flush=True)
-    return 0
+    return finish_recording(recorder)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """Open the app: the end user and the Zendesk agent side by side, on the same server `serve` runs."""
     from simulator.tui.run import run_tui
 
-    return run_tui(_settings_from(args), log_level=args.log_level)
+    return run_tui(_settings_from(args), log_level=args.log_level, record=args.record, force=args.force)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -93,7 +95,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     install_redaction()
     logging.getLogger().setLevel(logging.WARNING)
-    return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual)
+    return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual, args.loose)
 
 
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
@@ -124,18 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--trace", type=Path, metavar="FILE", help="append every trace entry to FILE as JSON Lines (SIM_TRACE_FILE)"
         )
+        add_serve_flags(p)
         common(p)
 
     serve = sub.add_parser("serve", help="run the simulator headless (HTTP + WebSocket server)")
     server(serve)
     serve.set_defaults(run=cmd_serve)
+    add_record_command(sub)
 
     tui = sub.add_parser("tui", help="play the end user and the Zendesk agent side by side (the default in a terminal)")
     server(tui)
     tui.set_defaults(run=cmd_tui)
 
     for name, text in (
-        ("record", "record a live session to recordings/ (coming)"),
         ("bench", "measure relay throughput and latency (coming)"),
     ):
         p = sub.add_parser(name, help=text)
@@ -147,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--socket", action="store_true", help="run over a real loopback socket, not in-process")
     replay.add_argument("--junit", type=Path, help="write a JUnit XML report here")
     replay.add_argument("--write-actual", type=Path, metavar="DIR", help="write each failed run as a scenario here")
+    replay.add_argument("--loose", action="store_true", help="recordings: check the scenario part only")
     replay.set_defaults(run=cmd_replay)
     return parser
 

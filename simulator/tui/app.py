@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input
 
 from simulator.admin import admin_values
+from simulator.recordings.recorder import RecordingError
 from simulator.scenarios.actors import ActorError
 from simulator.scenarios.loader import ScenarioFileError
 from simulator.tui import messages as msg
@@ -58,6 +59,7 @@ class HandoffApp(App[None]):
         Binding("f7", "toggle_inspector", "Inspector"),
         Binding("f8", "filter", "Filter", show=False),
         Binding("f9", "admin", "Admin"),
+        Binding("f10", "toggle_recording", "Record"),
         Binding("f1", "help", "Help"),
         Binding("ctrl+s", "save_screenshot", "Screenshot", show=False, priority=True),
     ]
@@ -70,10 +72,14 @@ class HandoffApp(App[None]):
         agent_name: str = "Sarah",
         first_user: bool = True,
         scenario_folders: tuple[Path, ...] = SCENARIO_FOLDERS,
+        recordings: Path = Path("recordings"),
+        record: str | None = None,
+        force: bool = False,
     ) -> None:
         super().__init__()
         self.state = AppState()
-        self.controller = Controller(backend, self.state, seed=seed, agent_name=agent_name)
+        self.controller = Controller(backend, self.state, seed=seed, agent_name=agent_name, recordings=recordings)
+        self._record = (record, force) if record else None
         self.player = Player(self.controller)
         self.agent_name = agent_name
         self._first_user = first_user
@@ -98,6 +104,8 @@ class HandoffApp(App[None]):
 
     async def _start(self) -> None:
         await self.controller.start(first_user=self._first_user)
+        if self._record is not None:
+            self._start_recording(*self._record)
         self.state.changed("faults")  # the URL is known now
         self.set_interval(REFRESH_SECONDS, self.controller.dirty.set)
         self.run_worker(self._refresher(), group="refresh")
@@ -228,6 +236,31 @@ class HandoffApp(App[None]):
 
     def action_run_to_end(self) -> None:
         self.player.run_to_end()
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def _start_recording(self, name: str | None = None, force: bool = False) -> None:
+        try:
+            path = self.controller.start_recording(name, force=force)
+        except RecordingError as exc:
+            self.notify(str(exc), title="Cannot record", severity="error")
+            return
+        self.notify(f"Recording every conversation to {path}; F10 stops", title="Recording")
+
+    def action_toggle_recording(self) -> None:
+        """Start recording the live session, or stop and write it as a replayable scenario."""
+        if self.state.mode != "live":
+            self.notify("Recording is for the live simulator, not a scenario", severity="warning")
+            return
+        if self.controller.recorder is None:
+            self._start_recording()
+            return
+        try:
+            path = self.controller.stop_recording()
+        except RecordingError as exc:
+            self.notify(str(exc), title="Nothing recorded", severity="error")
+            return
+        self.notify(f"Written to {path} (F5 plays it; `replay {path}` checks it)", title="Recording saved")
 
     # --- inspector, admin, help ---------------------------------------------------------------
 

@@ -35,6 +35,8 @@ def commands(app: HandoffApp) -> Iterable[tuple[str, str, str]]:
     yield "Inspector: show / hide", "The trace of every boundary crossing (F7)", "toggle_inspector"
     yield "Inspector: only this conversation", "Filter the trace to the selected conversation, or not (F8)", "filter"
     yield "Admin Center values", "The values to copy into Zendesk and Agent Studio (F9)", "admin"
+    recording = "stop (and write it)" if app.state.recording else "start"
+    yield f"Recording: {recording}", "Record the live session as a replayable scenario (F10)", "toggle_recording"
     yield "Help", "Every key (F1)", "help"
     yield "Screenshot", "Save an SVG of the screen (ctrl+s)", "save_screenshot"
 

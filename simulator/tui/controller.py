@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from faker import Faker
 
 from simulator.app import SimulatorApp
 from simulator.config import Settings
+from simulator.recordings.recorder import Recorder, RecordingError
 from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
 from simulator.trace import TraceEntry
 from simulator.tui import model as m
@@ -72,7 +74,13 @@ class Controller:
     """Owns the actors and keeps `AppState` in step with the simulator."""
 
     def __init__(
-        self, backend: Backend, state: m.AppState, *, seed: int | None = None, agent_name: str = "Sarah"
+        self,
+        backend: Backend,
+        state: m.AppState,
+        *,
+        seed: int | None = None,
+        agent_name: str = "Sarah",
+        recordings: Path = Path("recordings"),
     ) -> None:
         self.backend = backend
         self.state = state
@@ -93,6 +101,9 @@ class Controller:
         self._unlisten: Callable[[], None] | None = None
         self._saved: _Saved | None = None
         self.frozen = False  # a finished scenario's simulator is gone: show its last state as it was
+        self.recordings = recordings
+        self.recorder: Recorder | None = None
+        self.recorded: Path | None = None  # the last recording written
 
     # --- life -------------------------------------------------------------------------------
 
@@ -105,7 +116,10 @@ class Controller:
             await self.new_webchat_user()
 
     async def stop(self) -> None:
-        """Close every end user's socket, then stop the simulator."""
+        """Write a recording still running, close every end user's socket, then stop the simulator."""
+        if self.recorder is not None:
+            with contextlib.suppress(RecordingError):
+                self.stop_recording()
         if self._unlisten:
             self._unlisten()
         for actor in list(self.actors.values()) + (list(self._saved.actors.values()) if self._saved else []):
@@ -268,6 +282,31 @@ class Controller:
             raise ActorError(f"could not clear the faults: HTTP {response.status_code}")
         self.state.faults.clear()
         self.state.changed(m.FAULTS)
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def start_recording(self, name: str | None = None, *, force: bool = False) -> Path:
+        """Record every live conversation from now on (raises RecordingError with a one-line reason)."""
+        if self.recorder is not None:
+            return self.recorder.path
+        sim = self.backend.sim
+        name = name or "session-" + sim.clock.now().strftime("%Y%m%d-%H%M%S")
+        recorder = Recorder(sim.trace, name, self.recordings, force, settings=sim.settings, faults=sim.zendesk.faults)
+        recorder.start()
+        self.recorder = recorder
+        self.state.recording = recorder.name
+        self.state.changed(m.STATUS)
+        return recorder.path
+
+    def stop_recording(self) -> Path:
+        """Write the recording (a replayable scenario file) and return its path."""
+        recorder, self.recorder = self.recorder, None
+        self.state.recording = ""
+        self.state.changed(m.STATUS)
+        if recorder is None:
+            raise RecordingError("not recording")
+        self.recorded = recorder.stop()
+        return self.recorded
 
     # --- the inspector -----------------------------------------------------------------------
 

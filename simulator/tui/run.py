@@ -28,14 +28,16 @@ def _log_to_file(folder: Path, level: str) -> Path:
     return path
 
 
-def run_tui(settings: Settings, *, log_level: str = "info") -> int:
+def run_tui(settings: Settings, *, log_level: str = "info", record: str | None = None, force: bool = False) -> int:
     """Open the app until ctrl+q; the port is bound first, so a taken port is a one-line error."""
     from simulator.tui.app import HandoffApp
     from simulator.tui.backend import ServerBackend
 
     sock = bind_socket(settings.sim_host, settings.sim_port)
     log_path = _log_to_file(settings.sim_state_dir, log_level)
-    app = HandoffApp(ServerBackend(settings, log_level=log_level, sock=sock))
+    app = HandoffApp(ServerBackend(settings, log_level=log_level, sock=sock), record=record, force=force)
     app.run()
     print(f"Simulator stopped (log: {log_path}).", flush=True)
+    if app.controller.recorded is not None:
+        print(f"Recording written to {app.controller.recorded}", flush=True)
     return 1 if app.return_code else 0

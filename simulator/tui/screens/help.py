@@ -26,6 +26,7 @@ KEYS = """\
 | `F7` | show / hide the inspector |
 | `F8` | inspector: only the selected conversation / everything |
 | `F9` | Admin Center values (secrets masked until you ask) |
+| `F10` | start / stop recording the live session (`recordings/NAME.json`, a replayable scenario) |
 | `Ctrl+P` | command palette: every action, the faults, the theme |
 | `Ctrl+S` | save a screenshot (SVG) |
 | `F1` | this help |
