@@ -23,9 +23,15 @@ SEED = 7
 REAL_TIMEOUT = 10.0
 
 
-def make_app(*, first_user: bool = True) -> HandoffApp:
+def make_app(*, first_user: bool = True, recordings: Path | None = None) -> HandoffApp:
     """The app on an in-process simulator (virtual clock, memory store), faker seeded."""
-    return HandoffApp(InProcessBackend(), seed=SEED, first_user=first_user, scenario_folders=(ROOT / "scenarios",))
+    return HandoffApp(
+        InProcessBackend(),
+        seed=SEED,
+        first_user=first_user,
+        scenario_folders=(ROOT / "scenarios",),
+        recordings=recordings or Path("recordings"),
+    )
 
 
 @pytest.fixture

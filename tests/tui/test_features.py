@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.widgets import DataTable, Markdown, Tab
 
+from simulator.scenarios.loader import read_scenario
 from simulator.tui.widgets.inspector.pane import TraceDetail, TraceList
 from tests.tui.conftest import make_app, shows, text_of, until
 
 
-async def test_users_inspector_faults_admin_and_help() -> None:
-    app = make_app()
+async def test_users_inspector_faults_recording_admin_and_help(tmp_path: Path) -> None:
+    app = make_app(recordings=tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         state = app.state
         await until(pilot, lambda: state.conversation() and state.conversation().items, "the first user")
         first = state.conversation()
         assert first is not None
+
+        # F10 records the live session; a second F10 writes it as a replayable scenario.
+        await pilot.press("f10")
+        await shows(pilot, "#top", "REC session-")
 
         # A second webchat user gets a tab of its own; ctrl+o goes back to the first.
         await pilot.press("ctrl+n")
@@ -51,6 +58,12 @@ async def test_users_inspector_faults_admin_and_help() -> None:
         await pilot.pause(0.2)
         await pilot.press("enter")
         await until(pilot, lambda: "FAULTS" not in text_of(app.query_one("#top")), "the faults cleared")
+
+        await pilot.press("f10")
+        await until(pilot, lambda: app.controller.recorded is not None, "the recording written")
+        assert "REC" not in text_of(app.query_one("#top"))
+        recording, _ = read_scenario(app.controller.recorded)
+        assert recording.recording is not None and recording.steps
 
         # Admin Center values: secrets masked until asked for.
         secret = app.controller.backend.settings.zendesk_shared_secret.get_secret_value()
