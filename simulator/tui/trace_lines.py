@@ -7,9 +7,21 @@ ticket status webhook, a text sent); `···` is the relay changing state.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 IN, OUT, STATE = "-->", "<--", "···"
+_APP_PREFIX = re.compile(r"^/v2/apps/[^/]+")
+_LONG_ID = re.compile(r"\b([0-9a-f]{6})[0-9a-f]{18}\b")
+
+
+def short_path(path: str) -> str:
+    """`/v2/apps/APP/conversations/9c6e2985ca5127564b622763/messages` -> `…/conversations/9c6e29…/messages`.
+
+    The line stays readable; the selected line's JSON has the whole path.
+    """
+    path = _APP_PREFIX.sub("…", path)
+    return _LONG_ID.sub(r"\1…", path)
 
 
 def _event_type(event: Any) -> str:
@@ -39,7 +51,8 @@ def trace_line(entry: Any) -> tuple[str, str]:
         return OUT, f"sms to {data.get('to', '?')}: {str(data.get('body', ''))[:60]!r}"
     if kind == "sunco.call":
         error = f" {data['error']}" if data.get("error") else ""
-        return IN, f"{status}{data.get('method', '')} {data.get('path', entry.summary)}{_ms(entry.ms)}{error}"
+        path = short_path(str(data.get("path", entry.summary)))
+        return IN, f"{status}{data.get('method', '')} {path}{_ms(entry.ms)}{error}"
     if kind in ("webhook", "status.webhook"):
         what = "status webhook" if kind == "status.webhook" else ",".join(data.get("event_types") or []) or "webhook"
         outcome = data.get("outcome") or ""

@@ -88,7 +88,7 @@ def test_inspector_lines_say_direction_and_what_crossed() -> None:
     ) == ("-->", "webchat USER_MESSAGE 'hi'")
     assert trace_line(
         entry("sunco.call", status=201, ms=12.4, data={"method": "POST", "path": "/v2/apps/a/conversations/c/messages"})
-    ) == ("-->", "[201] POST /v2/apps/a/conversations/c/messages (12 ms)")
+    ) == ("-->", "[201] POST …/conversations/c/messages (12 ms)")
     assert trace_line(
         entry(
             "webhook",
