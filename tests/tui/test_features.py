@@ -29,9 +29,17 @@ async def test_users_inspector_faults_recording_admin_and_help(tmp_path: Path) -
         second = state.conversation()
         assert second is not None and second is not first and second.name != first.name
         await shows(pilot, "#user-pane", second.name)
+        await pilot.press(*"agent", "enter")  # the second user is handed off first: ticket 1
+        await until(pilot, lambda: len(state.tickets) == 1 and state.selected_ticket == 1, "ticket 1")
         await pilot.press("ctrl+o")
         await until(pilot, lambda: state.conversation() is first, "the first user again")
         await shows(pilot, "#user-pane", first.name)
+        await pilot.press(*"agent", "enter")  # ticket 2 arrives while ticket 1 is shown: unread
+        await until(pilot, lambda: len(state.tickets) == 2, "one ticket per handed-off conversation")
+        assert "● 2 new " + state.tickets[1].requester in await shows(pilot, "#tickets", "●")
+        await pilot.press("ctrl+o", "ctrl+o")  # back to the first user: its ticket is shown, and read
+        await until(pilot, lambda: state.selected_ticket == 2 and not state.tickets[1].unread, "ticket 2 read")
+        assert "●" not in await shows(pilot, "#ticket-header", "#2")
 
         # The inspector: --> / <-- lines; a selected line shows its JSON; F8 narrows to one conversation.
         trace = app.query_one(TraceList)
@@ -45,7 +53,8 @@ async def test_users_inspector_faults_recording_admin_and_help(tmp_path: Path) -
         assert '"kind"' in detail and '"seq"' in detail
         await pilot.press("f8")
         await until(pilot, lambda: 0 < trace.option_count < len(lines), "the filtered trace")
-        assert all(e.session == first.session_id for e in trace._shown)
+        assert all(e.session in (None, first.session_id) for e in trace._shown)  # nothing of the second user
+        assert any(e.session == first.session_id for e in trace._shown)
         await pilot.press("f8")
         await until(pilot, lambda: trace.option_count >= len(lines), "every line again")
 

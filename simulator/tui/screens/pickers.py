@@ -34,10 +34,11 @@ class ScenarioPicker(ModalScreen[tuple[Path, bool] | None]):
                 )
             else:
                 yield Static("No scenario files in scenarios/ or recordings/ here.")
-            yield Static("Enter plays at full speed · s steps through · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#picker-box").border_title = "Play a scenario"
+        box = self.query_one("#picker-box")
+        box.border_title = "Play a scenario"
+        box.border_subtitle = "Enter: full speed · s: step by step · Esc"
 
     def _chosen(self) -> Path | None:
         options = self.query(OptionList)

@@ -45,10 +45,7 @@ class PlayerBar(Observer, Static):
             verdict = "passed" if player.passed else "FAILED"
             self.update(Text.assemble((f" {player.name}: {verdict}", "bold"), ("  ·  Enter: back to live", "dim")))
             return
-        where = f"step {min(player.index + 1, player.total)}/{player.total}"
-        keys = "F6 next step · ctrl+p run to the end" if player.stepping else "running…"
-        self.update(
-            Text.assemble(
-                (f" {player.name} ", "bold"), (where + "  ", ""), (player.step, "italic"), (f"   {keys}", "dim")
-            )
-        )
+        where = f" ▶ step {min(player.index + 1, player.total)}/{player.total} "
+        keys = "F6 next · ctrl+p run to the end  " if player.stepping else "running…  "
+        # Keys first: on a narrow terminal the step's JSON is what gets cut.
+        self.update(Text.assemble((where, "bold"), (keys, "dim"), (player.step, "italic"), no_wrap=True))

@@ -26,7 +26,12 @@ class UserHeader(Observer, Static):
         self.add_class("-" + conversation.badge.replace(" ", "-"))
         text = Text.assemble(
             (conversation.name, "bold"),
-            (f"  {conversation.address}  ·  {conversation.channel}", "dim"),
+            (
+                f"  {conversation.address}  ·  {conversation.channel}"
+                if conversation.address
+                else f"  {conversation.channel}",
+                "dim",
+            ),
         )
         self.update(text)
         self.border_subtitle = conversation.badge.upper()
