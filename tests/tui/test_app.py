@@ -14,7 +14,7 @@ def panes(app: HandoffApp) -> tuple[str, str]:
 
 async def test_a_webchat_user_is_handed_to_the_agent_who_replies_and_solves() -> None:
     app = make_app()
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         state = app.state
         await until(pilot, lambda: state.conversation() and state.conversation().items, "the bot's greeting")
         user = state.conversation()
@@ -50,7 +50,7 @@ async def test_a_webchat_user_is_handed_to_the_agent_who_replies_and_solves() ->
 
 async def test_an_sms_user_is_handed_to_the_agent_who_replies_and_solves() -> None:
     app = make_app(first_user=False)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         state = app.state
         await until(pilot, lambda: app.started, "the simulator")
         await pilot.press("ctrl+t")  # new SMS user
@@ -82,7 +82,7 @@ async def test_an_sms_user_is_handed_to_the_agent_who_replies_and_solves() -> No
 
 async def test_a_scenario_file_plays_step_by_step_into_both_panes() -> None:
     app = make_app()
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         state = app.state
         await until(pilot, lambda: app.started, "the simulator")
         live_user = state.conversation()

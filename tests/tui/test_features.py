@@ -13,7 +13,7 @@ from tests.tui.conftest import make_app, shows, text_of, until
 
 async def test_users_inspector_faults_recording_admin_and_help(tmp_path: Path) -> None:
     app = make_app(recordings=tmp_path)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(110, 36)) as pilot:
         state = app.state
         await until(pilot, lambda: state.conversation() and state.conversation().items, "the first user")
         first = state.conversation()
