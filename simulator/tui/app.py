@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import httpx
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input
 
 from simulator.admin import admin_values
-from simulator.recordings.recorder import RecordingError
-from simulator.scenarios.actors import ActorError
-from simulator.scenarios.loader import ScenarioFileError
 from simulator.tui import messages as msg
-from simulator.tui.backend import Backend
 from simulator.tui.commands import AppCommands
-from simulator.tui.controller import Controller
 from simulator.tui.model import AppState
-from simulator.tui.player import SCENARIO_FOLDERS, Player, scenario_files
 from simulator.tui.screens.admin import AdminScreen
 from simulator.tui.screens.help import HelpScreen
 from simulator.tui.screens.pickers import ScenarioPicker, StatusPicker
@@ -32,7 +26,21 @@ from simulator.tui.widgets.bars import PlayerBar, TopBar
 from simulator.tui.widgets.inspector.pane import InspectorPane, TraceList
 from simulator.tui.widgets.user.composer import Composer
 
+if TYPE_CHECKING:
+    from simulator.tui.backend import Backend
+    from simulator.tui.controller import Controller
+    from simulator.tui.player import Player
+
 log = logging.getLogger("simulator.tui")
+
+SCENARIO_FOLDERS = (Path("scenarios"), Path("recordings"))
+# Actions that need the simulator: until it has started they do nothing (the screen is already up).
+NEEDS_SIMULATOR = frozenset(
+    {
+        "new_webchat", "new_sms", "next_user", "user_end", "accept", "status", "pick_status", "agent_typing",
+        "fault", "clear_faults", "scenarios", "next_step", "run_to_end", "toggle_recording", "filter", "admin",
+    }
+)  # fmt: skip
 
 # The panes re-read the simulator after every boundary crossing (the trace says when), and at least
 # this often for what the trace does not show (a screen refresh rate, not simulated time).
@@ -64,9 +72,12 @@ class HandoffApp(App[None]):
         Binding("ctrl+s", "save_screenshot", "Screenshot", show=False, priority=True),
     ]
 
+    controller: Controller
+    player: Player
+
     def __init__(
         self,
-        backend: Backend,
+        backend: Backend | Callable[[], Backend],
         *,
         seed: int | None = None,
         agent_name: str = "Sarah",
@@ -78,9 +89,12 @@ class HandoffApp(App[None]):
     ) -> None:
         super().__init__()
         self.state = AppState()
-        self.controller = Controller(backend, self.state, seed=seed, agent_name=agent_name, recordings=recordings)
+        # The simulator (and its imports) start after the first frame: the panes show at once.
+        self._backend = backend
+        self._options = {"seed": seed, "agent_name": agent_name, "recordings": recordings}
         self._record = (record, force) if record else None
-        self.player = Player(self.controller)
+        self._simulator_ready = asyncio.Event()
+        self._errors: tuple[type[Exception], ...] = ()
         self.agent_name = agent_name
         self._first_user = first_user
         self.scenario_folders = scenario_folders
@@ -98,18 +112,29 @@ class HandoffApp(App[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(TraceList).ids = self.controller.trace_ids
         self.query_one(Composer).focus()
         self.run_worker(self._start(), group="start", exit_on_error=True)
 
     async def _start(self) -> None:
+        from simulator.tui.controller import ACTION_ERRORS, Controller
+        from simulator.tui.player import Player
+
+        backend = self._backend() if callable(self._backend) else self._backend
+        self.controller = Controller(backend, self.state, **self._options)  # type: ignore[arg-type]
+        self.player = Player(self.controller)
+        self._errors = ACTION_ERRORS
+        self.query_one(TraceList).ids = self.controller.trace_ids
         await self.controller.start(first_user=self._first_user)
         if self._record is not None:
             self._start_recording(*self._record)
-        self.state.changed("faults")  # the URL is known now
         self.set_interval(REFRESH_SECONDS, self.controller.dirty.set)
         self.run_worker(self._refresher(), group="refresh")
         self.started = True
+        self._simulator_ready.set()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Until the simulator has started, its actions do nothing."""
+        return self.started or action not in NEEDS_SIMULATOR
 
     async def _refresher(self) -> None:
         """Re-read the simulator whenever something crossed a boundary (or the interval passed)."""
@@ -119,17 +144,18 @@ class HandoffApp(App[None]):
             dirty.clear()
             try:
                 await self.controller.refresh()
-            except (ActorError, httpx.HTTPError) as exc:
+            except self._errors as exc:
                 log.debug("refresh failed: %r", exc)
 
     async def on_unmount(self) -> None:
-        await self.controller.stop()
+        if hasattr(self, "controller"):
+            await self.controller.stop()
 
     async def _do(self, work: Awaitable[object]) -> bool:
         """Run one action; a failure is a notification, not a crash."""
         try:
             await work
-        except (ActorError, httpx.HTTPError) as exc:
+        except self._errors as exc:
             self.notify(str(exc) or repr(exc), title="Could not do that", severity="error")
             return False
         return True
@@ -151,16 +177,19 @@ class HandoffApp(App[None]):
         await self._do(self.controller.user_end())
 
     async def on_user_submitted(self, message: msg.UserSubmitted) -> None:
+        await self._simulator_ready.wait()  # typed before the first end user was connected: it goes out now
         await self._do(self.controller.user_say(message.text))
 
     async def on_user_typing(self, message: msg.UserTyping) -> None:
+        if not self.started:
+            return
         try:
             await self.controller.user_typing(message.typing)
-        except (ActorError, httpx.HTTPError):
+        except self._errors:
             pass  # a typing indicator that did not go out is not worth a notification
 
     def on_conversation_picked(self, message: msg.ConversationPicked) -> None:
-        if message.key != self.state.selected:
+        if self.started and message.key != self.state.selected:
             self.controller.select(message.key)
 
     # --- the agent ----------------------------------------------------------------------------
@@ -183,16 +212,19 @@ class HandoffApp(App[None]):
         await self._do(self.controller.agent_typing(True))
 
     async def on_agent_submitted(self, message: msg.AgentSubmitted) -> None:
+        await self._simulator_ready.wait()
         await self._do(self.controller.agent_say(message.text))
 
     async def on_agent_typing(self, message: msg.AgentTyping) -> None:
+        if not self.started:
+            return
         try:
             await self.controller.agent_typing(message.typing)
-        except (ActorError, httpx.HTTPError):
+        except self._errors:
             pass
 
     def on_ticket_picked(self, message: msg.TicketPicked) -> None:
-        if message.ticket_id != self.state.selected_ticket:
+        if self.started and message.ticket_id != self.state.selected_ticket:
             self.controller.select_ticket(message.ticket_id)
 
     # --- faults -------------------------------------------------------------------------------
@@ -207,6 +239,8 @@ class HandoffApp(App[None]):
     # --- scenarios ----------------------------------------------------------------------------
 
     def action_scenarios(self) -> None:
+        from simulator.tui.player import scenario_files
+
         if self.player.busy:
             self.notify("A scenario is playing: F6 for the next step", severity="warning")
             return
@@ -222,6 +256,8 @@ class HandoffApp(App[None]):
         self.run_worker(self._play(path, stepping), group="player", exclusive=True)
 
     async def _play(self, path: Path, stepping: bool) -> None:
+        from simulator.scenarios.loader import ScenarioFileError
+
         try:
             await self.player.play(path, stepping=stepping)
         except ScenarioFileError as exc:
@@ -240,6 +276,8 @@ class HandoffApp(App[None]):
     # --- recording ---------------------------------------------------------------------------
 
     def _start_recording(self, name: str | None = None, force: bool = False) -> None:
+        from simulator.recordings.recorder import RecordingError
+
         try:
             path = self.controller.start_recording(name, force=force)
         except RecordingError as exc:
@@ -249,6 +287,8 @@ class HandoffApp(App[None]):
 
     def action_toggle_recording(self) -> None:
         """Start recording the live session, or stop and write it as a replayable scenario."""
+        from simulator.recordings.recorder import RecordingError
+
         if self.state.mode != "live":
             self.notify("Recording is for the live simulator, not a scenario", severity="warning")
             return

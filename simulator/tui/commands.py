@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from simulator.tui.controller import FAULT_PRESETS
-from simulator.tui.model import TICKET_STATUSES
+from simulator.tui.model import FAULT_PRESETS, TICKET_STATUSES
 
 if TYPE_CHECKING:
     from simulator.tui.app import HandoffApp

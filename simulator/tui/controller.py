@@ -26,24 +26,14 @@ from simulator.trace import TraceEntry
 from simulator.tui import model as m
 from simulator.tui.backend import Backend
 from simulator.tui.chat import feed
+from simulator.tui.model import FAULT_PRESETS
 
 log = logging.getLogger("simulator.tui")
 
-TRACE_KEEP = 5000  # lines the inspector keeps (the server's trace keeps its own, larger, window)
-ZENDESK_DOWN_CALLS = 10_000  # "down until cleared": more failing calls than any demonstration makes
+# What an action may fail with; the app shows it as a notification.
+ACTION_ERRORS: tuple[type[Exception], ...] = (ActorError, httpx.HTTPError, RecordingError)
 
-# The faults the command palette offers (see `POST /_sim/faults`).
-FAULT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "zendesk_down": (
-        "Zendesk down (SunCo answers 503)",
-        {"target": "sunco", "status": 503, "count": ZENDESK_DOWN_CALLS},
-    ),
-    "rate_limited": ("429 with Retry-After: 2", {"target": "sunco", "status": 429, "retry_after": 2, "count": 1}),
-    "drop": ("Webhooks dropped (next 3)", {"target": "webhooks", "mode": "drop", "count": 3}),
-    "duplicate": ("Webhooks duplicated (next 3)", {"target": "webhooks", "mode": "duplicate", "count": 3}),
-    "delay": ("Webhooks delayed 5 s (next 3)", {"target": "webhooks", "mode": "delay", "delay_seconds": 5, "count": 3}),
-    "reorder": ("Webhooks reordered (next 2)", {"target": "webhooks", "mode": "reorder", "count": 2}),
-}
+TRACE_KEEP = 5000  # lines the inspector keeps (the server's trace keeps its own, larger, window)
 
 
 @dataclass
@@ -111,6 +101,7 @@ class Controller:
         """Start the simulator, follow its trace, and connect a first end user."""
         await self.backend.start()
         self.state.url = self.backend.settings.public_base_url
+        self.state.changed(m.CONVERSATIONS, m.STATUS)
         self._listen(self.source.sim)
         if first_user:
             await self.new_webchat_user()

@@ -34,6 +34,21 @@ BADGES: dict[str, str] = {
 
 TICKET_STATUSES = ("open", "pending", "solved", "closed")
 
+ZENDESK_DOWN_CALLS = 10_000  # "down until cleared": more failing calls than any demonstration makes
+
+# The faults the command palette offers (see `POST /_sim/faults`).
+FAULT_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "zendesk_down": (
+        "Zendesk down (SunCo answers 503)",
+        {"target": "sunco", "status": 503, "count": ZENDESK_DOWN_CALLS},
+    ),
+    "rate_limited": ("429 with Retry-After: 2", {"target": "sunco", "status": 429, "retry_after": 2, "count": 1}),
+    "drop": ("Webhooks dropped (next 3)", {"target": "webhooks", "mode": "drop", "count": 3}),
+    "duplicate": ("Webhooks duplicated (next 3)", {"target": "webhooks", "mode": "duplicate", "count": 3}),
+    "delay": ("Webhooks delayed 5 s (next 3)", {"target": "webhooks", "mode": "delay", "delay_seconds": 5, "count": 3}),
+    "reorder": ("Webhooks reordered (next 2)", {"target": "webhooks", "mode": "reorder", "count": 2}),
+}
+
 
 @dataclass
 class ChatItem:

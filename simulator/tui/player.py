@@ -18,10 +18,8 @@ from simulator.scenarios.runner import ScenarioResult, run_scenario
 from simulator.tui import model as m
 from simulator.tui.controller import Controller
 
-SCENARIO_FOLDERS = (Path("scenarios"), Path("recordings"))
 
-
-def scenario_files(folders: tuple[Path, ...] = SCENARIO_FOLDERS) -> list[Path]:
+def scenario_files(folders: tuple[Path, ...]) -> list[Path]:
     """Scenario files the player can pick: `scenarios/*.json`, then `recordings/*.json`."""
     return find_scenarios([folder for folder in folders if folder.is_dir()])
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulator.config import Settings
 from simulator.logs import install_redaction
 from simulator.server import bind_socket
+
+if TYPE_CHECKING:
+    from simulator.tui.backend import Backend
 
 LOG_FILE = "tui.log"
 
@@ -31,13 +35,20 @@ def _log_to_file(folder: Path, level: str) -> Path:
 def run_tui(settings: Settings, *, log_level: str = "info", record: str | None = None, force: bool = False) -> int:
     """Open the app until ctrl+q; the port is bound first, so a taken port is a one-line error."""
     from simulator.tui.app import HandoffApp
-    from simulator.tui.backend import ServerBackend
 
     sock = bind_socket(settings.sim_host, settings.sim_port)
     log_path = _log_to_file(settings.sim_state_dir, log_level)
-    app = HandoffApp(ServerBackend(settings, log_level=log_level, sock=sock), record=record, force=force)
+
+    def backend() -> Backend:
+        # Imported once the screen is up: the simulator's modules take a moment to load.
+        from simulator.tui.backend import ServerBackend
+
+        return ServerBackend(settings, log_level=log_level, sock=sock)
+
+    app = HandoffApp(backend, record=record, force=force)
     app.run()
     print(f"Simulator stopped (log: {log_path}).", flush=True)
-    if app.controller.recorded is not None:
-        print(f"Recording written to {app.controller.recorded}", flush=True)
+    recorded = app.controller.recorded if hasattr(app, "controller") else None
+    if recorded is not None:
+        print(f"Recording written to {recorded}", flush=True)
     return 1 if app.return_code else 0

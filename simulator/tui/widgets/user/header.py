@@ -21,7 +21,8 @@ class UserHeader(Observer, Static):
         for badge in m.BADGES.values():
             self.remove_class("-" + badge.replace(" ", "-"))
         if conversation is None:
-            self.update("No end user yet: ctrl+n starts a webchat user, ctrl+t an SMS user")
+            waiting = "Starting the simulator…" if not state.url else "No end user yet: ctrl+n (webchat), ctrl+t (SMS)"
+            self.update(Text(waiting, style="italic"))
             return
         self.add_class("-" + conversation.badge.replace(" ", "-"))
         text = Text.assemble(
