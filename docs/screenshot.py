@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.tui.conftest import make_app, until  # noqa: E402
+from tests.tui.helpers import make_app, until  # noqa: E402
 
 
 async def main() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from simulator.tui.app import HandoffApp
-from tests.tui.conftest import make_app, shows, text_of, until
+
+from .helpers import make_app, shows, text_of, until
 
 
 def panes(app: HandoffApp) -> tuple[str, str]:

@@ -8,7 +8,8 @@ from textual.widgets import DataTable, Markdown, Tab
 
 from simulator.scenarios.loader import read_scenario
 from simulator.tui.widgets.inspector.pane import TraceDetail, TraceList
-from tests.tui.conftest import make_app, shows, text_of, until
+
+from .helpers import make_app, shows, text_of, until
 
 
 async def test_users_inspector_faults_recording_admin_and_help(tmp_path: Path) -> None:

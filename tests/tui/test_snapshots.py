@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.tui.conftest import make_app, text_of, until
+from .helpers import make_app, text_of, until
 
 
 async def quiet(pilot: Pilot[Any]) -> None:
