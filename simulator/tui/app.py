@@ -18,7 +18,6 @@ from simulator.tui import messages as msg
 from simulator.tui.commands import AppCommands
 from simulator.tui.model import AppState
 from simulator.tui.screens.admin import AdminScreen
-from simulator.tui.screens.help import HelpScreen
 from simulator.tui.screens.pickers import ScenarioPicker, StatusPicker
 from simulator.tui.screens.result import ResultScreen
 from simulator.tui.widgets.agent.pane import AgentPane
@@ -315,6 +314,8 @@ class HandoffApp(App[None]):
         self.push_screen(AdminScreen(admin_values(self.controller.backend.settings)))
 
     def action_help(self) -> None:
+        from simulator.tui.screens.help import HelpScreen  # Markdown loads on first use
+
         self.push_screen(HelpScreen())
 
     def action_save_screenshot(self, folder: str = ".") -> None:

@@ -34,6 +34,7 @@ log = logging.getLogger("simulator.tui")
 ACTION_ERRORS: tuple[type[Exception], ...] = (ActorError, httpx.HTTPError, RecordingError)
 
 TRACE_KEEP = 5000  # lines the inspector keeps (the server's trace keeps its own, larger, window)
+TRACE_SLACK = 500  # dropped in batches, so the inspector redraws its list once per batch, not per line
 
 
 @dataclass
@@ -130,7 +131,7 @@ class Controller:
         self.dirty.set()
         trace = self.state.trace
         trace.append(entry)
-        if len(trace) > TRACE_KEEP:
+        if len(trace) > TRACE_KEEP + TRACE_SLACK:
             del trace[: len(trace) - TRACE_KEEP]
         self.state.changed(m.TRACE)
 

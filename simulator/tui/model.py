@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from simulator.trace import TraceEntry
+
 # Topics an observer can hear.
 CONVERSATIONS = "conversations"  # the list, the selection, a badge
 CHAT = "chat"  # the selected conversation's items or typing
@@ -171,7 +173,7 @@ class AppState:
         self.tickets: list[Ticket] = []
         self.selected_ticket: int | None = None
         self.faults: list[Fault] = []
-        self.trace: list[Any] = []  # simulator.trace.TraceEntry, oldest first
+        self.trace: list[TraceEntry] = []  # oldest first
         self.trace_filter: str | None = None  # a conversation key: only its crossings
         self.player = Player()
         self.status = ""

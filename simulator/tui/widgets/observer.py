@@ -28,6 +28,7 @@ class Observer(_Base):
 
     TOPICS: ClassVar[frozenset[str]] = frozenset()
     _unsubscribe: Callable[[], None] | None = None
+    _pending: set[str] | None = None
 
     def on_mount(self) -> None:
         state = app_state(self)
@@ -39,11 +40,18 @@ class Observer(_Base):
             self._unsubscribe()
 
     def _heard(self, topic: str) -> None:
-        if topic in self.TOPICS:
+        if topic not in self.TOPICS:
+            return
+        if self._pending is None:
+            self._pending = set()
+        if topic not in self._pending:  # one message per topic in the queue: a burst is one redraw
+            self._pending.add(topic)
             self.post_message(StateChanged(topic))
 
     def on_state_changed(self, message: StateChanged) -> None:
         message.stop()
+        if self._pending is not None:
+            self._pending.discard(message.topic)
         self.sync(app_state(self))
 
     def sync(self, state: AppState) -> None:
