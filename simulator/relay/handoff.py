@@ -144,6 +144,12 @@ class Handoffs:
             record.handoff_started_at = now
             core.transition(record, S.HANDING_OFF, why="bot_handoff")
             await core.store.save_session(record)
+        # A release left over from the previous handoff (SunCo was slow to take it) must not go out
+        # after this handoff's passControl: it would hand the new conversation straight back.
+        for item in await core.store.outbox_items(sid):
+            if item.kind == "release_control":
+                await core.store.outbox_remove(item.id)
+                log.info(kv("relay.release.superseded", session=sid, item=item.id))
         await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF"))
         self.resume(sid, restarted=False)
 

@@ -143,7 +143,9 @@ class Outbox:
             await sunco.post_message(conversation, author, item.text, metadata, maybe_posted=maybe_sent)
         else:
             try:
-                await sunco.release_control(conversation)
+                # One attempt per round: each round reads the queue again, so a release that a new
+                # handoff superseded (and took off the queue) is not retried after that passControl.
+                await sunco.release_control(conversation, max_attempts=1)
             except SunCoError as exc:
                 if exc.retryable:
                     raise

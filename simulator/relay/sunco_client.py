@@ -316,9 +316,9 @@ class SunCoClient:
         body = {"switchboardIntegration": AGENT_WORKSPACE, "metadata": metadata}
         await self.request("POST", f"/conversations/{conversation_id}/passControl", body)
 
-    async def release_control(self, conversation_id: str) -> None:
+    async def release_control(self, conversation_id: str, *, max_attempts: int | None = None) -> None:
         """Release control: the next user message goes to the default integration (the bot)."""
-        await self.request("POST", f"/conversations/{conversation_id}/releaseControl", {})
+        await self.request("POST", f"/conversations/{conversation_id}/releaseControl", {}, max_attempts=max_attempts)
 
 
 def _parse(model: type[M], response: httpx.Response) -> M:

@@ -185,3 +185,18 @@ async def test_one_delivery_for_several_conversations_and_another_integrations_i
     assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["ana 1", "ana 2"]
     assert [p["text"] for p in h.sink.payloads("s2", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["ben 1"]
     assert await h.store.inbox_items() == []
+
+
+async def test_a_release_still_queued_from_the_last_handoff_does_not_undo_the_next_one(h: Harness) -> None:
+    await h.handoff("s1")
+    h.sunco.fail(503, times=None, path="/releaseControl")  # SunCo will not take the release for now
+    await h.relay.user_ended("s1")
+    await until(lambda: bool([r for r in h.sunco.requests if r.path.endswith("/releaseControl")]))
+    h.sunco.heal()
+    await h.relay.start_handoff(request())
+    await h.advance_until(lambda: h.sink.types("s1").count("EVENT_TYPE_HANDOFF_ACCEPTED") == 2, limit=30)
+    await h.advance(60)
+    passes = [r.at for r in h.sunco.calls("/passControl")]
+    releases = [r.at for r in h.sunco.calls("/releaseControl")]
+    assert len(passes) == 2
+    assert all(at < passes[-1] for at in releases)  # nothing released after the new passControl
