@@ -108,3 +108,11 @@ def zendesk_authorized(header: str | None, settings: Settings) -> bool:
     if not user.endswith("/token") or len(user) <= len("/token"):
         return False
     return hmac.compare_digest(token, settings.zendesk_api_token.get_secret_value())
+
+
+def zendesk_caller(header: str | None) -> str:
+    """Who a (valid) Support API request acts as: the token user's email, or `oauth` for a bearer token."""
+    basic = _basic(header or "")
+    if basic is not None:
+        return basic[0].removesuffix("/token")
+    return "oauth"
