@@ -53,15 +53,16 @@ class SuncoMediaApi:
             self.conversations.conversation(conversation_id)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise SuncoError(400, "source: the file must be sent as multipart/form-data")
-        form = await request.form(max_part_size=MAX_ATTACHMENT_BYTES)
-        source = form.get("source")
-        if not isinstance(source, UploadFile):
-            raise SuncoError(400, "source: a file is required")
-        data = await source.read()
+        async with request.form(max_part_size=MAX_ATTACHMENT_BYTES) as form:
+            source = form.get("source")
+            if not isinstance(source, UploadFile):
+                raise SuncoError(400, "source: a file is required")
+            data = await source.read()
+            name = (source.filename or "file").replace("/", "_")
+            content_type = source.content_type
         if not data:
             raise SuncoError(400, "source: the file is empty")
-        name = (source.filename or "file").replace("/", "_")
-        media_type = source.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        media_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         attachment_id = new_id()
         media_url = f"{str(request.base_url).rstrip('/')}{MEDIA_PATH}/{attachment_id}/{name}"
         self.files[attachment_id] = data
