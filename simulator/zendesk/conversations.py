@@ -152,12 +152,16 @@ class Conversations:
         )
         stored.append(message)
         conversation.last_updated_at = message.received
-        self.bus.emit(conversation, "conversation:message", message_payload(conversation, message, user))
+        client = self._active_client(user) if user is not None else None
+        self.bus.emit(conversation, "conversation:message", message_payload(conversation, message, user, client))
         if author.type == "business":
             self._deliver_to_channels(conversation, message)
         for listener in self.listeners:
             await listener(conversation, message)
         return message
+
+    def _active_client(self, user: User) -> dict[str, Any] | None:
+        return next((c for c in self.state.clients.get(user.id, []) if c.get("status") == "active"), None)
 
     def _deliver_to_channels(self, conversation: Conversation, message: Message) -> None:
         """A business message reaches each participant's clients: an active client reports

@@ -132,12 +132,17 @@ def webhook_author(message_author: dict[str, Any], user: User | None, full: bool
     return author
 
 
-def message_payload(conversation: Conversation, message: Message, user: User | None) -> PayloadBuilder:
-    """`conversation:message`: truncated conversation + messageWebhook."""
+def message_payload(
+    conversation: Conversation, message: Message, user: User | None, client: dict[str, Any] | None = None
+) -> PayloadBuilder:
+    """`conversation:message`: truncated conversation + messageWebhook; with includeFullSource the source
+    names the user's client (channel) when the emulator knows one, else `client`/`device` are null."""
 
     def build(hook: Webhook) -> dict[str, Any]:
         body = message.wire()
         body["author"] = webhook_author(body["author"], user, hook.include_full_user)
+        if hook.include_full_source:
+            body["source"] = {**body["source"], "client": dict(client) if client else None, "device": None}
         return {"conversation": conversation.truncated(), "message": body, "recentNotifications": []}
 
     return build

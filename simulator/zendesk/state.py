@@ -55,6 +55,7 @@ class AppState:
     app_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # key id -> {id, displayName, secret}
     integration_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # key id -> key + integrationId
     attachments: dict[str, dict[str, Any]] = field(default_factory=dict)  # mediaUrl -> attachment
+    attachment_files: dict[str, bytes] = field(default_factory=dict)  # attachment id -> uploaded bytes
     clients: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> clients
     devices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> devices
     oauth_codes: dict[str, str] = field(default_factory=dict)  # authorization code -> OAuth client id
@@ -98,6 +99,7 @@ class AppState:
         self.participants.clear()
         self.messages.clear()
         self.attachments.clear()
+        self.attachment_files.clear()
         self.clients.clear()
         self.devices.clear()
 

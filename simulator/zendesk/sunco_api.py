@@ -92,6 +92,9 @@ class SuncoApi:
     async def post_message(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
         body = {**body, "content": check_content(body["content"], body["author"]["type"])}
+        destination = body.get("destination") or {}
+        if destination.get("integrationId") and destination["integrationId"] not in self.state.integrations:
+            raise SuncoError(400, "destination.integrationId: no such integration")
         post = parse(MessagePostBody, body)
         # Messages posted through the API carry this source and no integrationId, as SunCo's examples show.
         message = await self.conversations.post_message(

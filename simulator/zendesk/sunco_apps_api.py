@@ -12,9 +12,9 @@ from starlette.routing import Route
 
 from simulator.config import Settings
 from simulator.zendesk.errors import SuncoError, not_found
-from simulator.zendesk.http import SuncoRoutes, ok, principal
+from simulator.zendesk.http import SuncoRoutes, ok, parse, principal
 from simulator.zendesk.ids import new_id
-from simulator.zendesk.models import Integration
+from simulator.zendesk.models import Integration, Metadata, Wire
 from simulator.zendesk.paging import paginate
 from simulator.zendesk.state import AppState
 
@@ -59,6 +59,7 @@ class SuncoAppsApi:
     # --- apps ----------------------------------------------------------------------------
 
     async def create_app(self, request: Request, body: Any) -> Response:
+        _check_metadata(body)
         app = {"id": new_id(), "displayName": body["displayName"], "settings": {}, "metadata": None}
         app["settings"] = {**self.state.apps[self.state.app_id]["settings"], **body.get("settings", {})}
         if "metadata" in body:
@@ -76,6 +77,7 @@ class SuncoAppsApi:
 
     async def update_app(self, request: Request, body: Any) -> Response:
         app = self._app(request)
+        _check_metadata(body)
         if "displayName" in body:
             app["displayName"] = body["displayName"]
         if "settings" in body:
@@ -178,6 +180,16 @@ class SuncoAppsApi:
         for key_id in [k for k, v in self.state.integration_keys.items() if v["integrationId"] == integration_id]:
             del self.state.integration_keys[key_id]
         return ok({})
+
+
+def _check_metadata(body: dict[str, Any]) -> None:
+    """App metadata follows the same rule as every SunCo metadata: flat, at most 4 KB."""
+    if body.get("metadata") is not None:
+        parse(AppMetadata, {"metadata": body["metadata"]})
+
+
+class AppMetadata(Wire):
+    metadata: Metadata
 
 
 def _public(app: dict[str, Any]) -> dict[str, Any]:

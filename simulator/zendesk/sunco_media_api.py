@@ -28,7 +28,6 @@ class SuncoMediaApi:
         self.conversations = conversations
         self.state = conversations.state
         self.builder = routes
-        self.files: dict[str, bytes] = {}  # attachment id -> bytes (in memory, like the rest of the app)
 
     def routes(self) -> list[Route]:
         r = self.builder.route
@@ -65,7 +64,7 @@ class SuncoMediaApi:
         media_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         attachment_id = new_id()
         media_url = f"{str(request.base_url).rstrip('/')}{MEDIA_PATH}/{attachment_id}/{name}"
-        self.files[attachment_id] = data
+        self.state.attachment_files[attachment_id] = data
         attachment = {"mediaUrl": media_url, "mediaType": media_type}
         self.state.attachments[media_url] = {**attachment, "id": attachment_id, "access": access}
         return ok({"attachment": attachment}, 201)
@@ -74,13 +73,13 @@ class SuncoMediaApi:
         found = self.state.attachments.pop(body["mediaUrl"], None)
         if found is None:
             raise not_found("Attachment")
-        self.files.pop(found["id"], None)
+        self.state.attachment_files.pop(found["id"], None)
         return ok({})
 
     async def serve(self, request: Request) -> Response:
         """The uploaded bytes at their mediaUrl (so a message's image or file can be fetched)."""
         attachment_id = request.path_params["attachment_id"]
-        data = self.files.get(attachment_id)
+        data = self.state.attachment_files.get(attachment_id)
         found = next((a for a in self.state.attachments.values() if a["id"] == attachment_id), None)
         if data is None or found is None:
             return JSONResponse({"errors": [{"code": "not_found", "title": "Attachment not found"}]}, 404)

@@ -223,3 +223,29 @@ async def test_apps_keys_and_switchboard_lifecycle(zclient: httpx.AsyncClient, s
     assert (await zclient.delete(app_path(settings, f"/switchboards/{board['id']}"))).status_code == 200
     fresh = (await zclient.post(app_path(settings, "/switchboards"))).json()["switchboard"]
     assert fresh["enabled"] is False and "defaultSwitchboardIntegrationId" not in fresh
+
+
+async def test_include_full_source_names_the_users_client(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, receiver: Receiver
+) -> None:
+    path = app_path(settings, f"/integrations/{settings.zendesk_integration_id}/webhooks/{settings.zendesk_webhook_id}")
+    assert (await zclient.patch(path, json={"includeFullSource": True})).status_code == 200
+    sms = {"type": "twilio", "accountSid": "AC1", "authToken": "t"}
+    twilio = (await zclient.post(app_path(settings, "/integrations"), json=sms)).json()["integration"]["id"]
+    user_id, conv_id = await make_conversation(zclient, settings)
+    await post(zclient, settings, conv_id, {"type": "text", "text": "before"}, type="user", userId=user_id)
+    link = {
+        "matchCriteria": {"type": "twilio", "integrationId": twilio, "phoneNumber": "+15145550100"},
+        "confirmation": {"type": "immediate"},
+        "target": {"conversationId": conv_id},
+    }
+    await zclient.post(app_path(settings, f"/users/{user_id}/clients"), json=link)
+    await post(zclient, settings, conv_id, {"type": "text", "text": "after"}, type="user", userId=user_id)
+    await delivered(emulator)
+    before, after = (e["payload"]["message"]["source"] for e in receiver.events("conversation:message"))
+    assert before["client"] is None and after["client"]["integrationId"] == twilio
+    wrong = await zclient.post(
+        app_path(settings, f"/conversations/{conv_id}/messages"),
+        json={"author": BUSINESS, "content": {"type": "text", "text": "x"}, "destination": {"integrationId": "0" * 24}},
+    )
+    assert wrong.status_code == 400 and wrong.json()["errors"][0]["title"].startswith("destination.integrationId")
