@@ -48,6 +48,17 @@ class SpecChecker:
         }
         self.outcomes: list[Outcome] = []
 
+    def request_examples(self, operation: str) -> dict[str, Any]:
+        """The spec's named JSON request examples for an operation (`$ref`s into components resolved)."""
+        media = self._raw[operation].get("requestBody", {}).get("content", {}).get("application/json", {})
+        found: dict[str, Any] = {}
+        for name, example in (media.get("examples") or {}).items():
+            if "$ref" in example:
+                example = self.spec["components"]["examples"][example["$ref"].rsplit("/", 1)[-1]]
+            if "value" in example:
+                found[name] = example["value"]
+        return found
+
     def _validator(self, schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
         return jsonschema.Draft202012Validator({**schema, "$defs": self.defs})
 
