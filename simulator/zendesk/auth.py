@@ -33,6 +33,7 @@ class Principal:
     scope: str  # app, account or integration
     key_id: str
     integration_id: str | None = None
+    app_id: str | None = None  # the app an app key belongs to (None: the seeded app's own key)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Key:
     secret: str
     scope: str  # what Basic auth with this key grants
     integration_id: str | None = None
+    app_id: str | None = None
 
 
 def sunco_principal(header: str | None, keys: Mapping[str, Key]) -> Principal | None:
@@ -55,7 +57,7 @@ def sunco_principal(header: str | None, keys: Mapping[str, Key]) -> Principal | 
         key = keys.get(basic[0])
         if key is None or not hmac.compare_digest(basic[1], key.secret):
             return None
-        return Principal(key.scope, basic[0], key.integration_id)
+        return Principal(key.scope, basic[0], key.integration_id, key.app_id)
     if not header.lower().startswith("bearer "):
         return None
     token = header[7:].strip()
@@ -71,8 +73,9 @@ def sunco_principal(header: str | None, keys: Mapping[str, Key]) -> Principal | 
     if scope not in JWT_SCOPES:
         return None
     if key.integration_id is not None:
-        return Principal("integration", str(kid), key.integration_id)
-    return Principal(str(scope), str(kid), claims.get("integrationId") if scope == "integration" else None)
+        return Principal("integration", str(kid), key.integration_id, key.app_id)
+    integration_id = claims.get("integrationId") if scope == "integration" else None
+    return Principal(str(scope), str(kid), integration_id, key.app_id)
 
 
 def sunco_authorized(header: str | None, settings: Settings) -> bool:

@@ -85,7 +85,7 @@ class SuncoRoutes:
         """Every key that authenticates: the app key from settings, app keys and integration keys."""
         keys = {self.settings.zendesk_key_id: Key(self.settings.zendesk_key_secret.get_secret_value(), "app")}
         for key in self.state.app_keys.values():
-            keys[key["id"]] = Key(key["secret"], "app")
+            keys[key["id"]] = Key(key["secret"], "app", app_id=key["appId"])
         for key in self.state.integration_keys.values():
             keys[key["id"]] = Key(key["secret"], "integration", key["integrationId"])
         return keys
@@ -158,6 +158,10 @@ class SuncoRoutes:
             # Apps made by CreateApp are records: their own settings and keys, no conversations.
             if app_id not in self.state.apps or op not in APP_LEVEL_OPS:
                 raise SuncoError(404, "App not found")
+        if who is not None and who.scope != "account" and (who.app_id or self.settings.zendesk_app_id) != (
+            app_id or self.settings.zendesk_app_id
+        ):
+            raise SuncoError(401, "Invalid credentials")  # an app's key is unknown to every other app
         body: Any = None
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             body = None  # the handler reads the form (UploadAttachment)
