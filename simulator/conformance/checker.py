@@ -12,7 +12,7 @@ from simulator.zendesk.openapi import convert, operations
 
 # Statuses the spec's introduction gives every operation (credentials, scope, method, size, rate).
 GENERIC_ERRORS = frozenset({401, 403, 405, 413, 429})
-Expect = Literal["ok", "error"]  # a 2xx, or a 4xx (with SunCo's error body)
+Expect = Literal["ok", "error", "any"]  # a 2xx, a 4xx (with SunCo's error body), or either
 
 
 @dataclass

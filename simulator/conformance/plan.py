@@ -3,6 +3,7 @@ the ids each needs), then invalid ones (no credentials, wrong scope, unknown ids
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from dataclasses import dataclass
@@ -372,6 +373,22 @@ class Plan:
         await self.call("DeleteIntegration", "DELETE", "/v2/apps/{app}/integrations/{integration}")
         await self.call("DeleteUser", "DELETE", "/v2/apps/{app}/users/{user2}")
 
+    # --- mutated bodies -----------------------------------------------------------------
+
+    async def run_mutations(self) -> None:
+        """Each valid body again with one field dropped or replaced by a value of another type: whatever
+        the answer, it must be documented, valid, and never a server error."""
+        for op, (method, url, body) in list(self.valid.items()):
+            if not isinstance(body, dict) or op in ("RevokeAccess", "DeleteAttachment", "GetToken"):
+                continue
+            auth = "account" if self.checker.ops.get(op, {}).get("scopes") == ["account"] else "app"
+            for path, value in _mutations(body):
+                mutated = _apply(body, path, value)
+                label = (
+                    f"mutated {'.'.join(map(str, path)) or 'body'}={'(dropped)' if value is DROP else repr(value)[:20]}"
+                )
+                await self.call(op, method, url, label=label, expect="any", auth=auth, json=mutated)
+
     # --- the invalid calls ---------------------------------------------------------------
 
     async def run_invalid(self) -> None:
@@ -412,6 +429,11 @@ class Plan:
                 await self.call(
                     op, method, path, label="malformed body", expect="error", auth=auth, json=["not", "an", "object"]
                 )
+                for label, extra in (
+                    ("not JSON", {"content": b"{oops", "headers": {"Content-Type": "application/json"}}),
+                    ("form instead of JSON", {"files": {"other": ("a.txt", b"x", "text/plain")}}),
+                ):
+                    await self.call(op, method, path, label=label, expect="error", auth=auth, **extra)
 
 
 def _concrete(template: str, ids: dict[str, str]) -> str:
@@ -439,3 +461,33 @@ def _unknown_last_id(template: str, path: str) -> str | None:
             parts[index] = UNKNOWN_ID
             return "/".join(parts)
     return None
+
+
+DROP = object()
+ODD_VALUES: tuple[Any, ...] = (None, 123, "x", [], {}, True, "y" * 5000)
+
+
+def _mutations(body: Any, path: tuple[Any, ...] = ()) -> Any:
+    """(path, value) pairs: every key dropped, every node replaced by each odd value."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            yield path + (key,), DROP
+            yield from _mutations(value, path + (key,))
+    elif isinstance(body, list):
+        for index, value in enumerate(body[:2]):
+            yield from _mutations(value, path + (index,))
+    if path:
+        for value in ODD_VALUES:
+            yield path, value
+
+
+def _apply(body: Any, path: tuple[Any, ...], value: Any) -> Any:
+    out = copy.deepcopy(body)
+    node = out
+    for part in path[:-1]:
+        node = node[part]
+    if value is DROP:
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
+    return out

@@ -53,6 +53,7 @@ async def run(spec_path: Path, url: str | None = None, settings: Settings | None
         plan = Plan(client, checker, target)
         await plan.run_valid()
         await plan.run_invalid()
+        await plan.run_mutations()
         await plan.teardown()
         for path, method in (("/v2/apps/{app}/nothing", "GET"), ("/v2/apps/{app}/users", "PUT")):
             response = await client.request(method, target.base_url + path.format(**plan.ids), auth=plan.basic)

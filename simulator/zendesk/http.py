@@ -164,7 +164,9 @@ class SuncoRoutes:
             raise SuncoError(401, "Invalid credentials")  # an app's key is unknown to every other app
         body: Any = None
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            body = None  # the handler reads the form (UploadAttachment)
+            if op != "UploadAttachment":
+                raise SuncoError(415, "content-type: application/json is required")
+            body = None  # the handler reads the form
         elif request.method in ("POST", "PUT", "PATCH") and raw:
             try:
                 body = json.loads(raw)

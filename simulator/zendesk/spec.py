@@ -71,11 +71,13 @@ def _line(error: jsonschema.ValidationError) -> str:
     return f"{path}: {message}"
 
 
-def check(name: str, value: Any) -> None:
-    """Raise SunCo's 400 when `value` breaks schema `name` (the first, most relevant, error is the title)."""
+def check(name: str, value: Any, prefix: str = "") -> None:
+    """Raise SunCo's 400 when `value` breaks schema `name` (the first, most relevant, error is the title);
+    `prefix` is where `value` sits in the body (e.g. `messenger`)."""
     found = errors(name, value)
     if found:
-        raise SuncoError(400, found[0])
+        title = found[0] if not prefix else (prefix + "." + found[0]).replace(f"{prefix}.body:", f"{prefix}:")
+        raise SuncoError(400, title)
 
 
 def check_request(operation_id: str, body: Any) -> None:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.zendesk import spec
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.http import SuncoRoutes, ok
 from simulator.zendesk.ids import new_id
@@ -50,6 +51,8 @@ class SuncoIntegrationKeysApi:
 
     async def create_key(self, request: Request, body: Any) -> Response:
         integration = self._integration(request)
+        # The request schema leaves displayName open; the key it answers with limits it (1-100).
+        spec.check("displayName", body["displayName"], prefix="displayName")
         key = {
             "id": "int_" + new_id(),
             "displayName": body["displayName"],

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from simulator.zendesk import spec
 from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.http import SuncoRoutes, ok
@@ -102,6 +103,7 @@ class SuncoMediaApi:
         channels = [c for c in CONVERSION_CHANNELS if c in body]
         if len(channels) != 1:
             raise SuncoError(400, "body: exactly one of messenger, instagram or whatsapp is required")
+        spec.check("metaConversionEvent", body[channels[0]], prefix=channels[0])
         data = body[channels[0]]["payload"]["data"]
         if not data:
             raise SuncoError(400, f"{channels[0]}.payload.data: at least one event is required")
