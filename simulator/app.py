@@ -20,6 +20,8 @@ from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest
 from simulator.relay.store import Store, open_store
+from simulator.trace import Trace
+from simulator.trace.routes import TraceRoutes
 from simulator.types import Part
 from simulator.widget import WidgetServer
 from simulator.zendesk import ZendeskEmulator
@@ -75,13 +77,19 @@ class SimulatorApp:
         self.app = Starlette(lifespan=self._lifespan)
         self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
-        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport)
+        # Made first: every part writes its boundary crossings to this one record.
+        self.trace = Trace(self.clock, size=settings.sim_trace_size, file=settings.sim_trace_file)
+        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport, trace=self.trace)
         # The relay is configured separately from Zendesk in real life; overrides model an admin's
         # copy-paste mistake (a wrong shared secret) without touching the emulator's side.
         self.relay_settings = Settings.model_validate({**settings.model_dump(), **(relay_overrides or {})})
-        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
+        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport, trace=self.trace)
         self.widget = WidgetServer(
-            settings, self.clock, _CurrentRelay(self), agent_file=agent_file or settings.polyai_agent_file
+            settings,
+            self.clock,
+            _CurrentRelay(self),
+            agent_file=agent_file or settings.polyai_agent_file,
+            trace=self.trace,
         )
         self.relay.attach_sink(self.widget)
         self.app.router.routes.extend(self._routes())
@@ -103,6 +111,7 @@ class SimulatorApp:
             Route("/_sim/health", self._health, methods=["GET"]),
             Route("/_sim/reset", self._reset, methods=["POST"]),
             Route("/_sim/relay/sessions", self._relay_sessions, methods=["GET"]),
+            *TraceRoutes(self.trace).routes(),
         ]
         return [*harness, *relay_routes, *self.zendesk.routes(), *self.widget.routes()]
 
@@ -142,16 +151,18 @@ class SimulatorApp:
         for part in reversed(self.parts()):
             await part.shutdown()
         await self.store.close()
+        self.trace.close()
 
     async def reset(self) -> None:
         """Forget conversations, tickets and sessions on every side."""
         for part in reversed(self.parts()):
             await part.reset()
+        self.trace.clear()
 
     async def restart_relay(self) -> None:
         """Stop the relay and start a fresh instance on the same store, as a redeploy would."""
         await self.relay.shutdown()
-        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
+        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport, trace=self.trace)
         self.relay.attach_sink(self.widget)
         await self.relay.startup()
         log.info(kv("relay.restarted"))

@@ -56,6 +56,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         overrides["sim_port"] = args.port
     if getattr(args, "agent", None) is not None:
         overrides["polyai_agent_file"] = args.agent
+    if getattr(args, "trace", None) is not None:
+        overrides["sim_trace_file"] = args.trace
     return load_settings(overrides, config_file=getattr(args, "config", None))
 
 
@@ -130,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface to listen on (SIM_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on, 0 for any free port (SIM_PORT, default 8080)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--trace", type=Path, metavar="FILE", help="append every trace entry to FILE as JSON Lines (SIM_TRACE_FILE)"
+    )
     common(serve)
     serve.set_defaults(run=cmd_serve)
 

@@ -11,6 +11,7 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.relay.chat import ChatEvent, HandoffPort
+from simulator.trace import Trace
 from simulator.widget.auth import TokenService
 from simulator.widget.bot import Bot
 from simulator.widget.dialog import Dialog
@@ -29,13 +30,19 @@ class WidgetServer:
     """
 
     def __init__(
-        self, settings: Settings, clock: Clock, handoff: HandoffPort, *, agent_file: Path | None = None
+        self,
+        settings: Settings,
+        clock: Clock,
+        handoff: HandoffPort,
+        *,
+        agent_file: Path | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.handoff = handoff
         self.agent_file = agent_file
-        self.store = SessionStore(clock)
+        self.store = SessionStore(clock, trace)
         self.dialog = Dialog(settings, clock, handoff, self.store)
         self.tokens = TokenService(
             clock,

@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.relay.chat import EndUserProfile
+from simulator.trace import Trace
 from simulator.widget import protocol as p
 from simulator.widget.agent import Conversation
 
@@ -51,6 +52,7 @@ class Session:
     turns: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     watchdog: asyncio.Task[None] | None = None
+    trace: Trace | None = None
 
     def touch(self) -> None:
         """The user did something: push the idle deadline back."""
@@ -75,6 +77,13 @@ class Session:
         event = p.envelope(type_, payload or {}, sequence=sequence, timestamp=self.clock.now(), custom=custom)
         if not transient:
             self.history.append(event)
+        if self.trace is not None and self.trace.enabled:
+            self.trace.record(
+                "widget.out",
+                f"{type_.removeprefix('EVENT_TYPE_')} {_gist(payload)}".rstrip(),
+                session=self.id,
+                data={"channel": self.channel, "event": event},
+            )
         for subscriber in list(self.subscribers):
             subscriber.push(event)
         if type_ == p.SESSION_END:
@@ -96,11 +105,22 @@ class Session:
             self.subscribers.remove(subscriber)
 
 
+def _gist(payload: dict[str, Any] | None) -> str:
+    """A few words of an event's payload for the trace's one-line summary."""
+    payload = payload or {}
+    for key in ("text", "reason", "state"):
+        if isinstance(payload.get(key), str):
+            return repr(payload[key][:80])
+    agent = payload.get("agent")
+    return repr(agent.get("name", "")) if isinstance(agent, dict) else ""
+
+
 class SessionStore:
     """Sessions by id; SMS sessions also by phone number (one live session per number)."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, trace: Trace | None = None) -> None:
         self.clock = clock
+        self.trace = trace
         self._sessions: dict[str, Session] = {}
         self._by_phone: dict[str, str] = {}
 
@@ -113,6 +133,7 @@ class SessionStore:
             clock=self.clock,
             created_at=self.clock.now(),
             last_activity=self.clock.monotonic(),
+            trace=self.trace,
         )
         self._sessions[session.id] = session
         if channel == "sms" and user.phone:

@@ -239,6 +239,13 @@ class Webchat:
             self._dispatch(session, feed, event)
 
     def _dispatch(self, session: Session, feed: SocketFeed, event: p.ClientEvent) -> None:
+        if session.trace is not None and session.trace.enabled:
+            session.trace.record(
+                "widget.in",
+                f"{event.type.removeprefix('EVENT_TYPE_')} {_said(event)}".rstrip(),
+                session=session.id,
+                data={"channel": "webchat", "event": event.model_dump(mode="json")},
+            )
         if event.type == p.HEARTBEAT:
             # Only the sender hears its heartbeat; it is not part of the history.
             feed.push(self._transient(p.HEARTBEAT, {}, custom=event.custom))
@@ -257,6 +264,11 @@ class Webchat:
 
     def reset(self) -> None:
         self.limiter.reset()
+
+
+def _said(event: p.ClientEvent) -> str:
+    text = event.payload.get("text") or event.payload.get("state")
+    return repr(text[:80]) if isinstance(text, str) else ""
 
 
 def _cursor(value: str | None) -> int:

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.trace import Trace
 from simulator.zendesk.control_api import ControlApi
 from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.events import EventBus
@@ -33,17 +34,25 @@ from simulator.zendesk.workspace import AgentWorkspace
 class ZendeskEmulator:
     """SunCo REST v2, webhook delivery, agent workspace, tickets and the status webhook."""
 
-    def __init__(self, settings: Settings, clock: Clock, transport: httpx.AsyncBaseTransport | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None,
+        *,
+        trace: Trace | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.transport = transport
+        self.trace = trace or Trace(clock, size=0)
         self.state = seeded_state(settings)
         self.faults = FaultBook()
-        self.deliverer = Deliverer(clock, transport, self.faults)
+        self.deliverer = Deliverer(clock, transport, self.faults, trace=self.trace)
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
-        self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control)
+        self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.workspace.on_status.append(self.status_webhook)
         sunco = SuncoRoutes(settings, self.faults, self.state)

@@ -94,6 +94,7 @@ class EventBus:
                         headers=_api_key_headers(hook.secret),
                         event_ids=[event["id"]],
                         event_types=[event_type],
+                        conversation=conversation.id,
                     )
                 )
                 event_ids.append(event["id"])

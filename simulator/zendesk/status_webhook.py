@@ -66,6 +66,8 @@ class StatusWebhook:
                 headers=lambda raw: self._headers(raw, invocation_id),
                 event_ids=[event_id],
                 event_types=[EVENT_TYPE],
+                conversation=ticket.conversation_id,
+                ticket=ticket.id,
             )
         )
 
