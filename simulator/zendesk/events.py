@@ -57,18 +57,25 @@ class EventBus:
     ) -> list[str]:
         """Queue one event to every subscribed webhook of every listening integration; returns event ids."""
         integrations = self.listening_integrations(conversation, also)
-        event_ids = self._fan_out(integrations, event_type, build, conversation.id)
+        event_ids = self._fan_out(integrations, event_type, build, conversation.id, conversation.id)
         log.debug(kv("zendesk.event", type=event_type, conversation=conversation.id, deliveries=len(event_ids)))
         return event_ids
 
     def emit_app(self, event_type: str, build: PayloadBuilder, subject: str) -> list[str]:
         """An event about the app's users (user:update, user:remove): every integration subscribed hears it.
         `subject` orders deliveries (one queue per webhook and subject)."""
-        event_ids = self._fan_out(list(self.state.integrations), event_type, build, subject)
+        event_ids = self._fan_out(list(self.state.integrations), event_type, build, subject, None)
         log.debug(kv("zendesk.event", type=event_type, subject=subject, deliveries=len(event_ids)))
         return event_ids
 
-    def _fan_out(self, integrations: list[str], event_type: str, build: PayloadBuilder, subject: str) -> list[str]:
+    def _fan_out(
+        self,
+        integrations: list[str],
+        event_type: str,
+        build: PayloadBuilder,
+        subject: str,
+        conversation_id: str | None,
+    ) -> list[str]:
         event_ids: list[str] = []
         for integration_id in integrations:
             for hook in self.state.webhooks.get(integration_id, []):
@@ -94,7 +101,7 @@ class EventBus:
                         headers=_api_key_headers(hook.secret),
                         event_ids=[event["id"]],
                         event_types=[event_type],
-                        conversation=conversation.id,
+                        conversation=conversation_id,
                     )
                 )
                 event_ids.append(event["id"])
