@@ -104,13 +104,19 @@ class Conversations:
         return user
 
     def delete_user(self, user: User) -> None:
-        """Forget a user, their clients and devices, and their part in conversations; `user:remove`."""
+        """Forget a user, their clients, devices and conversation history (their personal conversations
+        go; they leave group ones); `user:remove`."""
         self.state.users.pop(user.id, None)
         self.state.clients.pop(user.id, None)
         self.state.devices.pop(user.id, None)
-        for members in self.state.participants.values():
-            if user.id in members:
-                members.remove(user.id)
+        for conversation_id, members in list(self.state.participants.items()):
+            if user.id not in members:
+                continue
+            members.remove(user.id)
+            conversation = self.state.conversations.get(conversation_id)
+            if conversation is not None and conversation.type == "personal":
+                for table in (self.state.conversations, self.state.participants, self.state.messages):
+                    table.pop(conversation_id, None)
         self.bus.emit_app("user:remove", app_events.user_remove(user), f"user:{user.id}")
 
     def conversation(self, conversation_id: str) -> Conversation:

@@ -20,9 +20,9 @@ from simulator.zendesk.models import (
     MessagePostBody,
     Source,
 )
-from simulator.zendesk.paging import cursors, page_size, paginate
+from simulator.zendesk.paging import cursors, paginate
 
-PAGE_SIZE = 100  # ListMessages: the newest 100 unless page[size] says otherwise
+PAGE_SIZE = 100  # ListMessages: fixed at 100 per page, the newest page by default (page[size] is ignored)
 
 
 class SuncoApi:
@@ -84,6 +84,8 @@ class SuncoApi:
 
     async def delete_conversation(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
+        if conversation.is_default:
+            raise SuncoError(400, "conversationId: the default conversation cannot be deleted (its messages can)")
         self.conversations.delete_conversation(conversation)
         return ok({})
 
@@ -106,7 +108,7 @@ class SuncoApi:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
         messages = self.state.messages.get(conversation.id, [])
         before, after = cursors(request)
-        start, end, has_more = _page([m.id for m in messages], before, after, page_size(request, PAGE_SIZE))
+        start, end, has_more = _page([m.id for m in messages], before, after, PAGE_SIZE)
         page = messages[start:end]
         meta: dict[str, Any] = {"hasMore": has_more}
         links: dict[str, str] = {}

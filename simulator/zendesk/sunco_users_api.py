@@ -17,7 +17,7 @@ from simulator.zendesk.ids import new_id
 from simulator.zendesk.models import Profile, User, UserCreateBody, UserUpdateBody, Webhook
 from simulator.zendesk.paging import paginate
 
-# Confirmation types that make a linked client usable at once; the others wait for the user.
+# The confirmation type that links a client at once (client:update to active); the others stay pending.
 IMMEDIATE = "immediate"
 
 
@@ -103,6 +103,8 @@ class SuncoUsersApi:
         user = self._user(request)
         cleared = user.model_copy(update={"profile": Profile(), "metadata": {}, "identities": []})
         self.state.users[user.id] = cleared
+        for client in self.state.clients.get(user.id, []):
+            client.update(displayName=None, avatarUrl=None, info=None, raw=None)
         return ok({"user": cleared.wire()})
 
     async def sync_user(self, request: Request, body: Any) -> Response:
@@ -127,23 +129,29 @@ class SuncoUsersApi:
             raise SuncoError(400, f"matchCriteria.type: the integration is of type {integration.type}")
         if target not in self.state.conversations or user.id not in self.state.participants.get(target, []):
             raise SuncoError(400, "target.conversationId: not a conversation of this user")
-        active = confirmation["type"] == IMMEDIATE
         client = {
             "id": new_id(),
             "type": criteria["type"],
-            "status": "active" if active else "pending",
+            "status": "pending",
             "integrationId": integration.id,
             "externalId": _external_id(criteria),
             "lastSeen": self.conversations.now(),
-            "linkedAt": self.conversations.now() if active else None,
+            "linkedAt": None,
             "displayName": None,
             "avatarUrl": None,
             "info": None,
             "raw": None,
         }
         self.state.clients.setdefault(user.id, []).append(client)
-        self.conversations.bus.emit_app("client:add", _client_event(user, client), f"user:{user.id}")
-        return ok({"client": client}, 201)
+        bus = self.conversations.bus
+        linked_to = self.state.conversations[target].truncated()
+        bus.emit_app("client:add", _client_event(user, client, "channelLinking", linked_to), f"user:{user.id}")
+        created = dict(client)  # SunCo answers with the client as created: pending
+        if confirmation["type"] == IMMEDIATE:
+            # Nothing to confirm: the link completes at once, as `client:update` tells.
+            client.update(status="active", linkedAt=self.conversations.now())
+            bus.emit_app("client:update", _client_event(user, client, "confirmed", linked_to), f"user:{user.id}")
+        return ok({"client": created}, 201)
 
     async def list_clients(self, request: Request, body: Any) -> Response:
         user = self._user(request)
@@ -157,7 +165,7 @@ class SuncoUsersApi:
         if client is None:
             raise not_found("Client")
         clients.remove(client)
-        self.conversations.bus.emit_app("client:remove", _client_event(user, client), f"user:{user.id}")
+        self.conversations.bus.emit_app("client:remove", _client_event(user, client, "api"), f"user:{user.id}")
         return ok({})
 
     async def list_devices(self, request: Request, body: Any) -> Response:
@@ -182,11 +190,16 @@ def _external_id(criteria: dict[str, Any]) -> str | None:
     return None
 
 
-def _client_event(user: User, client: dict[str, Any]) -> PayloadBuilder:
-    """`client:add` / `client:remove`: the client and its user."""
+def _client_event(
+    user: User, client: dict[str, Any], reason: str, conversation: dict[str, Any] | None = None
+) -> PayloadBuilder:
+    """`client:add` / `client:update` / `client:remove`: the client, its user, why, and the conversation."""
     snapshot = dict(client)
 
     def build(hook: Webhook) -> dict[str, Any]:
-        return {"client": dict(snapshot), "user": user_for(hook, user)}
+        payload = {"client": dict(snapshot), "user": user_for(hook, user), "reason": reason}
+        if conversation is not None:
+            payload["conversation"] = dict(conversation)
+        return payload
 
     return build

@@ -214,8 +214,8 @@ async def test_sdk_integrations_keys_switchboards_and_clients(live_sim: Simulato
     assert [k.id for k in r["listed_keys"]] == [r["key"].id]
     assert r["updated"].deliver_standby_events is False and r["duplicate"] == 409
     assert r["toggled"].enabled is True
-    assert r["linked"].status == "active" and r["linked"].external_id == "+15145550100"
-    assert [c.id for c in r["listed_clients"]] == [r["linked"].id]
+    assert r["linked"].status == "pending" and r["linked"].external_id == "+15145550100"  # as created
+    assert [(c.id, c.status) for c in r["listed_clients"]] == [(r["linked"].id, "active")]  # immediate: linked
 
 
 async def test_sdk_oauth_authorize_follows_the_redirect_and_loses_the_code(live_sim: SimulatorApp) -> None:

@@ -161,8 +161,8 @@ async def test_lifecycle_events_reach_a_webhook_subscribed_to_them(
     target = settings.relay_url + settings.events_webhook_path
     triggers = [
         "conversation:create", "conversation:remove", "conversation:join", "conversation:leave", "user:update",
-        "user:remove", "client:add", "conversation:message:delivery:channel", "conversation:message:delivery:user",
-        "conversation:message:delivery:failure",
+        "user:remove", "client:add", "client:update", "conversation:message:delivery:channel",
+        "conversation:message:delivery:user", "conversation:message:delivery:failure",
     ]  # fmt: skip
     hook = {"target": target, "triggers": triggers, "includeFullUser": True}
     made = await zclient.post(app_path(settings, "/integrations"), json={"type": "custom", "webhooks": [hook]})
