@@ -3,8 +3,6 @@ the ids each needs), then invalid ones (no credentials, wrong scope, unknown ids
 
 from __future__ import annotations
 
-import copy
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +12,8 @@ import httpx
 import jwt
 
 from simulator.conformance.checker import Expect, SpecChecker
+from simulator.conformance.paths import DROP, UNKNOWN_ID, apply, concrete, mutations, unknown_last_id
 
-UNKNOWN_ID = "0123456789abcdef01234567"
-HEX24 = re.compile(r"^[0-9a-f]{24}$|^(app|int)_[0-9a-f]{24}$")
 NO_AUTH_OPS = frozenset({"Authorize", "GetToken"})
 
 
@@ -366,7 +363,8 @@ class Plan:
     async def teardown(self) -> None:
         c = "/v2/apps/{app}/conversations/{conv}"
         await self.call("DeleteAllMessages", "DELETE", c + "/messages")
-        await self.call("DeleteConversation", "DELETE", c)
+        await self.call("DeleteConversation", "DELETE", c, label="the default conversation", expect="error")
+        await self.call("DeleteConversation", "DELETE", "/v2/apps/{app}/conversations/{group}")
         await self.call(
             "DeleteCustomIntegrationKey", "DELETE", "/v2/apps/{app}/integrations/{integration}/keys/{intkey}"
         )
@@ -382,8 +380,8 @@ class Plan:
             if not isinstance(body, dict) or op in ("RevokeAccess", "DeleteAttachment", "GetToken"):
                 continue
             auth = "account" if self.checker.ops.get(op, {}).get("scopes") == ["account"] else "app"
-            for path, value in _mutations(body):
-                mutated = _apply(body, path, value)
+            for path, value in mutations(body):
+                mutated = apply(body, path, value)
                 label = (
                     f"mutated {'.'.join(map(str, path)) or 'body'}={'(dropped)' if value is DROP else repr(value)[:20]}"
                 )
@@ -395,7 +393,7 @@ class Plan:
         """Per operation: no credentials, a scope it does not allow, an unknown id, a malformed body."""
         integration_key = self.integration
         for op, info in self.checker.ops.items():
-            method, path = info["method"], _concrete(info["path"], self.ids)
+            method, path = info["method"], concrete(info["path"], self.ids)
             if op not in NO_AUTH_OPS:
                 await self.call(op, method, path, label="no credentials", expect="error", auth=None)
             if "integration" not in info["scopes"] and info["scopes"] and integration_key is not None:
@@ -417,7 +415,7 @@ class Plan:
                     expect="error",
                     json={} if method in ("POST", "PATCH") else None,
                 )
-            unknown = _unknown_last_id(info["path"], path)
+            unknown = unknown_last_id(info["path"], path)
             if unknown is not None:
                 auth = "account" if info["scopes"] == ["account"] else "app"
                 body: Any = self.valid.get(op, ("", "", {}))[2] if method in ("POST", "PATCH") else None
@@ -434,60 +432,3 @@ class Plan:
                     ("form instead of JSON", {"files": {"other": ("a.txt", b"x", "text/plain")}}),
                 ):
                     await self.call(op, method, path, label=label, expect="error", auth=auth, **extra)
-
-
-def _concrete(template: str, ids: dict[str, str]) -> str:
-    """A spec path with remembered ids filled in (the last ones made)."""
-    names = {
-        "appId": ids["app"],
-        "conversationId": ids.get("group", UNKNOWN_ID),
-        "userIdOrExternalId": ids.get("user", UNKNOWN_ID),
-        "integrationId": ids.get("integration", UNKNOWN_ID),
-        "switchboardId": ids.get("board", UNKNOWN_ID),
-        "zendeskId": ids.get("user", UNKNOWN_ID),
-    }
-    return re.sub(r"\{(\w+)\}", lambda m: names.get(m.group(1), UNKNOWN_ID), template)
-
-
-def _unknown_last_id(template: str, path: str) -> str | None:
-    """The same path with its last id parameter replaced by an id that does not exist."""
-    params = re.findall(r"\{(\w+)\}", template)
-    if not params or params == ["appId"] and not template.endswith("{appId}"):
-        return None
-    parts = path.split("/")
-    template_parts = template.split("/")
-    for index in range(len(template_parts) - 1, -1, -1):
-        if template_parts[index].startswith("{"):
-            parts[index] = UNKNOWN_ID
-            return "/".join(parts)
-    return None
-
-
-DROP = object()
-ODD_VALUES: tuple[Any, ...] = (None, 123, "x", [], {}, True, "y" * 5000)
-
-
-def _mutations(body: Any, path: tuple[Any, ...] = ()) -> Any:
-    """(path, value) pairs: every key dropped, every node replaced by each odd value."""
-    if isinstance(body, dict):
-        for key, value in body.items():
-            yield path + (key,), DROP
-            yield from _mutations(value, path + (key,))
-    elif isinstance(body, list):
-        for index, value in enumerate(body[:2]):
-            yield from _mutations(value, path + (index,))
-    if path:
-        for value in ODD_VALUES:
-            yield path, value
-
-
-def _apply(body: Any, path: tuple[Any, ...], value: Any) -> Any:
-    out = copy.deepcopy(body)
-    node = out
-    for part in path[:-1]:
-        node = node[part]
-    if value is DROP:
-        node.pop(path[-1], None)
-    else:
-        node[path[-1]] = value
-    return out
