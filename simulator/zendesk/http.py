@@ -158,8 +158,10 @@ class SuncoRoutes:
             # Apps made by CreateApp are records: their own settings and keys, no conversations.
             if app_id not in self.state.apps or op not in APP_LEVEL_OPS:
                 raise SuncoError(404, "App not found")
-        if who is not None and who.scope != "account" and (who.app_id or self.settings.zendesk_app_id) != (
-            app_id or self.settings.zendesk_app_id
+        if (
+            who is not None
+            and who.scope != "account"
+            and (who.app_id or self.settings.zendesk_app_id) != (app_id or self.settings.zendesk_app_id)
         ):
             raise SuncoError(401, "Invalid credentials")  # an app's key is unknown to every other app
         body: Any = None

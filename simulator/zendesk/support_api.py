@@ -68,7 +68,12 @@ class SupportApi:
                 Route(f"/api/v2/tickets/{{ticket_id:int}}{suffix}", self.update_ticket, methods=["PUT"]),
                 Route(f"/api/v2/tickets/{{ticket_id:int}}/comments{suffix}", self.list_comments, methods=["GET"]),
             ]
+        # Anything else under /api/v2 (mounted after the rest): Zendesk's JSON 404, not plain text.
+        routes.append(Route("/api/v2/{rest:path}", self.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
         return routes
+
+    async def unknown(self, request: Request) -> Response:
+        return JSONResponse({"error": "InvalidEndpoint", "description": "Not found"}, status_code=404)
 
     def _denied(self, request: Request) -> JSONResponse | None:
         if zendesk_authorized(request.headers.get("authorization"), self.settings):

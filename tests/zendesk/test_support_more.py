@@ -46,6 +46,8 @@ async def test_comments_show_many_and_count_with_and_without_json(
         assert (await zclient.get(f"/api/v2/tickets{suffix}", auth=auth)).json()["count"] == 2
     assert (await zclient.get("/api/v2/tickets/9/comments.json", auth=auth)).status_code == 404
     assert (await zclient.get("/api/v2/tickets/show_many.json", params={"ids": "x"}, auth=auth)).status_code == 422
+    unknown = await zclient.get("/api/v2/macros.json", auth=auth)
+    assert unknown.status_code == 404 and unknown.json()["error"] == "InvalidEndpoint"
 
 
 async def test_oauth_bearer_token_and_status_actor(
