@@ -107,6 +107,9 @@ class SuncoRoutes:
             except SuncoError as exc:
                 log.info(kv("sunco.error", method=request.method, path=request.url.path, status=exc.status))
                 return exc.response()
+            except Exception:  # an emulator bug: still SunCo's error shape, and the traceback in the log
+                log.exception(kv("sunco.crash", method=request.method, path=request.url.path, op=op))
+                return SuncoError(500, "Internal server error").response()
 
         built = Route((SUNCO_ROOT if root else SUNCO_PREFIX) + path, endpoint, methods=[method])
         self.built.append(built)

@@ -17,6 +17,28 @@ BUNDLE = Path(__file__).with_name("sunco-v2.schema.json")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 
 FORMATS = jsonschema.FormatChecker(formats=())
+# Body fields that carry credentials: errors about them never quote the value.
+SECRET_NAMES = frozenset(
+    {
+        "authToken",
+        "appSecret",
+        "pageAccessToken",
+        "accessKey",
+        "apiKey",
+        "token",
+        "channelSecret",
+        "secret",
+        "channelAccessToken",
+        "consumerSecret",
+        "accessTokenSecret",
+        "password",
+        "signingKey",
+        "privateKey",
+        "client_secret",
+        "accountManagementAccessToken",
+        "hsmFallbackLanguage",
+    }
+)
 
 
 @FORMATS.checks("uri")
@@ -65,6 +87,8 @@ def _line(error: jsonschema.ValidationError) -> str:
         # Name the missing field itself, as the rest of the emulator's errors do.
         parts.append(message.split("'")[1] if message.count("'") >= 2 else "?")
         message = "Field required"
+    if any(str(p) in SECRET_NAMES for p in parts):
+        message = "invalid value"  # never echo (part of) a credential back
     path = ".".join(parts) or "body"
     if len(message) > 200:
         message = message[:200] + "..."

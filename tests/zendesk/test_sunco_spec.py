@@ -249,3 +249,20 @@ async def test_include_full_source_names_the_users_client(
         json={"author": BUSINESS, "content": {"type": "text", "text": "x"}, "destination": {"integrationId": "0" * 24}},
     )
     assert wrong.status_code == 400 and wrong.json()["errors"][0]["title"].startswith("destination.integrationId")
+
+
+async def test_errors_never_quote_a_credential_and_a_crash_is_still_sunco_shaped(
+    zclient: httpx.AsyncClient, settings: Settings, emulator: ZendeskEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = {"type": "twilio", "accountSid": "AC1", "authToken": ["hunter2-secret"]}
+    response = await zclient.post(app_path(settings, "/integrations"), json=bad)
+    assert response.status_code == 400 and "hunter2" not in response.text
+    assert response.json()["errors"][0]["title"] == "authToken: invalid value"
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("emulator bug")
+
+    monkeypatch.setattr(emulator.conversations, "create_user", broken)
+    crash = await zclient.post(app_path(settings, "/users"), json={})
+    assert crash.status_code == 500
+    assert crash.json() == {"errors": [{"code": "internal_server_error", "title": "Internal server error"}]}
