@@ -14,6 +14,7 @@ from jsonschema.exceptions import best_match
 from simulator.zendesk.errors import SuncoError
 
 BUNDLE = Path(__file__).with_name("sunco-v2.schema.json")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 
 FORMATS = jsonschema.FormatChecker(formats=())
@@ -39,6 +40,11 @@ SECRET_NAMES = frozenset(
         "hsmFallbackLanguage",
     }
 )
+
+
+@FORMATS.checks("email")
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or bool(_EMAIL.match(value))
 
 
 @FORMATS.checks("uri")

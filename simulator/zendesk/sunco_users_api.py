@@ -83,8 +83,6 @@ class SuncoUsersApi:
         update = parse(UserUpdateBody, body)
         if update.external_id and update.external_id != user.external_id and self.state.find_user(update.external_id):
             raise SuncoError(409, "A user with this externalId already exists")
-        if user.external_id and update.external_id and update.external_id != user.external_id:
-            raise SuncoError(400, "externalId: can only be set on a user who has none")
         changes: dict[str, Any] = {}
         for name in ("external_id", "signed_up_at", "to_be_retained", "metadata"):
             if getattr(update, name) is not None:

@@ -96,6 +96,8 @@ async def test_list_users_by_email_and_unknown_filters_are_404(zclient: httpx.As
         {"type": "email", "value": "bo@x.test", "verification": "unverified"}
     ]
     assert (await zclient.get(app_path(settings, "/users"))).status_code == 400
+    bad_email = await zclient.post(app_path(settings, "/users"), json={"profile": {"email": "not-an-email"}})
+    assert bad_email.status_code == 400 and bad_email.json()["errors"][0]["title"].startswith("profile.email")
     nobody = await zclient.get(app_path(settings, "/users"), params={"filter[identities.email]": "no@x.test"})
     assert nobody.status_code == 404
     unknown = await zclient.get(app_path(settings, "/conversations"), params={"filter[userId]": "0" * 24})
