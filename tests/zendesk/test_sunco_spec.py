@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from zdhelpers import Receiver, app_path, delivered, make_conversation
 
@@ -155,6 +156,12 @@ async def test_integration_key_gets_integration_scope_only(zclient: httpx.AsyncC
     assert (await zclient.get(app_path(settings, "/switchboards"), auth=auth)).status_code == 403
     assert (await zclient.post(app_path(settings, "/users"), json={}, auth=auth)).status_code == 201
     assert (await zclient.get("/sc/v2/apps", auth=auth)).status_code == 403  # account scope only
+    # A JWT signed by the integration key is integration-scoped whatever scope it claims.
+    token = jwt.encode({"scope": "app"}, key["secret"], algorithm="HS256", headers={"kid": key["id"]})
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await zclient.get(app_path(settings, "/switchboards"), auth=None, headers=bearer)).status_code == 403
+    own_hooks = app_path(settings, f"/integrations/{integration_id}/webhooks")
+    assert (await zclient.get(own_hooks, auth=None, headers=bearer)).status_code == 200
 
 
 async def test_lifecycle_events_reach_a_webhook_subscribed_to_them(
