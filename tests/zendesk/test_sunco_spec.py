@@ -65,6 +65,7 @@ async def test_every_content_type_the_spec_allows_is_201(
         ({"type": "sticker"}, BUSINESS, "content.type"),
         ({"type": "text", "text": "hi"}, {"type": "business", "subtypes": ["robot"]}, "author.subtypes.0"),
         ({"type": "text", "text": "hi"}, {"type": "bot"}, "author.type"),
+        ({"type": "text", "text": "hi"}, {"type": "business", "subtypes": ["AI", "bot"]}, "author.subtypes"),
         ({"type": "formResponse", "fields": [{"type": "text", "name": "a", "label": "A"}]}, BUSINESS, "content.type"),
     ],
 )
