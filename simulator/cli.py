@@ -14,6 +14,7 @@ from typing import Any
 from simulator import __version__
 from simulator.config import ConfigError, Settings, load_settings
 from simulator.logs import configure_logging
+from simulator.recordings.cli import add_record_command, add_serve_flags, finish_recording, start_recording
 
 EXIT_USAGE = 2
 
@@ -71,13 +72,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"sim_port": sock.getsockname()[1]})
     configure_logging(args.log_level.upper())
     sim = SimulatorApp(settings)
+    recorder = start_recording(sim, args)
     print(_admin_banner(settings), flush=True)
     try:
         asyncio.run(serve_forever(sim, sock, log_level=args.log_level))
     except KeyboardInterrupt:
         pass
     print("Simulator stopped.", flush=True)
-    return 0
+    return finish_recording(recorder)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -87,7 +89,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     install_redaction()
     logging.getLogger().setLevel(logging.WARNING)
-    return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual)
+    return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual, args.loose)
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
@@ -135,12 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--trace", type=Path, metavar="FILE", help="append every trace entry to FILE as JSON Lines (SIM_TRACE_FILE)"
     )
+    add_serve_flags(serve)
     common(serve)
     serve.set_defaults(run=cmd_serve)
+    add_record_command(sub)
 
     for name, text in (
         ("tui", "play the end user and the Zendesk agent side by side (coming)"),
-        ("record", "record a live session to recordings/ (coming)"),
         ("bench", "measure relay throughput and latency (coming)"),
     ):
         p = sub.add_parser(name, help=text)
@@ -152,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--socket", action="store_true", help="run over a real loopback socket, not in-process")
     replay.add_argument("--junit", type=Path, help="write a JUnit XML report here")
     replay.add_argument("--write-actual", type=Path, metavar="DIR", help="write each failed run as a scenario here")
+    replay.add_argument("--loose", action="store_true", help="recordings: check the scenario part only")
     replay.set_defaults(run=cmd_replay)
 
     conformance = sub.add_parser("conformance", help="check the SunCo emulator against the official OpenAPI spec")

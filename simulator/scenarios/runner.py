@@ -295,8 +295,11 @@ async def run_scenario(
     text: str | None = None,
     base_dir: Path | None = None,
     transport: Literal["asgi", "socket"] = "asgi",
+    loose: bool = False,
 ) -> ScenarioResult:
-    """Run one scenario on a fresh simulator; never raises for a scenario failure (see the result)."""
+    """Run one scenario on a fresh simulator; never raises for a scenario failure (see the result).
+
+    A recording's exchanges are checked too, unless `loose`."""
     overrides = dict(scenario.settings)
     agent_file = None
     if scenario.agent_file:
@@ -312,6 +315,13 @@ async def run_scenario(
             for index, step in enumerate(scenario.steps):
                 await run.step(index, step)
             await run.finish()
+            if scenario.recording is not None and not loose:
+                from simulator.recordings.replay import exchange_problems
+
+                problems = exchange_problems(scenario.recording, harness)
+                if problems:
+                    heading = f"the relay's exchanges ({source}), recorded vs replayed:\n"
+                    raise ScenarioFailed(heading + "\n".join(problems))
             result.passed = True
         except ScenarioFailed as exc:
             result.report = f"scenario {scenario.name!r} failed at {exc}"
@@ -321,10 +331,14 @@ async def run_scenario(
     return result
 
 
-async def run_file(path: Path, *, transport: Literal["asgi", "socket"] = "asgi") -> ScenarioResult:
+async def run_file(
+    path: Path, *, transport: Literal["asgi", "socket"] = "asgi", loose: bool = False
+) -> ScenarioResult:
     """Load, validate and run one scenario file (raises ScenarioFileError if it is invalid)."""
     scenario, text = read_scenario(path)
-    return await run_scenario(scenario, source=str(path), text=text, base_dir=path.parent, transport=transport)
+    return await run_scenario(
+        scenario, source=str(path), text=text, base_dir=path.parent, transport=transport, loose=loose
+    )
 
 
 def write_actual(result: ScenarioResult, folder: Path) -> Path:
