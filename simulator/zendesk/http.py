@@ -25,6 +25,7 @@ from simulator.zendesk.state import AppState
 log = logging.getLogger("simulator.zendesk.sunco")
 
 MAX_BODY_BYTES = 100 * 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # UploadAttachment's own limit (a file, not a JSON body)
 SUNCO_ROOT = "/sc"
 SUNCO_PREFIX = "/sc/v2/apps/{app_id}"
 APP_LEVEL_OPS = frozenset(
@@ -144,7 +145,9 @@ class SuncoRoutes:
         if fault is not None:
             raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
         raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        if op == "UploadAttachment" and len(raw) > MAX_UPLOAD_BYTES:
+            raise SuncoError(413, "Attachment exceeds the 50 MB limit")
+        if op != "UploadAttachment" and len(raw) > MAX_BODY_BYTES:
             raise SuncoError(413, "Request body exceeds the 100 kB limit")
         scopes = spec.operation(op)["scopes"]
         who: Principal | None = None

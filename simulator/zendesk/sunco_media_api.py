@@ -13,10 +13,9 @@ from starlette.routing import Route
 from simulator.zendesk import spec
 from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.errors import SuncoError, not_found
-from simulator.zendesk.http import SuncoRoutes, ok
+from simulator.zendesk.http import MAX_UPLOAD_BYTES, SuncoRoutes, ok
 from simulator.zendesk.ids import new_id
 
-MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
 ACCESS = ("public", "private")
 MEDIA_PATH = "/_sim/media"
 CONVERSION_CHANNELS = ("messenger", "instagram", "whatsapp")
@@ -53,7 +52,7 @@ class SuncoMediaApi:
             self.conversations.conversation(conversation_id)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise SuncoError(400, "source: the file must be sent as multipart/form-data")
-        async with request.form(max_part_size=MAX_ATTACHMENT_BYTES) as form:
+        async with request.form(max_part_size=MAX_UPLOAD_BYTES) as form:
             source = form.get("source")
             if not isinstance(source, UploadFile):
                 raise SuncoError(400, "source: a file is required")

@@ -276,3 +276,20 @@ async def test_errors_never_quote_a_credential_and_a_crash_is_still_sunco_shaped
     crash = await zclient.post(app_path(settings, "/users"), json={})
     assert crash.status_code == 500
     assert crash.json() == {"errors": [{"code": "internal_server_error", "title": "Internal server error"}]}
+
+
+async def test_attachment_upload_is_served_back_and_removed(zclient: httpx.AsyncClient, settings: Settings) -> None:
+    data = b"%PDF" + b"x" * 300_000  # larger than a JSON body may be
+    params = {"access": "public"}
+    up = await zclient.post(
+        app_path(settings, "/attachments"), params=params, files={"source": ("r.pdf", data, "application/pdf")}
+    )
+    assert up.status_code == 201, up.text
+    media_url = up.json()["attachment"]["mediaUrl"]
+    served = await zclient.get(media_url)
+    assert served.content == data and served.headers["content-type"] == "application/pdf"
+    assert (await zclient.post(app_path(settings, "/attachments"), files={"source": ("a", b"x")})).status_code == 400
+    body = {"mediaUrl": media_url}
+    assert (await zclient.post(app_path(settings, "/attachments/remove"), json=body)).status_code == 200
+    assert (await zclient.get(media_url)).status_code == 404
+    assert (await zclient.post(app_path(settings, "/attachments/remove"), json=body)).status_code == 404
