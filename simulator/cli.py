@@ -105,7 +105,12 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     print(report(summary, verbose=args.verbose))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
-    failed = summary["server_errors"] or summary["schema_violations"] or summary["conformant"] < summary["operations"]
+    failed = (
+        summary["server_errors"]
+        or summary["schema_violations"]
+        or summary["conformant"] < summary["operations"]
+        or summary["webhooks"]["problems"]
+    )
     return 1 if failed else 0
 
 

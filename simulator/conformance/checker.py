@@ -48,6 +48,14 @@ class SpecChecker:
         }
         self.outcomes: list[Outcome] = []
 
+    def event_types(self) -> set[str]:
+        """Webhook event types the spec has a schema for (schemas titled like `conversation:create`)."""
+        return {
+            str(schema["title"])
+            for schema in self.spec["components"]["schemas"].values()
+            if isinstance(schema, dict) and ":" in str(schema.get("title", ""))
+        }
+
     def request_examples(self, operation: str) -> dict[str, Any]:
         """The spec's named JSON request examples for an operation (`$ref`s into components resolved)."""
         media = self._raw[operation].get("requestBody", {}).get("content", {}).get("application/json", {})

@@ -35,7 +35,10 @@ def account_jwt(target: Target) -> str:
 class Plan:
     """Runs the calls, remembering ids made along the way (`ids`) and one valid call per operation."""
 
-    def __init__(self, client: httpx.AsyncClient, checker: SpecChecker, target: Target) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, checker: SpecChecker, target: Target, sink_url: str | None = None
+    ) -> None:
+        self.sink_url = sink_url
         self.client = client
         self.checker = checker
         self.target = target
@@ -86,6 +89,7 @@ class Plan:
     # --- the valid calls -----------------------------------------------------------------
 
     async def run_valid(self) -> None:
+        await self.listener()
         await self.apps()
         await self.users_and_conversations()
         await self.messages()
@@ -94,6 +98,16 @@ class Plan:
         await self.users_extras()
         await self.spec_examples()
         await self.oauth()
+
+    async def listener(self) -> None:
+        """An integration outside the switchboard (so it hears every conversation) whose webhook sends every
+        event type the spec describes, with the full user and source, to the run's own target."""
+        if self.sink_url is None:
+            return
+        triggers = sorted(self.checker.event_types())
+        hook = {"target": self.sink_url, "triggers": triggers, "includeFullUser": True, "includeFullSource": True}
+        body = {"type": "custom", "displayName": "conformance listener", "webhooks": [hook]}
+        await self.call("CreateIntegration", "POST", "/v2/apps/{app}/integrations", label="listener", json=body)
 
     async def apps(self) -> None:
         a = "/v2/apps"
@@ -293,6 +307,8 @@ class Plan:
         self.keep("client", r, "client", "id")
         await self.call("ListClients", "GET", u + "/clients")
         await self.call("RemoveClient", "DELETE", u + "/clients/{client}")
+        pending = {**link, "confirmation": {"type": "prompt"}}  # stays pending: deliveries to it fail
+        await self.call("CreateClient", "POST", u + "/clients", label="pending", json=pending)
         await self.call("ListDevices", "GET", u + "/devices")
         await self.call("GetDevice", "GET", u + "/devices/" + UNKNOWN_ID, label="no device exists", expect="error")
         await self.call("SyncUser", "POST", "/v2/apps/{app}/users/{user}/sync", json={})
@@ -308,11 +324,11 @@ class Plan:
             json={"type": "whatsapp", "phoneNumber": "+15145550101"},
         )
         self.keep("whatsapp", r, "integration", "id")
-        targets = {
+        targets = {  # clients first: business messages then report delivery to them
+            "CreateClient": "/v2/apps/{app}/users/{user}/clients",
             "PostMessage": "/v2/apps/{app}/conversations/{conv}/messages",
             "PostActivity": "/v2/apps/{app}/conversations/{conv}/activity",
             "JoinConversation": "/v2/apps/{app}/conversations/{group}/join",
-            "CreateClient": "/v2/apps/{app}/users/{user}/clients",
         }
         for op, path in targets.items():
             for name, example in self.checker.request_examples(op).items() if op in self.checker.ops else ():

@@ -15,6 +15,7 @@ import yaml
 from simulator.config import Settings, load_settings
 from simulator.conformance.checker import SpecChecker
 from simulator.conformance.plan import Plan, Target
+from simulator.conformance.webhooks import WebhookSink, check_deliveries
 
 
 def load_spec(path: Path) -> dict[str, Any]:
@@ -48,9 +49,15 @@ async def live_target(url: str | None, settings: Settings | None) -> AsyncIterat
 
 async def run(spec_path: Path, url: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """Every operation, valid then invalid calls; returns the checker's summary."""
-    checker = SpecChecker(load_spec(spec_path))
-    async with live_target(url, settings) as target, httpx.AsyncClient(timeout=30) as client:
-        plan = Plan(client, checker, target)
+    spec = load_spec(spec_path)
+    checker = SpecChecker(spec)
+    sink = WebhookSink()
+    async with (
+        live_target(url, settings) as target,
+        sink.running(),
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        plan = Plan(client, checker, target, sink.url)
         await plan.run_valid()
         await plan.run_invalid()
         await plan.run_mutations()
@@ -59,7 +66,10 @@ async def run(spec_path: Path, url: str | None = None, settings: Settings | None
             response = await client.request(method, target.base_url + path.format(**plan.ids), auth=plan.basic)
             if response.status_code not in (404, 405) or "errors" not in response.text:
                 checker.outcomes[-1].problems.append(f"{method} {path}: {response.status_code} {response.text[:80]}")
-    return checker.summary()
+        await sink.settle()
+    summary = checker.summary()
+    summary["webhooks"] = check_deliveries(spec, sink.bodies)
+    return summary
 
 
 def report(summary: dict[str, Any], verbose: bool = False) -> str:
@@ -72,6 +82,12 @@ def report(summary: dict[str, Any], verbose: bool = False) -> str:
         f"server errors (5xx):     {summary['server_errors']}",
         f"schema violations:       {summary['schema_violations']}",
     ]
+    hooks = summary.get("webhooks")
+    if hooks is not None:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(hooks["events"].items()))
+        lines.append(f"webhook deliveries:      {hooks['deliveries']}  ({kinds or 'none'})")
+        lines.append(f"webhook violations:      {len(hooks['problems'])}")
+        lines += [f"    {p}" for p in hooks["problems"][:50]]
     if summary["unexercised"]:
         lines.append("not exercised: " + ", ".join(summary["unexercised"]))
     for op, entry in summary["per_operation"].items():
