@@ -71,3 +71,27 @@ async def test_conformance_finds_a_response_that_breaks_the_spec(tmp_path: Path)
 
 def test_conformance_command_needs_an_existing_spec(tmp_path: Path) -> None:
     assert main(["conformance", "--spec", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_webhook_deliveries_are_checked_per_event_type() -> None:
+    from simulator.conformance.webhooks import check_deliveries
+
+    spec = {
+        "components": {
+            "schemas": {
+                "userRemoveEvent": {
+                    "title": "user:remove",
+                    "type": "object",
+                    "required": ["payload"],
+                    "properties": {"payload": {"type": "object", "required": ["user"]}},
+                }
+            }
+        }
+    }
+    good = {"events": [{"type": "user:remove", "payload": {"user": {"id": "u"}}}]}
+    bad = {"events": [{"type": "user:remove", "payload": {}}, {"type": "user:sneeze", "payload": {}}]}
+    result = check_deliveries(spec, [good, bad])
+    assert result["deliveries"] == 2 and result["events"] == {"user:remove": 2, "user:sneeze": 1}
+    assert len(result["problems"]) == 2
+    assert any("'user' is a required property" in p for p in result["problems"])
+    assert any("user:sneeze: not an event type the spec lists" in p for p in result["problems"])
