@@ -42,6 +42,7 @@ async def test_sdk_apps_keys_and_token_info(live_sim: SimulatorApp) -> None:
         made = apps.create_app(sc.AppCreateBody(display_name="Second app")).app
         listed = apps.list_apps(page=sc.Page(size=10)).apps
         renamed = apps.update_app(made.id, sc.AppUpdateBody(display_name="Renamed")).app
+        fetched_app = apps.get_app(made.id).app
         keys = sc.AppKeysApi(account)
         key = keys.create_app_key(app_id, sc.AppKeyCreateBody(display_name="ops")).key
         fetched = keys.get_app_key(app_id, key.id).key
@@ -61,6 +62,7 @@ async def test_sdk_apps_keys_and_token_info(live_sim: SimulatorApp) -> None:
 
     r = await asyncio.to_thread(run)
     assert r["made"].display_name == "Second app" and r["renamed"].display_name == "Renamed"
+    assert r["fetched_app"].display_name == "Renamed"
     assert {a.id for a in r["listed"]} == {app_id, r["made"].id}
     assert r["fetched"].secret == r["key"].secret and [k.id for k in r["listed_keys"]] == [r["key"].id]
     assert len(r["switchboards"]) == 1 and r["forbidden"] == 403 and r["revoked"] == 401
@@ -122,6 +124,16 @@ async def test_sdk_users_participants_messages_and_media(live_sim: SimulatorApp)
                 )
             ),
         )
+        ref = sc.DownloadMessageRefBodyAllOfAppleInteractiveDataRef(
+            url="https://example.test/ref", bid="b", key="k", signature="s", owner="o"
+        )
+        downloaded = convs.download_message_ref(
+            app_id,
+            personal.id,
+            sc.DownloadMessageRefBody(
+                user_id=ana.id, apple=sc.DownloadMessageRefBodyAllOfApple(interactive_data_ref=ref)
+            ),
+        )
         synced = users.sync_user(app_id, ana.id, sc.SyncUserBody()).user
         wiped = users.delete_user_personal_information(app_id, ana.id).user
         devices = sc.DevicesApi(client).list_devices(app_id, ana.id).devices
@@ -137,6 +149,7 @@ async def test_sdk_users_participants_messages_and_media(live_sim: SimulatorApp)
     assert r["left"] == []
     assert r["uploaded"].media_type == "text/plain" and "/_sim/media/" in r["uploaded"].media_url
     assert r["counted"]["conversionEvents"]["eventsReceived"] == 1  # the SDK types this response as a dict
+    assert r["downloaded"]["interactiveDataRef"]["bid"] == "b"
     assert r["synced"].id == r["ana"].id and r["wiped"].profile.email is None
     assert r["devices"] == [] and r["no_device"] == 404
 
@@ -154,6 +167,9 @@ async def test_sdk_integrations_keys_switchboards_and_clients(live_sim: Simulato
         twilio = integrations.create_integration(
             app_id, sc.Twilio(type="twilio", account_sid="AC1", auth_token="t", phone_number_sid="PN1")
         ).integration
+        renamed = integrations.update_integration(
+            app_id, custom.id, sc.IntegrationUpdate(sc.CustomUpdate(display_name="CRM 2"))
+        ).integration
         keys = sc.CustomIntegrationApiKeysApi(client)
         key = keys.create_custom_integration_key(app_id, custom.id, sc.IntegrationApiKey(display_name="crm")).key
         scoped = sdk(live_sim, username=key.id, password=key.secret)
@@ -161,6 +177,7 @@ async def test_sdk_integrations_keys_switchboards_and_clients(live_sim: Simulato
         other = status_of(sc.WebhooksApi(scoped).list_webhooks, app_id, twilio.id)
         no_integrations = status_of(sc.IntegrationsApi(scoped).list_integrations, app_id)
         listed_keys = keys.list_custom_integration_keys(app_id, custom.id).keys
+        fetched_key = keys.get_custom_integration_key(app_id, custom.id, key.id).key
         keys.delete_custom_integration_key(app_id, custom.id, key.id)
 
         boards = sc.SwitchboardsApi(client)
@@ -204,16 +221,21 @@ async def test_sdk_integrations_keys_switchboards_and_clients(live_sim: Simulato
         listed_clients = clients.list_clients(app_id, ana.id).clients
         clients.remove_client(app_id, ana.id, linked.id)
         integrations.delete_integration(app_id, twilio.id)
+        one_only = status_of(boards.create_switchboard, app_id)
+        boards.delete_switchboard(app_id, board.id)
+        fresh = boards.create_switchboard(app_id).switchboard
         return locals()
 
     r = await asyncio.to_thread(run)
     assert r["custom"].webhooks[0].triggers == ["conversation:create", "user:remove"]
+    assert r["renamed"].display_name == "CRM 2"
     assert r["twilio"].account_sid == "AC1" and getattr(r["twilio"], "auth_token", None) is None  # never shown back
     assert [h.target for h in r["own"]] == ["https://example.test/hook"]
     assert r["other"] == 403 and r["no_integrations"] == 403
-    assert [k.id for k in r["listed_keys"]] == [r["key"].id]
+    assert [k.id for k in r["listed_keys"]] == [r["key"].id] and r["fetched_key"].secret == r["key"].secret
     assert r["updated"].deliver_standby_events is False and r["duplicate"] == 409
     assert r["toggled"].enabled is True
+    assert r["one_only"] == 400 and r["fresh"].enabled is False and r["fresh"].id != r["board"].id
     assert r["linked"].status == "pending" and r["linked"].external_id == "+15145550100"  # as created
     assert [(c.id, c.status) for c in r["listed_clients"]] == [(r["linked"].id, "active")]  # immediate: linked
 
