@@ -82,6 +82,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return finish_recording(recorder)
 
 
+def cmd_tui(args: argparse.Namespace) -> int:
+    """Open the app: the end user and the Zendesk agent side by side, on the same server `serve` runs."""
+    from simulator.tui.run import run_tui
+
+    return run_tui(_settings_from(args), log_level=args.log_level, record=args.record, force=args.force)
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run scenario files; exit 1 if any fails."""
     from simulator.logs import install_redaction
@@ -137,20 +144,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, help="settings file (default ./simulator.toml if present)")
         p.add_argument("--agent", type=Path, help="agent definition file (Python) to load instead of the demo")
 
+    def server(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", help="interface to listen on (SIM_HOST, default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port to listen on, 0 for any free port (SIM_PORT, default 8080)")
+        p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+        p.add_argument(
+            "--trace", type=Path, metavar="FILE", help="append every trace entry to FILE as JSON Lines (SIM_TRACE_FILE)"
+        )
+        add_serve_flags(p)
+        common(p)
+
     serve = sub.add_parser("serve", help="run the simulator headless (HTTP + WebSocket server)")
-    serve.add_argument("--host", help="interface to listen on (SIM_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on, 0 for any free port (SIM_PORT, default 8080)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    serve.add_argument(
-        "--trace", type=Path, metavar="FILE", help="append every trace entry to FILE as JSON Lines (SIM_TRACE_FILE)"
-    )
-    add_serve_flags(serve)
-    common(serve)
+    server(serve)
     serve.set_defaults(run=cmd_serve)
     add_record_command(sub)
 
+    tui = sub.add_parser("tui", help="play the end user and the Zendesk agent side by side (the default in a terminal)")
+    server(tui)
+    tui.set_defaults(run=cmd_tui)
+
     for name, text in (
-        ("tui", "play the end user and the Zendesk agent side by side (coming)"),
         ("bench", "measure relay throughput and latency (coming)"),
     ):
         p = sub.add_parser(name, help=text)
@@ -178,10 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        # Until the TUI lands, the default is the headless server.
-        args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or (words[0].startswith("-") and words[0] not in ("-h", "--help", "--version")):
+        # No command: the app in a terminal, else the headless server; the flags are the same.
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        if not interactive:
+            print("Not a terminal (stdin or stdout redirected): running headless, as `serve`.", flush=True)
+        words = ["tui" if interactive else "serve", *words]
+    args = parser.parse_args(words)
     try:
         result: int = args.run(args)
         return result
