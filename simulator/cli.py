@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -98,6 +99,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual, args.loose)
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    """Check the SunCo emulator against the official OpenAPI spec; exit 1 on server errors or violations."""
+    from simulator.conformance.run import report, run
+
+    logging.getLogger().setLevel(logging.WARNING)
+    # The run's own emulator warns about the deliveries it abandons at shutdown: expected, not news.
+    logging.getLogger("simulator.zendesk").setLevel(logging.ERROR)
+    if not args.spec.is_file():
+        print(f"error: --spec: no such file {args.spec}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings_from(args) if args.url else None
+    summary = asyncio.run(run(args.spec, args.url, settings))
+    print(report(summary, verbose=args.verbose))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+    failed = (
+        summary["server_errors"]
+        or summary["schema_violations"]
+        or summary["conformant"] < summary["operations"]
+        or summary["webhooks"]["problems"]
+    )
+    return 1 if failed else 0
+
+
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         print(f"error: `{name}` is not available yet in this version; use `serve`.", file=sys.stderr)
@@ -152,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--write-actual", type=Path, metavar="DIR", help="write each failed run as a scenario here")
     replay.add_argument("--loose", action="store_true", help="recordings: check the scenario part only")
     replay.set_defaults(run=cmd_replay)
+
+    conformance = sub.add_parser("conformance", help="check the SunCo emulator against the official OpenAPI spec")
+    conformance.add_argument("--spec", type=Path, required=True, help="the SunCo OpenAPI spec (YAML or JSON)")
+    conformance.add_argument("--url", help="a running emulator's SunCo base (…/sc); default: start our own")
+    conformance.add_argument("--config", type=Path, help="settings file with that emulator's app id and key")
+    conformance.add_argument("--json", type=Path, help="write the full summary as JSON here")
+    conformance.add_argument("--verbose", action="store_true", help="list every operation, not only failures")
+    conformance.set_defaults(run=cmd_conformance)
     return parser
 
 

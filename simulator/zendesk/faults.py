@@ -63,11 +63,13 @@ class SuncoFault(BaseModel):
             raise ValueError("after_acting needs a status to answer")
         return self
 
-    def applies_to(self, operation: str) -> bool:
-        """Whether this fault is meant for that call (`POST messages` also answers to `messages`)."""
+    def applies_to(self, operation: str, spec_op: str | None = None) -> bool:
+        """Whether this fault is meant for that call: by our name (`POST messages`, which `messages`
+        also names) or by the spec's operation id (`PostMessage`), in any case."""
         if self.operation is None:
             return True
-        return self.operation.lower() in (operation.lower(), operation.split()[-1].lower())
+        names = {operation.lower(), operation.split()[-1].lower(), (spec_op or "").lower()}
+        return self.operation.lower() in names
 
 
 class WebhookFault(BaseModel):
@@ -154,13 +156,14 @@ class FaultBook:
         delivery: tuple[str, list[str]] | None = None,
         operation: str | None = None,
         *,
+        spec_op: str | None = None,
         whole: bool = False,
     ) -> SuncoFault | WebhookFault | None:
         for index, fault in enumerate(self._pending):
             kind = fault.target if isinstance(fault, SuncoFault) else fault.mode
             if isinstance(fault, WebhookFault) and delivery is not None and not fault.applies_to(*delivery):
                 continue
-            if isinstance(fault, SuncoFault) and operation is not None and not fault.applies_to(operation):
+            if isinstance(fault, SuncoFault) and operation is not None and not fault.applies_to(operation, spec_op):
                 continue
             if kind in wanted:
                 self._left[index] = 0 if whole else self._left[index] - 1
@@ -170,9 +173,10 @@ class FaultBook:
                 return fault
         return None
 
-    def take_sunco(self, operation: str | None = None) -> SuncoFault | None:
-        """Consume one use of the first SunCo fault meant for this call (`operation_name`), if any."""
-        fault = self._take({"sunco"}, operation=operation)
+    def take_sunco(self, operation: str | None = None, spec_op: str | None = None) -> SuncoFault | None:
+        """Consume one use of the first SunCo fault meant for this call (`operation_name`, or the
+        spec's operation id), if any."""
+        fault = self._take({"sunco"}, operation=operation, spec_op=spec_op)
         return fault if isinstance(fault, SuncoFault) else None
 
     def take_delivery(self, kind: str, event_types: list[str]) -> DeliveryFault | None:

@@ -25,7 +25,9 @@ from simulator.zendesk.ids import new_id, sunco_time
 log = logging.getLogger("simulator.zendesk.webhooks")
 
 MAX_ATTEMPTS = 5
-BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
+# SunCo retries a failed delivery up to 5 attempts in all, spread over about 15 minutes (clock time:
+# a VirtualClock in scenarios and tests skips the waits).
+BACKOFF_SECONDS = (10.0, 60.0, 240.0, 600.0)
 REQUEST_TIMEOUT_SECONDS = 20.0
 NO_RETRY = frozenset({400, 401, 403, 404, 406})
 REORDER_WAIT_SECONDS = 5.0  # how long a reordered delivery waits for a follower before going anyway
