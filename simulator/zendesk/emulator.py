@@ -48,14 +48,21 @@ class ZendeskEmulator:
         self.trace = trace or Trace(clock, size=0)
         self.state = seeded_state(settings)
         self.faults = FaultBook()
-        self.deliverer = Deliverer(clock, transport, self.faults, trace=self.trace)
+        self.deliverer = Deliverer(
+            clock,
+            transport,
+            self.faults,
+            trace=self.trace,
+            batch_size=settings.zendesk_webhook_batch_size,
+            batch_wait_seconds=settings.zendesk_webhook_batch_wait_seconds,
+        )
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.workspace.on_status.append(self.status_webhook)
-        sunco = SuncoRoutes(settings, self.faults, self.state)
+        sunco = SuncoRoutes(settings, self.faults, self.state, clock)
         self._routes: list[BaseRoute] = [
             *SuncoApi(self.conversations, sunco).routes(),
             *SuncoUsersApi(self.conversations, sunco).routes(),
