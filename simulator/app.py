@@ -18,7 +18,7 @@ from simulator.clock import Clock, SystemClock
 from simulator.config import Settings
 from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
-from simulator.relay.chat import HandoffPort, HandoffRequest
+from simulator.relay.chat import HandoffPort, HandoffRequest, MediaRef
 from simulator.relay.store import Store, open_store
 from simulator.trace import Trace
 from simulator.trace.routes import TraceRoutes
@@ -38,8 +38,10 @@ class _CurrentRelay(HandoffPort):
     async def start_handoff(self, request: HandoffRequest) -> None:
         await self._owner.relay.start_handoff(request)
 
-    async def user_message(self, session_id: str, text: str, message_id: str) -> None:
-        await self._owner.relay.user_message(session_id, text, message_id)
+    async def user_message(
+        self, session_id: str, text: str, message_id: str, media: list[MediaRef] | None = None
+    ) -> None:
+        await self._owner.relay.user_message(session_id, text, message_id, media)
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         await self._owner.relay.user_typing(session_id, typing)
@@ -166,6 +168,14 @@ class SimulatorApp:
         self.relay.attach_sink(self.widget)
         await self.relay.startup()
         log.info(kv("relay.restarted"))
+
+    async def change_relay_settings(self, changes: dict[str, Any]) -> None:
+        """Apply an admin's change to the relay's own settings: a redeploy with the new values
+        (the Zendesk side keeps its own copy, as in real life). Raises ValueError for a bad value."""
+        updated = Settings.model_validate({**self.relay_settings.model_dump(), **changes})
+        redactor.add(updated.secret_values())
+        self.relay_settings = updated
+        await self.restart_relay()
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:

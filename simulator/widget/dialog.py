@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
-from simulator.relay.chat import ChatEvent, EndUserProfile, HandoffPort, HandoffRequest, TranscriptTurn
+from simulator.relay.chat import ChatEvent, EndUserProfile, HandoffPort, HandoffRequest, MediaRef, TranscriptTurn
 from simulator.widget import protocol as p
 from simulator.widget.agent import Turn
 from simulator.widget.bot import Bot
@@ -107,12 +107,21 @@ class Dialog:
         reply = self._bot.greet(session.conv)
         session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text or "", suggestions=reply.suggestions))
 
-    def say(self, session: Session, text: str, *, custom: dict[str, Any] | None = None) -> str:
-        """A user message: echoed with a server-assigned id now, answered (or forwarded) by the worker."""
+    def say(
+        self,
+        session: Session,
+        text: str,
+        *,
+        custom: dict[str, Any] | None = None,
+        media: list[MediaRef] | None = None,
+    ) -> str:
+        """A user message: echoed with a server-assigned id now, answered (or forwarded) by the worker.
+
+        `media` (an MMS's pictures and files) reaches a live agent; the bot reads text only."""
         session.touch()
         message_id = str(uuid.uuid4())
         session.emit(p.USER_MESSAGE, {"text": text, "message_id": message_id}, custom=custom)
-        session.turns.put_nowait(("text", (text, message_id)))
+        session.turns.put_nowait(("text", (text, message_id, list(media or []))))
         return message_id
 
     def note(self, session: Session, text: str) -> None:
@@ -191,15 +200,21 @@ class Dialog:
             except Exception:
                 log.exception(kv("widget.turn_failed", session=session.id, kind=kind))
 
-    async def _turn(self, session: Session, text: str, message_id: str) -> None:
+    async def _turn(self, session: Session, text: str, message_id: str, media: list[MediaRef] | None = None) -> None:
         if session.handing_off and await self._relay_has(session):
             try:
-                await self.handoff.user_message(session.id, text, message_id)
+                if media:
+                    await self.handoff.user_message(session.id, text, message_id, media)
+                else:
+                    await self.handoff.user_message(session.id, text, message_id)
             except Exception:
                 log.exception(kv("widget.forward_failed", session=session.id, message_id=message_id))
                 session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_FORWARD_FAILED))
             return
         if session.ended:
+            return
+        if not text.strip():
+            log.info(kv("widget.media_ignored", session=session.id, items=len(media or [])))  # the bot reads text
             return
         session.emit(p.POLY_AGENT_THINKING, {})
         reply = await self._bot.respond(session.conv, text)

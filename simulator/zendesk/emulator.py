@@ -18,7 +18,13 @@ from simulator.zendesk.http import SuncoRoutes
 from simulator.zendesk.state import seeded_state
 from simulator.zendesk.status_webhook import StatusWebhook
 from simulator.zendesk.sunco_api import SuncoApi
+from simulator.zendesk.sunco_apps_api import SuncoAppsApi
 from simulator.zendesk.sunco_config_api import SuncoConfigApi
+from simulator.zendesk.sunco_integration_keys_api import SuncoIntegrationKeysApi
+from simulator.zendesk.sunco_media_api import SuncoMediaApi
+from simulator.zendesk.sunco_participants_api import SuncoParticipantsApi
+from simulator.zendesk.sunco_switchboards_api import SuncoSwitchboardsApi
+from simulator.zendesk.sunco_users_api import SuncoUsersApi
 from simulator.zendesk.support_api import SupportApi
 from simulator.zendesk.switchboard import SwitchboardControl
 from simulator.zendesk.webhooks import Deliverer
@@ -42,17 +48,30 @@ class ZendeskEmulator:
         self.trace = trace or Trace(clock, size=0)
         self.state = seeded_state(settings)
         self.faults = FaultBook()
-        self.deliverer = Deliverer(clock, transport, self.faults, trace=self.trace)
+        self.deliverer = Deliverer(
+            clock,
+            transport,
+            self.faults,
+            trace=self.trace,
+            batch_size=settings.zendesk_webhook_batch_size,
+            batch_wait_seconds=settings.zendesk_webhook_batch_wait_seconds,
+        )
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.workspace.on_status.append(self.status_webhook)
-        sunco = SuncoRoutes(settings, self.faults)
+        sunco = SuncoRoutes(settings, self.faults, self.state, clock)
         self._routes: list[BaseRoute] = [
             *SuncoApi(self.conversations, sunco).routes(),
+            *SuncoUsersApi(self.conversations, sunco).routes(),
+            *SuncoParticipantsApi(self.conversations, sunco).routes(),
+            *SuncoMediaApi(self.conversations, sunco).routes(),
             *SuncoConfigApi(self.conversations, self.control, sunco).routes(),
+            *SuncoIntegrationKeysApi(self.state, sunco).routes(),
+            *SuncoSwitchboardsApi(self.state, sunco).routes(),
+            *SuncoAppsApi(settings, self.state, sunco).routes(),
             *SupportApi(settings, self.workspace).routes(),
             *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             sunco.fallback(),

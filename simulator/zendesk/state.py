@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from simulator.config import Settings
 from simulator.zendesk.ids import new_id
@@ -49,6 +50,16 @@ class AppState:
     conversations: dict[str, Conversation] = field(default_factory=dict)
     participants: dict[str, list[str]] = field(default_factory=dict)  # conversation id -> user ids
     messages: dict[str, list[Message]] = field(default_factory=dict)  # conversation id -> oldest first
+    # Resources of the rest of the API (JSON as SunCo shows them; secrets included, never logged).
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict)  # app id -> app (the seeded one first)
+    app_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # key id -> {id, displayName, secret}
+    integration_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # key id -> key + integrationId
+    attachments: dict[str, dict[str, Any]] = field(default_factory=dict)  # mediaUrl -> attachment
+    attachment_files: dict[str, bytes] = field(default_factory=dict)  # attachment id -> uploaded bytes
+    clients: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> clients
+    devices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> devices
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # authorization code -> OAuth client id
+    oauth_tokens: dict[str, str] = field(default_factory=dict)  # access token -> integration id
 
     def find_user(self, user_id_or_external_id: str) -> User | None:
         """Look a user up by SunCo id, then by externalId."""
@@ -79,7 +90,7 @@ class AppState:
     def default_switchboard_integration(self) -> SwitchboardIntegration | None:
         if not self.switchboard or not self.switchboard.enabled:
             return None
-        return self.switchboard_integrations.get(self.switchboard.default_switchboard_integration_id)
+        return self.switchboard_integrations.get(self.switchboard.default_switchboard_integration_id or "")
 
     def clear_data(self) -> None:
         """Forget users, conversations and messages (reset)."""
@@ -87,11 +98,30 @@ class AppState:
         self.conversations.clear()
         self.participants.clear()
         self.messages.clear()
+        self.attachments.clear()
+        self.attachment_files.clear()
+        self.clients.clear()
+        self.devices.clear()
 
 
 def seeded_state(settings: Settings) -> AppState:
     """The app an admin set up in Admin Center: Conversations Integration, switchboard, agent workspace."""
     state = AppState(app_id=settings.zendesk_app_id)
+    state.apps[state.app_id] = {
+        "id": state.app_id,
+        "displayName": "Zendesk",
+        "subdomain": settings.zendesk_subdomain,
+        "settings": {
+            "conversationRetentionSeconds": 0,
+            "maskCreditCardNumbers": True,
+            "useAnimalNames": False,
+            "echoPostback": False,
+            "ignoreAutoConversationStart": False,
+            "multiConvoEnabled": True,
+            "appLocalizationEnabled": False,
+        },
+        "metadata": None,
+    }
     relay = Integration(id=settings.zendesk_integration_id, type="custom", display_name="PolyAI")
     workspace = Integration(id=new_id(), type=AGENT_WORKSPACE_TYPE, display_name="Agent Workspace")
     state.integrations = {relay.id: relay, workspace.id: workspace}

@@ -151,11 +151,13 @@ class AgentWorkspace:
         ticket.assignee_name, ticket.assignee_id = agent_name, self.agent_id(agent_name)
         self._traced(ticket, "accept", f"{agent_name} accepts ticket #{ticket.id}", agent=agent_name)
         if ticket.status == "new":
-            self.set_status(ticket, "open")
+            self.set_status(ticket, "open", actor_id=ticket.assignee_id)
         return ticket
 
-    async def agent_message(self, ticket_id: int, text: str, *, require_accepted: bool = True) -> Message:
-        """The assigned agent replies: a business message from the agent workspace."""
+    async def agent_message(
+        self, ticket_id: int, text: str = "", *, require_accepted: bool = True, content: Content | None = None
+    ) -> Message:
+        """The assigned agent replies: a business message from the agent workspace (text, or any `content`)."""
         ticket = self._live(ticket_id)
         if ticket.assignee_name is None and require_accepted:
             raise WorkspaceError(409, "accept the ticket first")
@@ -164,13 +166,19 @@ class AgentWorkspace:
         message = await self.conversations.post_message(
             conversation,
             Author(type="business", display_name=name, avatar_url=self.agent_avatar(name)),
-            Content(type="text", text=text),
+            content or Content(type="text", text=text),
             Source(type=AGENT_WORKSPACE_TYPE),
             {"__zendesk_msg.agent.id": str(self.agent_id(name))},
         )
-        ticket.comments.append({"author_id": self.agent_id(name), "body": text, "public": True})
+        body = text or str(_line(message)["text"])  # an image or file: its caption, or "[image]"
+        ticket.comments.append(
+            {"author_id": self.agent_id(name), "body": body, "public": True, "created_at": message.received}
+        )
         ticket.updated_at = self.clock.now()
-        self._traced(ticket, "message", f"{name} on #{ticket.id}: {text[:80]}", agent=name, text=text)
+        extra: dict[str, Any] = {}
+        if content is not None and content.type != "text":  # what was sent, so a recording can send it again
+            extra["content"] = content.model_dump(by_alias=True, exclude_none=True, mode="json")
+        self._traced(ticket, "message", f"{name} on #{ticket.id}: {body[:80]}", agent=name, text=body, **extra)
         return message
 
     def agent_typing(self, ticket_id: int, typing: bool) -> None:
@@ -185,14 +193,17 @@ class AgentWorkspace:
         self._traced(ticket, "typing", f"{name} {kind} on #{ticket.id}", agent=name, typing=typing)
         self.conversations.post_activity(conversation, kind, author, {"type": AGENT_WORKSPACE_TYPE})
 
-    def set_status(self, ticket: Ticket, status: str) -> None:
-        """Change status, tell the status listeners; closing hands the conversation back (see `closed`)."""
+    def set_status(self, ticket: Ticket, status: str, actor_id: int | None = None) -> None:
+        """Change status, tell the status listeners; closing hands the conversation back (see `closed`).
+
+        `actor_id` is the Zendesk user making the change (default: the assignee)."""
         if status not in STATUSES:
             raise WorkspaceError(422, f"status: {status!r} is not one of {', '.join(STATUSES)}")
         previous = ticket.status
         if status == previous:
             return
         ticket.status = status
+        ticket.status_actor_id = actor_id or ticket.assignee_id
         ticket.updated_at = self.clock.now()
         log.info(kv("zendesk.ticket.status", ticket=ticket.id, previous=previous, current=status))
         self._traced(
@@ -217,10 +228,10 @@ class AgentWorkspace:
         else:
             await self.control.release_control(conversation, {}, reason="ticketClosed")
 
-    async def update_status(self, ticket_id: int, status: str) -> Ticket:
+    async def update_status(self, ticket_id: int, status: str, actor_id: int | None = None) -> Ticket:
         """Set a status from outside (Support API, control plane), handing back on close."""
         ticket = self._live(ticket_id)
-        self.set_status(ticket, status)
+        self.set_status(ticket, status, actor_id)
         if ticket.status == "closed":
             await self.closed(ticket)
         return ticket
@@ -255,7 +266,7 @@ def _record_id(value: object) -> int | None:
 def _line(message: Message) -> dict[str, Any]:
     """One transcript line."""
     content = message.content
-    return {
+    line = {
         "id": message.id,
         "author_type": message.author.type,
         "author_name": message.author.display_name,
@@ -263,3 +274,6 @@ def _line(message: Message) -> dict[str, Any]:
         "received": message.received,
         "source_type": message.source.type,
     }
+    if content.media_url:
+        line["media_url"] = content.media_url
+    return line

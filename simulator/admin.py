@@ -1,0 +1,45 @@
+"""The values an admin copies between Zendesk Admin Center and Agent Studio, as rows (secrets marked)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.config import Settings
+
+
+@dataclass(frozen=True)
+class AdminValue:
+    """One row: a label, its value, and whether the value is a secret (masked until asked for)."""
+
+    label: str
+    value: str
+    secret: bool = False
+
+
+def admin_values(settings: Settings) -> list[AdminValue]:
+    """The rows `serve` prints in its banner, in the same order (section headings have no value)."""
+    base = settings.public_base_url
+    return [
+        AdminValue("Simulator", base),
+        AdminValue("SunCo API (SUNCO_BASE_URL)", settings.sunco_url),
+        AdminValue("Webchat widget", f"{base}/widget/api/v1"),
+        AdminValue("Agent workspace", f"{base}/_sim/agent/tickets"),
+        AdminValue("Zendesk Admin Center > Conversations integration", ""),
+        AdminValue("  App ID", settings.zendesk_app_id),
+        AdminValue("  Integration ID", settings.zendesk_integration_id),
+        AdminValue("  Webhook ID", settings.zendesk_webhook_id),
+        AdminValue("  Shared secret", settings.zendesk_shared_secret.get_secret_value(), secret=True),
+        AdminValue("  Webhook URL", settings.relay_url + settings.events_webhook_path),
+        AdminValue("Zendesk Admin Center > Webhooks (ticket status)", ""),
+        AdminValue("  Endpoint URL", settings.relay_url + settings.status_webhook_path),
+        AdminValue(
+            f"  API key header ({settings.zendesk_webhook_auth_header})",
+            settings.zendesk_webhook_secret_key.get_secret_value(),
+            secret=True,
+        ),
+        AdminValue("  Signing secret", settings.zendesk_webhook_signing_secret.get_secret_value(), secret=True),
+        AdminValue("SunCo API key ID", settings.zendesk_key_id),
+        AdminValue("SunCo API key secret", settings.zendesk_key_secret.get_secret_value(), secret=True),
+        AdminValue("Zendesk API token", settings.zendesk_api_token.get_secret_value(), secret=True),
+        AdminValue("Widget connector token", settings.polyai_connector_token.get_secret_value(), secret=True),
+    ]
