@@ -224,8 +224,8 @@ class SQLiteStore:
     and it was most of the relay's time under load. What does reach the disk, the checkpoint's
     fsync, runs on a thread of its own (`_Checkpointer`), never on the loop. Durability: a commit
     survives the relay process crashing (what the inbox and outbox are for); a power loss or OS
-    crash may undo the last commits, never corrupt the file. Every call runs to its end without
-    awaiting, so transactions never interleave and no lock is needed.
+    crash may undo the last commits, never corrupt the file. A call's statements run without
+    awaiting (transactions never interleave, no lock is needed); then it yields once to the loop.
     """
 
     def __init__(self, path: Path) -> None:
@@ -260,36 +260,39 @@ class SQLiteStore:
             raise RuntimeError("SQLiteStore is not open")
         return self._conn
 
-    def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` as one transaction: committed when it returns, rolled back if it raises."""
         conn = self._db()
         with conn:
             result = job(conn)
         if self._checkpointer is not None:
             self._checkpointer.committed()
+        await asyncio.sleep(0)  # still a suspension point, as a store call was: loops over calls stay fair
         return result
 
-    def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        return self._write(lambda conn: conn.execute(sql, params))
+    async def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        return await self._write(lambda conn: conn.execute(sql, params))
 
-    def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
-        return self._db().execute(sql, params).fetchall()
+    async def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        rows = self._db().execute(sql, params).fetchall()
+        await asyncio.sleep(0)
+        return rows
 
     async def reset(self) -> None:
         def clear(conn: sqlite3.Connection) -> None:
             for table in ("sessions", "processed_events", "outbox", "inbox"):
                 conn.execute(f"DELETE FROM {table}")  # fixed table names, not input
 
-        self._write(clear)
+        await self._write(clear)
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
-        rows = self._rows("SELECT data FROM sessions WHERE session_id = ?", (session_id,))
+        rows = await self._rows("SELECT data FROM sessions WHERE session_id = ?", (session_id,))
         return SessionRecord.model_validate_json(rows[0][0]) if rows else None
 
     async def save_session(self, record: SessionRecord) -> None:
         # An upsert keeps the row (and its rowid) in place: INSERT OR REPLACE deletes and re-inserts
         # it at the end of the table, where a listing still stepping through could meet it again.
-        self._execute(
+        await self._execute(
             "INSERT INTO sessions (session_id, conversation_id, state, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(session_id) DO UPDATE SET conversation_id = excluded.conversation_id, "
             "state = excluded.state, data = excluded.data",
@@ -297,7 +300,7 @@ class SQLiteStore:
         )
 
     async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
-        rows = self._rows("SELECT data FROM sessions WHERE conversation_id = ?", (conversation_id,))
+        rows = await self._rows("SELECT data FROM sessions WHERE conversation_id = ?", (conversation_id,))
         records = [SessionRecord.model_validate_json(row[0]) for row in rows]
         return max(records, key=_preference) if records else None
 
@@ -305,18 +308,18 @@ class SQLiteStore:
         marks = ",".join("?" for _ in states)
         sql = f"SELECT session_id, data FROM sessions WHERE state IN ({marks})"  # placeholders only
         # Read in one call, and keyed by session id, so a session can never come back twice.
-        rows = self._rows(sql, tuple(s.value for s in states))
+        rows = await self._rows(sql, tuple(s.value for s in states))
         unique = {str(row[0]): row[1] for row in rows}
         return [SessionRecord.model_validate_json(data) for data in unique.values()]
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
-        cursor = self._execute(
+        cursor = await self._execute(
             "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)", (event_id, at.isoformat())
         )
         return cursor.rowcount == 1
 
     async def prune_events(self, before: datetime) -> int:
-        cursor = self._execute("DELETE FROM processed_events WHERE processed_at < ?", (before.isoformat(),))
+        cursor = await self._execute("DELETE FROM processed_events WHERE processed_at < ?", (before.isoformat(),))
         return cursor.rowcount
 
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
@@ -332,18 +335,18 @@ class SQLiteStore:
                 return None
             return conn.execute("INSERT INTO inbox (data) VALUES (?)", (data,)).lastrowid
 
-        row_id = self._write(add)
+        row_id = await self._write(add)
         return None if row_id is None else item.model_copy(update={"id": row_id})
 
     async def inbox_items(self) -> list[InboxItem]:
-        rows = self._rows("SELECT id, data FROM inbox ORDER BY id")
+        rows = await self._rows("SELECT id, data FROM inbox ORDER BY id")
         return [InboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
 
     async def inbox_remove(self, item_id: int) -> None:
-        self._execute("DELETE FROM inbox WHERE id = ?", (item_id,))
+        await self._execute("DELETE FROM inbox WHERE id = ?", (item_id,))
 
     async def outbox_add(self, item: OutboxItem) -> OutboxItem:
-        cursor = self._execute(
+        cursor = await self._execute(
             "INSERT INTO outbox (session_id, data) VALUES (?, ?)", (item.session_id, item.model_dump_json())
         )
         assert cursor.lastrowid is not None
@@ -354,27 +357,27 @@ class SQLiteStore:
         query, params = "SELECT id, data FROM outbox ORDER BY id", cast(tuple[str, ...], ())
         if session_id is not None:
             query, params = "SELECT id, data FROM outbox WHERE session_id = ? ORDER BY id", (session_id,)
-        rows = self._rows(query, params)
+        rows = await self._rows(query, params)
         return [OutboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
 
     async def outbox_get(self, item_id: int) -> OutboxItem | None:
-        rows = self._rows("SELECT data FROM outbox WHERE id = ?", (item_id,))
+        rows = await self._rows("SELECT data FROM outbox WHERE id = ?", (item_id,))
         return OutboxItem.model_validate_json(rows[0][0]).model_copy(update={"id": item_id}) if rows else None
 
     async def outbox_update(self, item: OutboxItem) -> None:
-        self._execute("UPDATE outbox SET data = ? WHERE id = ?", (item.model_dump_json(), item.id))
+        await self._execute("UPDATE outbox SET data = ? WHERE id = ?", (item.model_dump_json(), item.id))
 
     async def outbox_mark(self, item_id: int, flag: OutboxFlag) -> None:
         # In place, so it cannot undo a concurrent change to another field.
-        self._execute(
+        await self._execute(
             "UPDATE outbox SET data = json_set(data, ?, json('true')) WHERE id = ?", (f"$.{flag}", item_id)
         )
 
     async def outbox_remove(self, item_id: int) -> None:
-        self._execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+        await self._execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
     async def outbox_clear(self, session_id: str) -> int:
-        cursor = self._execute("DELETE FROM outbox WHERE session_id = ?", (session_id,))
+        cursor = await self._execute("DELETE FROM outbox WHERE session_id = ?", (session_id,))
         return cursor.rowcount
 
 
