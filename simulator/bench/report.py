@@ -156,7 +156,7 @@ def bench_table(result: BenchResult) -> str:
         )
     for label, path in result.trace.items():
         row(
-            f"relay hop, trace {label}: user→agent / agent→user p50",
+            f"sqlite, trace {label}: user→agent / agent→user p50",
             f"{_fmt(path.p50_user_to_agent_ms, ' ms')} / {_fmt(path.p50_agent_to_user_ms, ' ms')}",
             "",
             f"{_fmt(path.ratio_user_to_agent, '×')} / {_fmt(path.ratio_agent_to_user, '×')}",
