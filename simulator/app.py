@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from simulator.bodies import BodyLimit, BodyRule
 from simulator.clock import Clock, SystemClock
 from simulator.config import Settings
 from simulator.logs import install_redaction, kv, redactor
@@ -23,6 +25,10 @@ from simulator.relay.store import Store, open_store
 from simulator.types import Part
 from simulator.widget import WidgetServer
 from simulator.zendesk import ZendeskEmulator
+from simulator.zendesk.http import MAX_BODY_BYTES as SUNCO_MAX_BODY_BYTES
+from simulator.zendesk.http import too_large as sunco_too_large
+
+WIDGET_MAX_BODY_BYTES = 64 * 1024
 
 log = logging.getLogger("simulator.app")
 
@@ -49,6 +55,17 @@ class _CurrentRelay(HandoffPort):
         return await self._owner.relay.is_handed_off(session_id)
 
 
+def body_rules() -> list[BodyRule]:
+    """Request body limits per part (1 MiB elsewhere); the relay's routes enforce their own."""
+    widget_refusal = lambda limit: JSONResponse({"error": "Request body too large"}, status_code=413)  # noqa: E731
+    return [
+        BodyRule("/sc/", SUNCO_MAX_BODY_BYTES, sunco_too_large),
+        BodyRule("/handoff/", None),
+        BodyRule("/widget/", WIDGET_MAX_BODY_BYTES, widget_refusal),
+        BodyRule("/sms/", WIDGET_MAX_BODY_BYTES, widget_refusal),
+    ]
+
+
 class SimulatorApp:
     """The whole simulator. `app` is the ASGI app; the parts are attributes for the harness.
 
@@ -72,7 +89,7 @@ class SimulatorApp:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.ready = False
-        self.app = Starlette(lifespan=self._lifespan)
+        self.app = Starlette(lifespan=self._lifespan, middleware=[Middleware(BodyLimit, rules=body_rules())])
         self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
         self.zendesk = ZendeskEmulator(settings, self.clock, self.transport)

@@ -11,39 +11,23 @@ from pathlib import Path
 from typing import Any
 
 from simulator import __version__
+from simulator.admin import admin_values, render
 from simulator.config import ConfigError, Settings, load_settings
 from simulator.logs import configure_logging
 
 EXIT_USAGE = 2
 
 
-def _admin_banner(settings: Settings) -> str:
-    """The values an admin copies between Zendesk Admin Center and Agent Studio, shown once."""
-    base = settings.public_base_url
-    rows = [
-        ("Simulator", base),
-        ("SunCo API (SUNCO_BASE_URL)", settings.sunco_url),
-        ("Webchat widget", f"{base}/widget/api/v1"),
-        ("Agent workspace", f"{base}/_sim/agent/tickets"),
-        ("", ""),
-        ("Zendesk Admin Center > Conversations integration", ""),
-        ("  App ID", settings.zendesk_app_id),
-        ("  Integration ID", settings.zendesk_integration_id),
-        ("  Webhook ID", settings.zendesk_webhook_id),
-        ("  Shared secret", settings.zendesk_shared_secret.get_secret_value()),
-        ("  Webhook URL", settings.relay_url + settings.events_webhook_path),
-        ("Zendesk Admin Center > Webhooks (ticket status)", ""),
-        ("  Endpoint URL", settings.relay_url + settings.status_webhook_path),
-        (
-            f"  API key header ({settings.zendesk_webhook_auth_header})",
-            settings.zendesk_webhook_secret_key.get_secret_value(),
-        ),
-        ("SunCo API key", f"{settings.zendesk_key_id} / (secret in {settings.sim_state_dir}/secrets.json)"),
-    ]
-    width = max(len(name) for name, _ in rows)
-    lines = [f"Zendesk handoff simulator {__version__}"]
-    lines += [f"{name:<{width}}  {value}".rstrip() if name else "" for name, value in rows]
-    lines.append("These values are shown once; they are kept in the state folder and never logged.")
+def _admin_banner(settings: Settings, *, reveal: bool) -> str:
+    """The values an admin copies between Zendesk Admin Center and Agent Studio, shown once.
+
+    Secrets are shown only on a terminal: redirected stdout ends up in CI and container logs.
+    """
+    lines = [f"Zendesk handoff simulator {__version__}", *render(admin_values(settings), reveal=reveal)]
+    if reveal:
+        lines.append("These values are shown once; they are kept in the state folder and never logged.")
+    else:
+        lines.append("Secrets are masked because stdout is not a terminal; `python -m simulator secrets` shows them.")
     return "\n".join(lines)
 
 
@@ -68,12 +52,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"sim_port": sock.getsockname()[1]})
     configure_logging(args.log_level.upper())
     sim = SimulatorApp(settings)
-    print(_admin_banner(settings), flush=True)
+    print(_admin_banner(settings, reveal=sys.stdout.isatty()), flush=True)
     try:
         asyncio.run(serve_forever(sim, sock, log_level=args.log_level))
     except KeyboardInterrupt:
         pass
     print("Simulator stopped.", flush=True)
+    return 0
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    """Print the Admin Center values with their secrets (what the banner masks off a terminal)."""
+    settings = _settings_from(args)
+    print("\n".join(render(admin_values(settings), reveal=True)).lstrip("\n"), flush=True)
     return 0
 
 
@@ -114,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     common(serve)
     serve.set_defaults(run=cmd_serve)
+
+    secrets = sub.add_parser("secrets", help="print the Admin Center values, secrets included")
+    secrets.add_argument("--host", help="interface the simulator listens on (SIM_HOST)")
+    secrets.add_argument("--port", type=int, help="port the simulator listens on (SIM_PORT)")
+    common(secrets)
+    secrets.set_defaults(run=cmd_secrets)
 
     for name, text in (
         ("tui", "play the end user and the Zendesk agent side by side (coming)"),

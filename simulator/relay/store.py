@@ -20,7 +20,7 @@ from typing import Literal, Protocol, cast, runtime_checkable
 
 import aiosqlite
 
-from simulator.config import Settings
+from simulator.config import Settings, private_file
 from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionRecord, SessionState
 
 DB_FILE = "relay.sqlite3"
@@ -217,7 +217,7 @@ class SQLiteStore:
         async with self._lock:
             if self._db is not None:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # names, emails and messages: this user only
             db = await aiosqlite.connect(str(self.path))
             await db.execute("PRAGMA journal_mode=WAL")
             await db.executescript(_SCHEMA)

@@ -46,11 +46,18 @@ class Dialog:
     # Opening
 
     def open(
-        self, channel: Channel, *, name: str | None = None, email: str | None = None, phone: str | None = None
+        self,
+        channel: Channel,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        owner: str | None = None,
     ) -> Session:
         """A new session with its SESSION_START, worker and idle watchdog.
 
         Without a name or email, a stable fake identity is drawn from the session id (or phone).
+        `owner` is the id of the access token that opened it (webchat): only that token reconnects.
         """
         session_id = new_session_id()
         fake_name, fake_email = self._fake_identity(phone or session_id)
@@ -59,7 +66,7 @@ class Dialog:
             email = email or fake_email
         user = EndUserProfile(external_id=f"polyai-{session_id}", name=name, email=email, phone=phone)
         conv = self._bot.new_conversation(session_id, CHANNEL_TYPES[channel], phone or email)
-        session = self.store.create(channel, user, conv, session_id)
+        session = self.store.create(channel, user, conv, session_id, owner=owner)
         session.emit(p.SESSION_START, {"capabilities": dict(p.CAPABILITIES)})
         session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session_id}"))
         session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session_id}")

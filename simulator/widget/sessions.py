@@ -41,6 +41,7 @@ class Session:
     last_activity: float
     history: list[dict[str, Any]] = field(default_factory=list)
     sequence: int = 0
+    owner: str | None = None  # id (jti) of the access token that created it; only it opens the socket
     subscribers: list[Subscriber] = field(default_factory=list)
     sockets: int = 0  # open webchat sockets (the connection limit counts these)
     joined: bool = False
@@ -104,8 +105,11 @@ class SessionStore:
         self._sessions: dict[str, Session] = {}
         self._by_phone: dict[str, str] = {}
 
-    def create(self, channel: Channel, user: EndUserProfile, conv: Conversation, session_id: str) -> Session:
+    def create(
+        self, channel: Channel, user: EndUserProfile, conv: Conversation, session_id: str, owner: str | None = None
+    ) -> Session:
         session = Session(
+            owner=owner,
             id=session_id,
             channel=channel,
             user=user,

@@ -9,7 +9,6 @@ segments listed (`segments`: the parts, in order).
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from simulator.bodies import loads
 from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.widget import protocol as p
@@ -144,7 +144,7 @@ async def _form(request: Request) -> dict[str, Any] | None:
     # Parsed here rather than with request.form(), which needs python-multipart.
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            data = json.loads(raw)
+            data = loads(raw)
         except ValueError:
             return None
         return data if isinstance(data, dict) else None
@@ -172,7 +172,11 @@ class SmsChannel:
         form = await _form(request)
         if form is None:
             return JSONResponse({"error": "Error parsing request"}, status_code=400)
-        phone, service, body = (str(form.get(k) or "").strip() for k in ("From", "To", "Body"))
+        fields = [form.get(k) for k in ("From", "To", "Body")]
+        if any(value is not None and not isinstance(value, str) for value in fields):
+            # JSON can carry numbers, lists or objects; a provider's fields are always text.
+            return JSONResponse({"error": "From, To and Body must be strings"}, status_code=400)
+        phone, service, body = ((value or "").strip() for value in fields)
         if not phone or not body:
             return JSONResponse({"error": "From and Body are required"}, status_code=400)
         self.receive(phone, service or "+15550000000", body)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from simulator.bodies import BodyTooLarge, loads, read_body
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.zendesk.auth import sunco_authorized
@@ -37,6 +37,11 @@ def parse(model: type[M], body: Any) -> M:
         return model.model_validate(body)
     except ValidationError as exc:
         raise bad_request(exc) from None
+
+
+def too_large(limit: int) -> Response:
+    """SunCo's 413, for the app's body limit on `/sc/...`."""
+    return SuncoError(413, f"Request body exceeds the {limit // 1024} kB limit").response()
 
 
 def ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -87,17 +92,19 @@ class SuncoRoutes:
             return DroppedConnection()
         if fault is not None:
             raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise SuncoError(413, "Request body exceeds the 100 kB limit")
+        # Credentials first: an unauthenticated body is never read (the app's BodyLimit caps the rest).
         if not sunco_authorized(request.headers.get("authorization"), self.settings):
             raise SuncoError(401, "Invalid credentials")
         if "app_id" in request.path_params and request.path_params["app_id"] != self.settings.zendesk_app_id:
             raise SuncoError(404, "App not found")
+        try:
+            raw = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            raise SuncoError(413, f"Request body exceeds the {MAX_BODY_BYTES // 1024} kB limit") from None
         body: Any = None
         if request.method in ("POST", "PUT", "PATCH") and raw:
             try:
-                body = json.loads(raw)
+                body = loads(raw)
             except ValueError:
                 raise SuncoError(400, "body: invalid JSON") from None
         elif request.method in ("POST", "PUT", "PATCH"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -10,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from simulator.bodies import loads
 from simulator.config import Settings
 from simulator.zendesk.auth import zendesk_authorized
 from simulator.zendesk.ids import zendesk_time
@@ -91,7 +91,7 @@ class SupportApi:
         if ticket is None:
             return JSONResponse(NOT_FOUND, status_code=404)
         try:
-            raw = json.loads(await request.body())
+            raw = loads(await request.body())
             update = TicketUpdate.model_validate(raw["ticket"])
         except (ValueError, KeyError, TypeError, ValidationError):
             return JSONResponse(
