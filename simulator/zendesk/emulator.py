@@ -3,42 +3,64 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.durable import StateDB, committing
 from simulator.zendesk.control_api import ControlApi
 from simulator.zendesk.conversations import Conversations
-from simulator.zendesk.events import EventBus
+from simulator.zendesk.events import EventBus, api_key_headers
 from simulator.zendesk.faults import FaultBook
 from simulator.zendesk.http import SuncoRoutes
-from simulator.zendesk.state import seeded_state
+from simulator.zendesk.models import Webhook
+from simulator.zendesk.state import reseed, seeded_state
 from simulator.zendesk.status_webhook import StatusWebhook
 from simulator.zendesk.sunco_api import SuncoApi
 from simulator.zendesk.sunco_config_api import SuncoConfigApi
 from simulator.zendesk.support_api import SupportApi
 from simulator.zendesk.switchboard import SwitchboardControl
-from simulator.zendesk.webhooks import Deliverer
+from simulator.zendesk.ticket import Ticket
+from simulator.zendesk.webhooks import Deliverer, PendingDelivery
 from simulator.zendesk.workspace import AgentWorkspace
 
 
 class ZendeskEmulator:
     """SunCo REST v2, webhook delivery, agent workspace, tickets and the status webhook."""
 
-    def __init__(self, settings: Settings, clock: Clock, transport: httpx.AsyncBaseTransport | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None,
+        state_db: StateDB | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.transport = transport
+        # In memory unless given a state file; then every request's changes are written before it is answered.
+        self.db = state_db or StateDB(None)
         self.state = seeded_state(settings)
+        seeded_webhook = settings.zendesk_webhook_id
+        loaded = self.db.bind(
+            self.state, "zendesk", scrub={"webhooks": lambda hooks: _without_secret(hooks, seeded_webhook)}
+        )
+        if loaded:
+            reseed(self.state, settings)
         self.faults = FaultBook()
         self.deliverer = Deliverer(clock, transport, self.faults)
+        self.deliverer.pending = self.db.bind_dict("zendesk.deliveries", self.deliverer.pending, str, PendingDelivery)
+        self.deliverer.on_change = self.db.commit
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control)
+        self.workspace.tickets = self.db.bind_dict("zendesk.tickets", self.workspace.tickets, int, Ticket)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
+        self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)
         sunco = SuncoRoutes(settings, self.faults)
         self._routes: list[BaseRoute] = [
@@ -48,6 +70,10 @@ class ZendeskEmulator:
             *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             sunco.fallback(),
         ]
+        for route in self._routes:
+            if isinstance(route, Route):
+                route.app = committing(route.app, self.db.commit)
+        self.db.commit()  # the seeded app, on first start
 
     def routes(self) -> list[BaseRoute]:
         """`/sc/v2/...`, `/api/v2/tickets...`, `/_sim/agent/...`, `/_sim/faults`, `/_sim/deliveries`."""
@@ -67,6 +93,14 @@ class ZendeskEmulator:
         self.state.clear_data()
         self.workspace.reset()
         self.faults.clear()
+        self.db.commit()
+
+    def _signer(self, pending: PendingDelivery) -> Callable[[bytes], dict[str, str]]:
+        """Headers for a delivery resumed after a restart: the webhook's secret, or a fresh signature."""
+        if pending.kind == "zendesk_status":
+            return self.status_webhook.signer()
+        found = self.state.find_webhook(pending.key.split(":", 1)[0])
+        return api_key_headers(found[1].secret if found else "")
 
     async def wait_for_deliveries(self, rounds: int = 200) -> bool:
         """Yield to the event loop until no delivery is queued or in flight (True) or rounds run out.
@@ -78,3 +112,8 @@ class ZendeskEmulator:
                 return True
             await asyncio.sleep(0)
         return self.deliverer.idle
+
+
+def _without_secret(hooks: list[Webhook], seeded_id: str) -> list[Webhook]:
+    """The seeded webhook's secret is the shared secret: the state file leaves it to the settings."""
+    return [h.model_copy(update={"secret": ""}) if h.id == seeded_id else h for h in hooks]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
+from pydantic import BaseModel
 
 from simulator.clock import Clock
 from simulator.logs import kv
@@ -40,6 +41,23 @@ class Delivery:
     event_ids: list[str]
     event_types: list[str]
     id: str = field(default_factory=new_id)
+
+
+class PendingDelivery(BaseModel):
+    """A delivery not yet finished, as the state file keeps it (resent after a restart)."""
+
+    seq: int
+    id: str
+    kind: Kind
+    key: str
+    target: str
+    body: str
+    event_ids: list[str]
+    event_types: list[str]
+
+
+# Rebuilds the per-attempt headers of a delivery resumed after a restart (secrets come from settings).
+Signer = Callable[[PendingDelivery], Callable[[bytes], dict[str, str]]]
 
 
 class DeliveryLog:
@@ -73,10 +91,17 @@ class Deliverer:
         self._client: httpx.AsyncClient | None = None
         self._running = False
         self._busy = 0
+        # Accepted but not finished, by delivery id: the emulator makes this durable and sets
+        # `signer` and `on_change` (its commit), so a restart resends what a crash interrupted.
+        self.pending: dict[str, PendingDelivery] = {}
+        self.signer: Signer | None = None
+        self.on_change: Callable[[], None] = lambda: None
+        self._seq = 0
 
     async def startup(self) -> None:
         self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
         self._running = True
+        self._resume()
         for key in self._queues:
             self._start_worker(key)
 
@@ -94,6 +119,7 @@ class Deliverer:
         """Drop queued deliveries and the log (workers restart lazily)."""
         # Forget the queues before awaiting the workers: a delivery queued meanwhile starts afresh.
         self._queues = {}
+        self.pending.clear()
         self.log.clear()
         await self._stop_workers()
 
@@ -102,8 +128,43 @@ class Deliverer:
         """True when nothing is queued or being sent."""
         return self._busy == 0 and all(q.empty() for q in self._queues.values())
 
+    def _resume(self) -> None:
+        """Queue again, in their order, the deliveries a previous process accepted but never finished."""
+        queued = {d.id for q in self._queues.values() for d in q._queue}  # type: ignore[attr-defined]
+        waiting = sorted((p for p in self.pending.values() if p.id not in queued), key=lambda p: p.seq)
+        self._seq = max((p.seq for p in self.pending.values()), default=self._seq)
+        for record in waiting:
+            headers = self.signer(record) if self.signer else (lambda _body: {"Content-Type": "application/json"})
+            delivery = Delivery(
+                kind=record.kind,
+                key=record.key,
+                target=record.target,
+                body=record.body.encode(),
+                headers=headers,
+                event_ids=list(record.event_ids),
+                event_types=list(record.event_types),
+                id=record.id,
+            )
+            self._queue(delivery)
+        if waiting:
+            log.info(kv("zendesk.delivery.resumed", pending=len(waiting)))
+
     def enqueue(self, delivery: Delivery) -> None:
         """Accept a delivery; it goes out after earlier ones with the same key."""
+        self._seq += 1
+        self.pending[delivery.id] = PendingDelivery(
+            seq=self._seq,
+            id=delivery.id,
+            kind=delivery.kind,
+            key=delivery.key,
+            target=delivery.target,
+            body=delivery.body.decode(),
+            event_ids=list(delivery.event_ids),
+            event_types=list(delivery.event_types),
+        )
+        self._queue(delivery)
+
+    def _queue(self, delivery: Delivery) -> None:
         queue = self._queues.setdefault(delivery.key, asyncio.Queue())
         queue.put_nowait(delivery)
         if self._running and delivery.key not in self._workers:
@@ -210,6 +271,8 @@ class Deliverer:
             "outcome": outcome,
         }
         self.log.add(entry)
+        if outcome != "retrying" and self.pending.pop(delivery.id, None) is not None:
+            self.on_change()  # finished: the state file forgets it before anything else happens
         level = logging.INFO if outcome in ("delivered", "retrying") else logging.WARNING
         log.log(
             level,
