@@ -18,6 +18,8 @@ from starlette.routing import BaseRoute, Route
 from simulator.bodies import BodyLimit, BodyRule
 from simulator.clock import Clock, SystemClock
 from simulator.config import Settings
+from simulator.durable import DB_FILE as STATE_DB_FILE
+from simulator.durable import StateDB
 from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest
@@ -92,13 +94,19 @@ class SimulatorApp:
         self.app = Starlette(lifespan=self._lifespan, middleware=[Middleware(BodyLimit, rules=body_rules())])
         self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
-        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport)
+        # The emulators' and the widget's state: the state folder's SQLite file, unless ephemeral.
+        self.state_db = StateDB(None if settings.sim_ephemeral else settings.sim_state_dir / STATE_DB_FILE)
+        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport, self.state_db)
         # The relay is configured separately from Zendesk in real life; overrides model an admin's
         # copy-paste mistake (a wrong shared secret) without touching the emulator's side.
         self.relay_settings = Settings.model_validate({**settings.model_dump(), **(relay_overrides or {})})
         self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
         self.widget = WidgetServer(
-            settings, self.clock, _CurrentRelay(self), agent_file=agent_file or settings.polyai_agent_file
+            settings,
+            self.clock,
+            _CurrentRelay(self),
+            agent_file=agent_file or settings.polyai_agent_file,
+            state_db=self.state_db,
         )
         self.relay.attach_sink(self.widget)
         self.app.router.routes.extend(self._routes())
@@ -159,6 +167,7 @@ class SimulatorApp:
         for part in reversed(self.parts()):
             await part.shutdown()
         await self.store.close()
+        self.state_db.close()
 
     async def reset(self) -> None:
         """Forget conversations, tickets and sessions on every side."""

@@ -39,6 +39,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         overrides["sim_port"] = args.port
     if getattr(args, "agent", None) is not None:
         overrides["polyai_agent_file"] = args.agent
+    if getattr(args, "ephemeral", False):
+        overrides.update(sim_ephemeral=True, relay_store="memory")
     return load_settings(overrides, config_file=getattr(args, "config", None))
 
 
@@ -103,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface to listen on (SIM_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on, 0 for any free port (SIM_PORT, default 8080)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--ephemeral", action="store_true", help="keep conversations in memory only (gone when it stops)"
+    )
     common(serve)
     serve.set_defaults(run=cmd_serve)
 

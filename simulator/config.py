@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # Widget behaviour
     widget_session_idle_seconds: float = Field(600.0, gt=0)
 
+    # State: kept in the state folder (SQLite) unless ephemeral; ended conversations kept, newest first
+    sim_ephemeral: bool = False
+    sim_ended_retention: int = Field(1000, ge=0)
+
     @field_validator("polyai_project_id")
     @classmethod
     def _project_id(cls, value: str) -> str:

@@ -31,17 +31,20 @@ def normalise_host(value: str) -> str:
 class TokenService:
     """Checks connector credentials and issues and verifies access tokens.
 
-    The signing key is made per process: a restarted simulator invalidates old tokens, as a
-    rotated key would. Expiry is checked against the injected clock (virtual time in tests),
-    so PyJWT's own wall-clock `exp` check is off.
+    The signing key is given (kept in the state file, so tokens outlive a restart) or made per
+    process (memory-only runs: a restart invalidates old tokens, as a rotated key would).
+    Expiry is checked against the injected clock (virtual time in tests), so PyJWT's own
+    wall-clock `exp` check is off.
     """
 
-    def __init__(self, clock: Clock, connector_token: str, host: str, project_id: str) -> None:
+    def __init__(
+        self, clock: Clock, connector_token: str, host: str, project_id: str, key: bytes | None = None
+    ) -> None:
         self.clock = clock
         self._connector_token = connector_token
         self._host = normalise_host(host)
         self._project_id = project_id
-        self._key = secrets.token_bytes(32)
+        self._key = key or secrets.token_bytes(32)
 
     def connector_ok(self, token: str, host: str) -> bool:
         """Whether this connector token is registered for this host."""

@@ -107,6 +107,8 @@ class Dialog:
         """A user message: echoed with a server-assigned id now, answered (or forwarded) by the worker."""
         session.touch()
         message_id = str(uuid.uuid4())
+        # Pending before the echo is written: an acknowledged message is handled even after a crash.
+        session.pending.append(("text", (text, message_id)))
         session.emit(p.USER_MESSAGE, {"text": text, "message_id": message_id}, custom=custom)
         session.turns.put_nowait(("text", (text, message_id)))
         return message_id
@@ -136,6 +138,7 @@ class Dialog:
     def _finish(self, session: Session, reason: str) -> None:
         if session.ended:
             return
+        session.pending.append(("end", None))
         session.emit(p.SESSION_END, {"reason": reason})
         self._stop_watch(session)
         log.info(kv("widget.session_ended", session=session.id, reason=reason))
@@ -149,6 +152,10 @@ class Dialog:
         session = self.store.get(session_id)
         if session is None:
             log.warning(kv("widget.unknown_session", session=session_id, type=event.type))
+            return
+        if event.type == p.LIVE_AGENT_MESSAGE and _already_shown(session, event.payload.get("message_id")):
+            # The relay redelivers what it had not marked done before a crash: the user sees it once.
+            log.info(kv("widget.duplicate_dropped", session=session_id, type=event.type))
             return
         if event.type in (p.HANDOFF_FAILED, p.HANDOFF_TIMEOUT):
             session.handing_off = False  # the bot answers again
@@ -171,6 +178,14 @@ class Dialog:
     # The session's worker and watchdog
 
     async def _work(self, session: Session) -> None:
+        try:
+            await self._turns(session)
+        finally:
+            if session.ended and not session.pending:
+                session.save()
+                self.store.finished(session)
+
+    async def _turns(self, session: Session) -> None:
         while True:
             kind, value = await session.turns.get()
             try:
@@ -181,11 +196,34 @@ class Dialog:
                 elif kind == "end":
                     if session.handing_off or await self.handoff.is_handed_off(session.id):
                         await self.handoff.user_ended(session.id)
+                    self._handled(session, kind, value)
                     return
                 elif kind == "stop":
+                    session.pending.clear()  # the relay ended it: nothing left to forward
                     return
             except Exception:
                 log.exception(kv("widget.turn_failed", session=session.id, kind=kind))
+            self._handled(session, kind, value)
+
+    @staticmethod
+    def _handled(session: Session, kind: str, value: Any) -> None:
+        """A pending turn is done: the state file stops listing it."""
+        if (kind, value) in session.pending:
+            session.pending.remove((kind, value))
+            session.save()
+
+    def resume(self, session: Session) -> None:
+        """Restart a session restored from the state file: its worker (with the turns it had not
+        handled yet, in order) and, while it is live, its idle watchdog."""
+        for turn in session.pending:
+            session.turns.put_nowait(turn)
+        session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session.id}"))
+        if not session.ended:
+            session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session.id}")
+            session.tasks.append(session.watchdog)
+        log.info(
+            kv("widget.session_resumed", session=session.id, sequence=session.sequence, turns=len(session.pending))
+        )
 
     async def _turn(self, session: Session, text: str, message_id: str) -> None:
         if session.handing_off and await self._relay_has(session):
@@ -276,3 +314,13 @@ class Dialog:
             if task is not current:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+def _already_shown(session: Session, message_id: object, window: int = 50) -> bool:
+    """Whether a live-agent message with this id is among the session's recent events."""
+    if not isinstance(message_id, str):
+        return False
+    return any(
+        e["type"] == p.LIVE_AGENT_MESSAGE and e["payload"].get("message_id") == message_id
+        for e in session.history[-window:]
+    )

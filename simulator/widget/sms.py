@@ -22,6 +22,7 @@ from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.widget import protocol as p
 from simulator.widget.dialog import HANDOFF_FAILED_TEXT, Dialog
+from simulator.widget.persist import WidgetStore
 from simulator.widget.segments import split
 from simulator.widget.sessions import Session
 
@@ -35,6 +36,7 @@ QUEUE_POSITION = "You are #{position} in the queue."
 HANDOFF_TIMEOUT_TEXT = "Sorry, no agent is available right now. Please try again later."
 CONVERSATION_ENDED = "This conversation has ended. Text us again any time."
 STOP_WORDS = frozenset({"STOP", "END", "QUIT", "CANCEL", "UNSUBSCRIBE", "STOPALL"})
+DEFAULT_SERVICE_NUMBER = "+15550000000"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -94,10 +96,11 @@ class SmsFeed:
 class SmsOutbox:
     """Every text sent to a phone, in order."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, persist: WidgetStore | None = None) -> None:
         self.clock = clock
-        self.messages: list[dict[str, Any]] = []
-        self._ids = itertools.count(1)
+        self.persist = persist
+        self.messages: list[dict[str, Any]] = persist.sms() if persist else []
+        self._ids = itertools.count(len(self.messages) + 1)
 
     def send(self, *, to: str, from_: str, body: str, session_id: str) -> dict[str, Any]:
         segmented = split(body)
@@ -112,6 +115,8 @@ class SmsOutbox:
             "sent_at": p.iso(self.clock.now()),
             "session_id": session_id,
         }
+        if self.persist is not None:
+            self.persist.add_sms(message)
         self.messages.append(message)
         log.info(kv("sms.sent", to=to, segments=segmented.count, encoding=segmented.encoding))
         return message
@@ -157,9 +162,9 @@ async def _form(request: Request) -> dict[str, Any] | None:
 class SmsChannel:
     """`POST /sms/inbound` (form fields From, To, Body) and `GET /_sim/sms/outbox[?to=+1555...]`."""
 
-    def __init__(self, dialog: Dialog, clock: Clock) -> None:
+    def __init__(self, dialog: Dialog, clock: Clock, persist: WidgetStore | None = None) -> None:
         self.dialog = dialog
-        self.outbox = SmsOutbox(clock)
+        self.outbox = SmsOutbox(clock, persist)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -179,7 +184,7 @@ class SmsChannel:
         phone, service, body = ((value or "").strip() for value in fields)
         if not phone or not body:
             return JSONResponse({"error": "From and Body are required"}, status_code=400)
-        self.receive(phone, service or "+15550000000", body)
+        self.receive(phone, service or DEFAULT_SERVICE_NUMBER, body)
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     def receive(self, phone: str, service_number: str, body: str) -> Session | None:
@@ -204,8 +209,14 @@ class SmsChannel:
 
     def _open(self, phone: str, service_number: str) -> Session:
         session = self.dialog.open("sms", phone=phone)
-        session.subscribe(SmsFeed(self.outbox, phone, service_number, session.id))
+        session.service_number = service_number
+        self.listen(session)
         return session
+
+    def listen(self, session: Session) -> None:
+        """Texts for the session's phone go to the outbox (also for a session restored after a restart)."""
+        phone = session.user.phone or ""
+        session.subscribe(SmsFeed(self.outbox, phone, session.service_number or DEFAULT_SERVICE_NUMBER, session.id))
 
     async def read_outbox(self, request: Request) -> Response:
         to = request.query_params.get("to")
