@@ -44,8 +44,8 @@ class _CurrentRelay(HandoffPort):
     async def start_handoff(self, request: HandoffRequest) -> None:
         await self._owner.relay.start_handoff(request)
 
-    async def user_message(self, session_id: str, text: str, message_id: str) -> None:
-        await self._owner.relay.user_message(session_id, text, message_id)
+    async def user_message(self, session_id: str, text: str, message_id: str, *, maybe_repeat: bool = False) -> None:
+        await self._owner.relay.user_message(session_id, text, message_id, maybe_repeat=maybe_repeat)
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         await self._owner.relay.user_typing(session_id, typing)

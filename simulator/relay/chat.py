@@ -64,8 +64,12 @@ class HandoffPort(Protocol):
         """Begin a handoff. Invalid payloads raise `InvalidHandoffPayload` after telling the user."""
         ...
 
-    async def user_message(self, session_id: str, text: str, message_id: str) -> None:
-        """Forward an end-user message to the agent, in order, exactly once."""
+    async def user_message(self, session_id: str, text: str, message_id: str, *, maybe_repeat: bool = False) -> None:
+        """Forward an end-user message to the agent, in order, exactly once.
+
+        `maybe_repeat`: the chat side may have handed this message over before (it resumed after
+        a crash), so the relay checks before posting it again.
+        """
         ...
 
     async def user_typing(self, session_id: str, typing: bool) -> None:

@@ -159,10 +159,19 @@ class Inbound:
             await self._show(record, message)
 
     async def _show(self, record: SessionRecord, message: Message) -> None:
-        """Show an agent message to the end user, once per message id, while the session is live."""
-        if not await self.core.store.mark_event("message:" + message.id, self.core.clock.now()):
+        """Show an agent message to the end user, once per message id, while the session is live.
+
+        Marked shown only after the chat side has it: a crash in between shows it again on replay
+        (the chat side drops a message id it already has) rather than never.
+        """
+        key = "message:" + message.id
+        if await self.core.store.event_seen(key):
             log.info(kv("relay.inbound.duplicate_message", session=record.session_id, message=message.id))
             return
+        await self._show_once(record, message)
+        await self.core.store.mark_event(key, self.core.clock.now())
+
+    async def _show_once(self, record: SessionRecord, message: Message) -> None:
         if not self.core.is_live(record):
             log.info(kv("relay.inbound.not_live", session=record.session_id, state=record.state.value))
             return

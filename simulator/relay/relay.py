@@ -137,14 +137,26 @@ class Relay:
         """Start a handoff; raises `InvalidHandoffPayload` (after telling the user) for a bad payload."""
         await self.handoffs.start(request)
 
-    async def user_message(self, session_id: str, text: str, message_id: str) -> None:
-        """Queue an end-user message for the agent (persisted first; sent in order, once)."""
+    async def user_message(self, session_id: str, text: str, message_id: str, *, maybe_repeat: bool = False) -> None:
+        """Queue an end-user message for the agent (persisted first; sent in order, once).
+
+        `maybe_repeat` (the chat side resumed after a crash): a message still queued is not queued
+        twice, and one already sent is found among the conversation's messages instead of reposted.
+        """
         record = await self.store.get_session(session_id)
         if record is None or record.state not in HANDED_OFF:
             log.warning(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
             return
+        if maybe_repeat and any(i.message_id == message_id for i in await self.store.outbox_items(session_id)):
+            log.info(kv("relay.user_message.already_queued", session=session_id, message=message_id))
+            return
         item = OutboxItem(
-            session_id=session_id, kind="user_message", text=text, message_id=message_id, accepted_at=self.clock.now()
+            session_id=session_id,
+            kind="user_message",
+            text=text,
+            message_id=message_id,
+            accepted_at=self.clock.now(),
+            attempted=maybe_repeat,  # an attempted item is looked for before it is posted
         )
         await self.outbox.add(item)
 

@@ -59,6 +59,10 @@ class Store(Protocol):
         """Record a processed event id; False when it was recorded before."""
         ...
 
+    async def event_seen(self, event_id: str) -> bool:
+        """Whether `mark_event` recorded this id."""
+        ...
+
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
         """Record `item.event_id` as seen and queue the event, in one step; None (nothing queued)
         when the id was seen before."""
@@ -137,6 +141,9 @@ class MemoryStore:
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         return [r.model_copy(deep=True) for r in self._sessions.values() if r.state in states]
+
+    async def event_seen(self, event_id: str) -> bool:
+        return event_id in self._events
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         if event_id in self._events:
@@ -271,6 +278,10 @@ class SQLiteStore:
         async with self.db.execute(sql, tuple(s.value for s in states)) as cur:
             rows = await cur.fetchall()
         return [SessionRecord.model_validate_json(row[0]) for row in rows]
+
+    async def event_seen(self, event_id: str) -> bool:
+        async with self.db.execute("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)) as cur:
+            return await cur.fetchone() is not None
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         cursor = await self._write(

@@ -189,8 +189,9 @@ class Dialog:
         while True:
             kind, value = await session.turns.get()
             try:
-                if kind == "text":
-                    await self._turn(session, *value)
+                if kind in ("text", "resumed"):
+                    await self._turn(session, *value, again=kind == "resumed")
+                    kind = "text"
                 elif kind == "typing" and session.handing_off:
                     await self.handoff.user_typing(session.id, bool(value))
                 elif kind == "end":
@@ -215,8 +216,8 @@ class Dialog:
     def resume(self, session: Session) -> None:
         """Restart a session restored from the state file: its worker (with the turns it had not
         handled yet, in order) and, while it is live, its idle watchdog."""
-        for turn in session.pending:
-            session.turns.put_nowait(turn)
+        for kind, value in session.pending:
+            session.turns.put_nowait(("resumed" if kind == "text" else kind, value))
         session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session.id}"))
         if not session.ended:
             session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session.id}")
@@ -225,10 +226,13 @@ class Dialog:
             kv("widget.session_resumed", session=session.id, sequence=session.sequence, turns=len(session.pending))
         )
 
-    async def _turn(self, session: Session, text: str, message_id: str) -> None:
+    async def _turn(self, session: Session, text: str, message_id: str, *, again: bool = False) -> None:
         if session.handing_off and await self._relay_has(session):
             try:
-                await self.handoff.user_message(session.id, text, message_id)
+                if again:  # resumed after a restart: the relay may have it already, and checks
+                    await self.handoff.user_message(session.id, text, message_id, maybe_repeat=True)
+                else:
+                    await self.handoff.user_message(session.id, text, message_id)
             except Exception:
                 log.exception(kv("widget.forward_failed", session=session.id, message_id=message_id))
                 session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_FORWARD_FAILED))
@@ -242,6 +246,8 @@ class Dialog:
             return
         if reply.text:
             session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text, suggestions=reply.suggestions))
+        # Answered: a restart must not answer it again (the relay keeps its own record of a handoff).
+        self._handled(session, "text", (text, message_id))
         if reply.handoff is not None:
             await self._start_handoff(session, reply.handoff)
 

@@ -95,12 +95,14 @@ class ZendeskEmulator:
         self.faults.clear()
         self.db.commit()
 
-    def _signer(self, pending: PendingDelivery) -> Callable[[bytes], dict[str, str]]:
-        """Headers for a delivery resumed after a restart: the webhook's secret, or a fresh signature."""
+    def _signer(self, pending: PendingDelivery) -> tuple[str, Callable[[bytes], dict[str, str]]]:
+        """Target and headers for a delivery resumed after a restart: the webhook's as configured now."""
         if pending.kind == "zendesk_status":
-            return self.status_webhook.signer()
+            return self.status_webhook.target, self.status_webhook.signer()
         found = self.state.find_webhook(pending.key.split(":", 1)[0])
-        return api_key_headers(found[1].secret if found else "")
+        if found is None:
+            return pending.target, api_key_headers("")
+        return found[1].target, api_key_headers(found[1].secret)
 
     async def wait_for_deliveries(self, rounds: int = 200) -> bool:
         """Yield to the event loop until no delivery is queued or in flight (True) or rounds run out.

@@ -56,8 +56,9 @@ class PendingDelivery(BaseModel):
     event_types: list[str]
 
 
-# Rebuilds the per-attempt headers of a delivery resumed after a restart (secrets come from settings).
-Signer = Callable[[PendingDelivery], Callable[[bytes], dict[str, str]]]
+# For a delivery resumed after a restart: its target now and its per-attempt headers (the port and
+# the secrets come from the settings of the new process).
+Signer = Callable[[PendingDelivery], tuple[str, Callable[[bytes], dict[str, str]]]]
 
 
 class DeliveryLog:
@@ -134,11 +135,15 @@ class Deliverer:
         waiting = sorted((p for p in self.pending.values() if p.id not in queued), key=lambda p: p.seq)
         self._seq = max((p.seq for p in self.pending.values()), default=self._seq)
         for record in waiting:
-            headers = self.signer(record) if self.signer else (lambda _body: {"Content-Type": "application/json"})
+            target, headers = (
+                self.signer(record)
+                if self.signer
+                else (record.target, lambda _body: {"Content-Type": "application/json"})
+            )
             delivery = Delivery(
                 kind=record.kind,
                 key=record.key,
-                target=record.target,
+                target=target,
                 body=record.body.encode(),
                 headers=headers,
                 event_ids=list(record.event_ids),
