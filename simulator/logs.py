@@ -101,6 +101,29 @@ def install_redaction() -> None:
     _installed = True
 
 
+class RefusedHandshakeFilter(logging.Filter):
+    """Drops uvicorn's ERROR after a WebSocket handshake we refused on purpose with an HTTP answer.
+
+    uvicorn's websockets-sansio protocol reports every denial response as "returned without
+    completing handshake"; the widget already logs each refusal in one INFO line with its reason.
+    """
+
+    MESSAGE = "ASGI callable returned without completing handshake."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.MESSAGE
+
+
+_handshake_filter = RefusedHandshakeFilter()
+
+
+def quiet_refused_handshakes() -> None:
+    """Install `RefusedHandshakeFilter` on uvicorn's error logger (idempotent)."""
+    logger = logging.getLogger("uvicorn.error")
+    if _handshake_filter not in logger.filters:
+        logger.addFilter(_handshake_filter)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Set up console logging for the CLI."""
     logging.basicConfig(

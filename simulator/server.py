@@ -13,6 +13,7 @@ import uvicorn
 
 from simulator.app import SimulatorApp
 from simulator.config import ConfigError, Settings
+from simulator.logs import quiet_refused_handshakes
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -49,6 +50,7 @@ def _uvicorn_server(sim: SimulatorApp, log_level: str, embedded: bool = False) -
         ws="websockets-sansio",
         timeout_graceful_shutdown=5,
     )
+    quiet_refused_handshakes()  # after uvicorn's own logging set-up
     return (_EmbeddedServer if embedded else uvicorn.Server)(config)
 
 
