@@ -16,13 +16,14 @@ Making a collection durable is one line: declare it on a dataclass with `durable
 when it has rows) and watches each single value. A `DurableDict` notes every key it hands out
 or is given (`d[k]`, `d.get(k)`, `d[k] = v`, iteration, ...), since the caller may change the value
 in place; `commit()` re-encodes those entries and writes the ones that changed. `scan()` iterates
-without noting, for read-only loops on hot paths.
+without noting, for read-only loops on hot paths; nothing is noted during GET requests.
 
 `StateDB(None)` keeps everything in memory and writes nothing (tests, `serve --ephemeral`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
 import sqlite3
@@ -35,6 +36,9 @@ from pydantic import TypeAdapter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.config import private_file
+
+# True while a read-only request (GET, HEAD) runs: what it reads is not noted as maybe changed.
+_reading: contextvars.ContextVar[bool] = contextvars.ContextVar("durable_reading", default=False)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -65,12 +69,14 @@ class DurableDict(dict[K, V], Generic[K, V]):
     # Every way a value leaves or enters the dict notes its key.
     def __getitem__(self, key: K) -> V:
         value = super().__getitem__(key)
-        self.touched.add(key)
+        if not _reading.get():
+            self.touched.add(key)
         return value
 
     def get(self, key: K, default: Any = None) -> Any:
         if key in self:
-            self.touched.add(key)
+            if not _reading.get():
+                self.touched.add(key)
             return super().__getitem__(key)
         return default
 
@@ -105,11 +111,21 @@ class DurableDict(dict[K, V], Generic[K, V]):
         self.touched.update(other)
 
     def values(self) -> Iterator[V]:  # type: ignore[override]
+        if _reading.get():
+            return iter(super().values())
+        return self._noting_values()
+
+    def items(self) -> Iterator[tuple[K, V]]:  # type: ignore[override]
+        if _reading.get():
+            return iter(super().items())
+        return self._noting_items()
+
+    def _noting_values(self) -> Iterator[V]:
         for key, value in super().items():
             self.touched.add(key)
             yield value
 
-    def items(self) -> Iterator[tuple[K, V]]:  # type: ignore[override]
+    def _noting_items(self) -> Iterator[tuple[K, V]]:
         for key, value in super().items():
             self.touched.add(key)
             yield key, value
@@ -324,8 +340,15 @@ def committing(app: ASGIApp, commit: Callable[[], None]) -> ASGIApp:
     """Wrap a route's ASGI app so what a request changed is committed before its answer starts."""
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD"):
+        if scope["type"] != "http":
             await app(scope, receive, send)
+            return
+        if scope.get("method") in ("GET", "HEAD"):
+            token = _reading.set(True)  # reads change nothing: nothing to re-check at the next commit
+            try:
+                await app(scope, receive, send)
+            finally:
+                _reading.reset(token)
             return
 
         async def send_after_commit(message: Message) -> None:

@@ -198,6 +198,13 @@ class Deliverer:
                 log.exception(kv("zendesk.delivery.crashed", delivery=delivery.id))
             finally:
                 self._busy -= 1
+            if queue.empty() and self._queues.get(delivery.key) is queue:
+                # Nothing more for this key: the worker and queue go (the next delivery starts afresh),
+                # so finished conversations keep nothing here.
+                del self._queues[delivery.key]
+                if self._workers.get(delivery.key) is asyncio.current_task():
+                    del self._workers[delivery.key]
+                return
 
     async def _dispatch(self, delivery: Delivery, queue: asyncio.Queue[Delivery]) -> None:
         fault = self.faults.take_delivery(delivery.kind, delivery.event_types)
