@@ -90,10 +90,15 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self._hits: dict[str, deque[float]] = {}
+        self._next_sweep = 0.0
 
     def check(self, key: str) -> int | None:
         """Record one request; None if allowed, else the seconds to wait (for `Retry-After`)."""
         now = self.clock.monotonic()
+        if now >= self._next_sweep:
+            # Once a window: keys (tokens of finished sessions) with no hit in it leave memory.
+            self._hits = {k: h for k, h in self._hits.items() if h and h[-1] > now - self.window}
+            self._next_sweep = now + self.window
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - self.window:
             hits.popleft()
