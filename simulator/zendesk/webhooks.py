@@ -102,9 +102,9 @@ class Deliverer:
     async def startup(self) -> None:
         self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
         self._running = True
-        self._resume()
         for key in self._queues:
             self._start_worker(key)
+        self._resume()  # after: it starts the workers of the keys it queues
 
     async def shutdown(self) -> None:
         self._running = False
@@ -176,6 +176,9 @@ class Deliverer:
             self._start_worker(delivery.key)
 
     def _start_worker(self, key: str) -> None:
+        running = self._workers.get(key)
+        if running is not None and not running.done():
+            return  # one worker per key, or two would share (and strand) its queue
         self._workers[key] = asyncio.create_task(self._work(self._queues[key]), name=f"zendesk-delivery-{key}")
 
     async def _stop_workers(self) -> None:
