@@ -1,4 +1,4 @@
-"""The values an admin copies between Zendesk Admin Center and Agent Studio, as one list.
+"""The values an admin copies between Zendesk Admin Center and Agent Studio, as rows (secrets marked).
 
 The start-up banner, `python -m simulator secrets` and the TUI's Admin screen all show this
 list; `secret` says which values must be masked wherever the output may be kept (logs, CI).
@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from simulator.config import Settings
 
+
 MASK = "********"
 
 
 @dataclass(frozen=True)
 class AdminValue:
-    """One labelled value. A row with an empty value is a section heading."""
+    """One row: a label, its value, and whether the value is a secret (masked until asked for)."""
 
     label: str
     value: str
@@ -23,18 +24,11 @@ class AdminValue:
 
     def shown(self, reveal: bool) -> str:
         """The value as displayed: secrets masked unless `reveal`."""
-        if not self.secret or reveal or not self.value:
-            return self.value
-        return mask(self.value)
-
-
-def mask(value: str) -> str:
-    """A secret as shown where output may be kept: nothing of it."""
-    return MASK
+        return self.value if reveal or not self.secret or not self.value else MASK
 
 
 def admin_values(settings: Settings) -> list[AdminValue]:
-    """Every value an admin needs, in the order Admin Center and Agent Studio ask for them."""
+    """The rows `serve` prints in its banner, in the same order (section headings have no value)."""
     base = settings.public_base_url
     return [
         AdminValue("Simulator", base),
@@ -55,19 +49,15 @@ def admin_values(settings: Settings) -> list[AdminValue]:
             secret=True,
         ),
         AdminValue("  Signing secret", settings.zendesk_webhook_signing_secret.get_secret_value(), secret=True),
-        AdminValue("Zendesk Admin Center > Conversations API key", ""),
-        AdminValue("  Key ID", settings.zendesk_key_id),
-        AdminValue("  Secret", settings.zendesk_key_secret.get_secret_value(), secret=True),
-        AdminValue("Zendesk Admin Center > Zendesk API", ""),
-        AdminValue("  API token", settings.zendesk_api_token.get_secret_value(), secret=True),
-        AdminValue("Agent Studio > Chat widget", ""),
-        AdminValue("  Connector token", settings.polyai_connector_token.get_secret_value(), secret=True),
-        AdminValue("  Registered host", settings.polyai_widget_host),
+        AdminValue("SunCo API key ID", settings.zendesk_key_id),
+        AdminValue("SunCo API key secret", settings.zendesk_key_secret.get_secret_value(), secret=True),
+        AdminValue("Zendesk API token", settings.zendesk_api_token.get_secret_value(), secret=True),
+        AdminValue("Widget connector token", settings.polyai_connector_token.get_secret_value(), secret=True),
     ]
 
 
 def render(values: list[AdminValue], *, reveal: bool) -> list[str]:
-    """The values as aligned text lines (headings stand alone, preceded by a blank line)."""
+    """The rows as aligned text lines (a heading, a row without a value, stands after a blank line)."""
     width = max(len(v.label) for v in values)
     lines: list[str] = []
     for value in values:

@@ -24,11 +24,11 @@ from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest
 from simulator.relay.store import Store, open_store
+from simulator.trace import Trace
+from simulator.trace.routes import TraceRoutes
 from simulator.types import Part
 from simulator.widget import WidgetServer
 from simulator.zendesk import ZendeskEmulator
-from simulator.zendesk.http import MAX_BODY_BYTES as SUNCO_MAX_BODY_BYTES
-from simulator.zendesk.http import too_large as sunco_too_large
 
 WIDGET_MAX_BODY_BYTES = 64 * 1024
 
@@ -61,7 +61,7 @@ def body_rules() -> list[BodyRule]:
     """Request body limits per part (1 MiB elsewhere); the relay's routes enforce their own."""
     widget_refusal = lambda limit: JSONResponse({"error": "Request body too large"}, status_code=413)  # noqa: E731
     return [
-        BodyRule("/sc/", SUNCO_MAX_BODY_BYTES, sunco_too_large),
+        BodyRule("/sc/", None),  # SunCo's guard: 100 kB, 50 MB for attachments, after credentials
         BodyRule("/handoff/", None),
         BodyRule("/widget/", WIDGET_MAX_BODY_BYTES, widget_refusal),
         BodyRule("/sms/", WIDGET_MAX_BODY_BYTES, widget_refusal),
@@ -94,19 +94,22 @@ class SimulatorApp:
         self.app = Starlette(lifespan=self._lifespan, middleware=[Middleware(BodyLimit, rules=body_rules())])
         self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
+        # Made first: every part writes its boundary crossings to this one record.
+        self.trace = Trace(self.clock, size=settings.sim_trace_size, file=settings.sim_trace_file)
         # The emulators' and the widget's state: the state folder's SQLite file, unless ephemeral.
         self.state_db = StateDB(None if settings.sim_ephemeral else settings.sim_state_dir / STATE_DB_FILE)
-        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport, self.state_db)
+        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport, self.state_db, trace=self.trace)
         # The relay is configured separately from Zendesk in real life; overrides model an admin's
         # copy-paste mistake (a wrong shared secret) without touching the emulator's side.
         self.relay_settings = Settings.model_validate({**settings.model_dump(), **(relay_overrides or {})})
-        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
+        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport, trace=self.trace)
         self.widget = WidgetServer(
             settings,
             self.clock,
             _CurrentRelay(self),
             agent_file=agent_file or settings.polyai_agent_file,
             state_db=self.state_db,
+            trace=self.trace,
         )
         self.relay.attach_sink(self.widget)
         self.app.router.routes.extend(self._routes())
@@ -128,6 +131,7 @@ class SimulatorApp:
             Route("/_sim/health", self._health, methods=["GET"]),
             Route("/_sim/reset", self._reset, methods=["POST"]),
             Route("/_sim/relay/sessions", self._relay_sessions, methods=["GET"]),
+            *TraceRoutes(self.trace).routes(),
         ]
         return [*harness, *relay_routes, *self.zendesk.routes(), *self.widget.routes()]
 
@@ -168,16 +172,18 @@ class SimulatorApp:
             await part.shutdown()
         await self.store.close()
         self.state_db.close()
+        self.trace.close()
 
     async def reset(self) -> None:
         """Forget conversations, tickets and sessions on every side."""
         for part in reversed(self.parts()):
             await part.reset()
+        self.trace.clear()
 
     async def restart_relay(self) -> None:
         """Stop the relay and start a fresh instance on the same store, as a redeploy would."""
         await self.relay.shutdown()
-        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport)
+        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport, trace=self.trace)
         self.relay.attach_sink(self.widget)
         await self.relay.startup()
         log.info(kv("relay.restarted"))

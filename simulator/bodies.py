@@ -61,7 +61,9 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    request._body = body  # as Starlette caches it: `request.body()` and `form()` still work after this
+    return body
 
 
 def default_refusal(limit: int) -> Response:

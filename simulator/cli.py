@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from simulator import __version__
 from simulator.admin import admin_values, render
 from simulator.config import ConfigError, Settings, load_settings
 from simulator.logs import configure_logging
+from simulator.recordings.cli import add_record_command, add_serve_flags, finish_recording, start_recording
 
 EXIT_USAGE = 2
 
@@ -41,6 +43,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         overrides["polyai_agent_file"] = args.agent
     if getattr(args, "ephemeral", False):
         overrides.update(sim_ephemeral=True, relay_store="memory")
+    if getattr(args, "trace", None) is not None:
+        overrides["sim_trace_file"] = args.trace
     return load_settings(overrides, config_file=getattr(args, "config", None))
 
 
@@ -54,13 +58,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"sim_port": sock.getsockname()[1]})
     configure_logging(args.log_level.upper())
     sim = SimulatorApp(settings)
+    recorder = start_recording(sim, args)
     print(_admin_banner(settings, reveal=sys.stdout.isatty()), flush=True)
     try:
         asyncio.run(serve_forever(sim, sock, log_level=args.log_level))
     except KeyboardInterrupt:
         pass
     print("Simulator stopped.", flush=True)
-    return 0
+    return finish_recording(recorder)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    """Open the app: the end user and the Zendesk agent side by side, on the same server `serve` runs."""
+    from simulator.tui.run import run_tui
+
+    return run_tui(_settings_from(args), log_level=args.log_level, record=args.record, force=args.force)
 
 
 def cmd_secrets(args: argparse.Namespace) -> int:
@@ -77,7 +89,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     install_redaction()
     logging.getLogger().setLevel(logging.WARNING)
-    return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual)
+    return run_replay(args.paths, "socket" if args.socket else "asgi", args.junit, args.write_actual, args.loose)
+
+
+def cmd_conformance(args: argparse.Namespace) -> int:
+    """Check the SunCo emulator against the official OpenAPI spec; exit 1 on server errors or violations."""
+    from simulator.conformance.run import report, run
+
+    logging.getLogger().setLevel(logging.WARNING)
+    # The run's own emulator warns about the deliveries it abandons at shutdown: expected, not news.
+    logging.getLogger("simulator.zendesk").setLevel(logging.ERROR)
+    if not args.spec.is_file():
+        print(f"error: --spec: no such file {args.spec}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings_from(args) if args.url else None
+    summary = asyncio.run(run(args.spec, args.url, settings))
+    print(report(summary, verbose=args.verbose))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+    failed = (
+        summary["server_errors"]
+        or summary["schema_violations"]
+        or summary["conformant"] < summary["operations"]
+        or summary["webhooks"]["problems"]
+    )
+    return 1 if failed else 0
 
 
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
@@ -101,15 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, help="settings file (default ./simulator.toml if present)")
         p.add_argument("--agent", type=Path, help="agent definition file (Python) to load instead of the demo")
 
+    def server(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", help="interface to listen on (SIM_HOST, default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port to listen on, 0 for any free port (SIM_PORT, default 8080)")
+        p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+        p.add_argument(
+            "--trace", type=Path, metavar="FILE", help="append every trace entry to FILE as JSON Lines (SIM_TRACE_FILE)"
+        )
+        p.add_argument(
+            "--ephemeral", action="store_true", help="keep conversations in memory only (gone when it stops)"
+        )
+        add_serve_flags(p)
+        common(p)
+
     serve = sub.add_parser("serve", help="run the simulator headless (HTTP + WebSocket server)")
-    serve.add_argument("--host", help="interface to listen on (SIM_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on, 0 for any free port (SIM_PORT, default 8080)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    serve.add_argument(
-        "--ephemeral", action="store_true", help="keep conversations in memory only (gone when it stops)"
-    )
-    common(serve)
+    server(serve)
     serve.set_defaults(run=cmd_serve)
+    add_record_command(sub)
+
+    tui = sub.add_parser("tui", help="play the end user and the Zendesk agent side by side (the default in a terminal)")
+    server(tui)
+    tui.set_defaults(run=cmd_tui)
 
     secrets = sub.add_parser("secrets", help="print the Admin Center values, secrets included")
     secrets.add_argument("--host", help="interface the simulator listens on (SIM_HOST)")
@@ -118,8 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
     secrets.set_defaults(run=cmd_secrets)
 
     for name, text in (
-        ("tui", "play the end user and the Zendesk agent side by side (coming)"),
-        ("record", "record a live session to recordings/ (coming)"),
         ("bench", "measure relay throughput and latency (coming)"),
     ):
         p = sub.add_parser(name, help=text)
@@ -131,17 +177,30 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--socket", action="store_true", help="run over a real loopback socket, not in-process")
     replay.add_argument("--junit", type=Path, help="write a JUnit XML report here")
     replay.add_argument("--write-actual", type=Path, metavar="DIR", help="write each failed run as a scenario here")
+    replay.add_argument("--loose", action="store_true", help="recordings: check the scenario part only")
     replay.set_defaults(run=cmd_replay)
+
+    conformance = sub.add_parser("conformance", help="check the SunCo emulator against the official OpenAPI spec")
+    conformance.add_argument("--spec", type=Path, required=True, help="the SunCo OpenAPI spec (YAML or JSON)")
+    conformance.add_argument("--url", help="a running emulator's SunCo base (…/sc); default: start our own")
+    conformance.add_argument("--config", type=Path, help="settings file with that emulator's app id and key")
+    conformance.add_argument("--json", type=Path, help="write the full summary as JSON here")
+    conformance.add_argument("--verbose", action="store_true", help="list every operation, not only failures")
+    conformance.set_defaults(run=cmd_conformance)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        # Until the TUI lands, the default is the headless server.
-        args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or (words[0].startswith("-") and words[0] not in ("-h", "--help", "--version")):
+        # No command: the app in a terminal, else the headless server; the flags are the same.
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        if not interactive:
+            print("Not a terminal (stdin or stdout redirected): running headless, as `serve`.", flush=True)
+        words = ["tui" if interactive else "serve", *words]
+    args = parser.parse_args(words)
     try:
         result: int = args.run(args)
         return result

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     sim_host: str = "127.0.0.1"
     sim_port: int = Field(8080, ge=0, le=65535)
     sim_state_dir: Path = Path(".simulator")
+    # The trace of boundary crossings: entries kept in memory (0 turns it off), and a JSON Lines copy.
+    sim_trace_size: int = Field(10_000, ge=0, le=1_000_000)
+    sim_trace_file: Path | None = None
 
     # Agent Studio (the PolyAI side)
     polyai_project_id: str = "PROJECT-local"

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.config import private_file
@@ -133,6 +133,13 @@ class DurableDict(dict[K, V], Generic[K, V]):
     def scan(self) -> Iterator[V]:
         """The values, without noting them: for loops that only read."""
         return iter(super().values())
+
+
+def _adapter(value_type: Any) -> TypeAdapter[Any]:
+    """The value's JSON encoding; raw bytes (uploads) as base64."""
+    if value_type is bytes:
+        return TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
+    return TypeAdapter(value_type)
 
 
 def scan(data: dict[K, V]) -> Iterator[V]:
@@ -258,7 +265,7 @@ class StateDB:
         value_type: Any,
         scrub: Callable[[Any], Any] | None = None,
     ) -> list[str]:
-        adapter, keys = TypeAdapter(value_type), TypeAdapter(key_type)
+        adapter, keys = _adapter(value_type), TypeAdapter(key_type)
         rows = self._rows(name)
         data: DurableDict[Any, Any]
         if rows:

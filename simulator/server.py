@@ -7,13 +7,15 @@ import contextlib
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from simulator.app import SimulatorApp
 from simulator.config import ConfigError, Settings
 from simulator.logs import quiet_refused_handshakes
+
+if TYPE_CHECKING:  # only in annotations: `bind_socket` stays cheap to import (the TUI binds before it draws)
+    from simulator.app import SimulatorApp
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

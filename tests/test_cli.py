@@ -125,3 +125,37 @@ def test_wrong_configuration_is_one_line_and_exit_2(
 def test_commands_not_yet_built_say_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench"]) == 1
     assert "not available yet" in capsys.readouterr().err
+
+
+def test_no_command_without_a_terminal_runs_headless_and_takes_serves_flags(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--port", "0", "--log-level", "warning"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("Not a terminal") and "serve" in first
+        url = ""
+        for line in proc.stdout:
+            if line.startswith("Simulator "):
+                url = line.split()[-1]
+                break
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":8080")
+        for _ in range(200):  # up once health answers; then SIGTERM stops it cleanly
+            try:
+                if httpx.get(url + "/_sim/health", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()

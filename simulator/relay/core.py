@@ -12,9 +12,10 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.relay.chat import ChatEvent, ChatSink
-from simulator.relay.sessions import SessionRecord, SessionState
+from simulator.relay.sessions import SessionRecord, SessionState, transition
 from simulator.relay.store import Store
 from simulator.relay.sunco_client import MESSAGE_ID_KEY, SunCoClient
+from simulator.trace import Trace
 
 log = logging.getLogger("simulator.relay")
 
@@ -26,11 +27,14 @@ DEFAULT_BOT_NAME = "Virtual assistant"
 class RelayCore:
     """Shared plumbing. Session changes go through `mutate` (per-session lock, never held over I/O)."""
 
-    def __init__(self, settings: Settings, clock: Clock, store: Store, sunco: SunCoClient) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, store: Store, sunco: SunCoClient, *, trace: Trace | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.store = store
         self.sunco = sunco
+        self.trace = trace or Trace(clock, size=0)
         self.sink: ChatSink | None = None
         # Weak: a session's lock lives while someone holds or waits on it, so ended sessions leave memory.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -59,6 +63,20 @@ class RelayCore:
             record.updated_at = self.clock.now()
             await self.store.save_session(record)
             return record
+
+    def transition(self, record: SessionRecord, to: SessionState, *, why: str = "") -> SessionRecord:
+        """Move `record` to state `to` (see `sessions.transition`) and put the change on the trace."""
+        before = record.state
+        transition(record, to, self.clock.now(), why=why)
+        self.trace.link(session=record.session_id, conversation=record.conversation_id)
+        self.trace.record(
+            "relay.state",
+            f"{before.value} -> {to.value}" + (f" ({why})" if why else ""),
+            session=record.session_id,
+            conversation=record.conversation_id,
+            data={"from": before.value, "to": to.value, "why": why or None, "channel": record.channel},
+        )
+        return record
 
     async def deliver(self, session_id: str, event: ChatEvent) -> None:
         """Deliver a chat event; a failing sink is logged, never raised into the caller."""

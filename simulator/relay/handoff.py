@@ -19,7 +19,7 @@ from simulator.relay.chat import HandoffRequest
 from simulator.relay.core import RelayCore, relay_metadata
 from simulator.relay.outbox import Outbox
 from simulator.relay.payload import InvalidHandoffPayload, parse_handoff_payload, routing_metadata
-from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord, SessionState, transition
+from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord, SessionState
 from simulator.relay.sunco_client import SunCoError
 
 log = logging.getLogger("simulator.relay.handoff")
@@ -130,7 +130,7 @@ class Handoffs:
             record.request = request.model_dump(mode="json", exclude={"payload"})
             record.routing_metadata = metadata
             record.handoff_started_at = now
-            transition(record, S.HANDING_OFF, now, why="bot_handoff")
+            core.transition(record, S.HANDING_OFF, why="bot_handoff")
             await core.store.save_session(record)
         await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF"))
         self.resume(sid, restarted=False)
@@ -206,7 +206,7 @@ class Handoffs:
             now = core.clock.now()
             record.handed_off_at = now
             if record.state == S.HANDING_OFF:
-                transition(record, S.WAITING_FOR_AGENT, now, why="pass_control_ok")
+                core.transition(record, S.WAITING_FOR_AGENT, why="pass_control_ok")
             else:  # the user left while passControl was in flight: the ticket must hear it
                 ended_meanwhile = True
             return True
@@ -228,7 +228,7 @@ class Handoffs:
         def apply(record: SessionRecord) -> bool:
             if record.state != S.HANDING_OFF:
                 return False
-            transition(record, S.HANDOFF_FAILED, core.clock.now(), why=why)
+            core.transition(record, S.HANDOFF_FAILED, why=why)
             return True
 
         if await core.mutate(sid, apply) is None:
@@ -255,7 +255,7 @@ class Handoffs:
         def apply(record: SessionRecord) -> bool:
             if record.state != S.WAITING_FOR_AGENT or record.agent_joined:
                 return False
-            transition(record, S.ENDED, core.clock.now(), why="agent_join_timeout")
+            core.transition(record, S.ENDED, why="agent_join_timeout")
             return True
 
         record = await core.mutate(sid, apply)
@@ -271,7 +271,7 @@ class Handoffs:
         def apply(record: SessionRecord) -> bool:
             if record.state not in HANDED_OFF:
                 return False
-            transition(record, S.ENDED, core.clock.now(), why="user_ended")
+            core.transition(record, S.ENDED, why="user_ended")
             return True
 
         record = await core.mutate(sid, apply)
@@ -290,7 +290,7 @@ class Handoffs:
             if not core.is_live(record):
                 return False
             joined = record.agent_joined
-            transition(record, S.ENDED, core.clock.now(), why=why)
+            core.transition(record, S.ENDED, why=why)
             return True
 
         record = await core.mutate(sid, apply)

@@ -20,7 +20,7 @@ from simulator.logs import kv
 from simulator.relay import events
 from simulator.relay.core import RELAY_MARK, RelayCore
 from simulator.relay.handoff import CONVERSATION_TAG_PREFIX, SESSION_TAG_PREFIX, Handoffs, handoff_number_in
-from simulator.relay.sessions import AgentInfo, InboxItem, SessionRecord, SessionState, transition
+from simulator.relay.sessions import AgentInfo, InboxItem, SessionRecord, SessionState
 from simulator.relay.sunco_client import AGENT_WORKSPACE, SunCoError
 from simulator.relay.webhooks import (
     STATUS_CHANGED,
@@ -244,7 +244,7 @@ class Inbound:
             current.agent = joined = agent
             announce = True
             if current.state == SessionState.WAITING_FOR_AGENT:
-                transition(current, SessionState.WITH_AGENT, core.clock.now(), why="agent_joined")
+                core.transition(current, SessionState.WITH_AGENT, why="agent_joined")
             return True
 
         await core.mutate(record.session_id, apply)

@@ -38,6 +38,7 @@ from simulator.relay.webhooks import (
     read_body,
     secret_text,
 )
+from simulator.trace import Trace
 
 log = logging.getLogger("simulator.relay")
 
@@ -53,12 +54,15 @@ class Relay:
         transport: httpx.AsyncBaseTransport | None,
         *,
         rng: random.Random | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.store = store
         self.transport = transport
-        self.core = RelayCore(settings, clock, store, SunCoClient(settings, clock, transport, rng=rng))
+        trace = trace or Trace(clock, size=0)
+        sunco = SunCoClient(settings, clock, transport, rng=rng, trace=trace)
+        self.core = RelayCore(settings, clock, store, sunco, trace=trace)
         self.outbox = Outbox(self.core)
         self.handoffs = Handoffs(self.core, self.outbox)
         self.inbound = Inbound(self.core, self.handoffs)

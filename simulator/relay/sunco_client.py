@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
+import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -15,6 +17,7 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.relay.webhooks import secret_text
+from simulator.trace import Trace
 
 log = logging.getLogger("simulator.relay.sunco")
 
@@ -32,6 +35,7 @@ MESSAGE_ID_KEY = "polyai_message_id"
 # Failures that happen before a request can have reached SunCo: sending again cannot duplicate it.
 # Any other transport failure (a read timeout, a dropped connection) may come after SunCo acted.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_CONVERSATION_IN_PATH = re.compile(r"/conversations/([^/?]+)")
 
 
 class SunCoError(Exception):
@@ -111,10 +115,12 @@ class SunCoClient:
         transport: httpx.AsyncBaseTransport | None,
         *,
         rng: random.Random | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()
+        self.trace = trace or Trace(clock, size=0)
         self._http = httpx.AsyncClient(
             base_url=settings.sunco_url,
             auth=(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret)),
@@ -137,19 +143,52 @@ class SunCoClient:
 
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         """One try: the 2xx response, or `SunCoError`."""
+        started = time.perf_counter()
         try:
             response = await self._http.request(method, self._prefix + path, json=body)
         except httpx.HTTPError as exc:  # timeouts and transport errors may succeed next time
+            self._traced(method, path, body, None, started, error=type(exc).__name__)
             maybe = not isinstance(exc, _NOT_SENT)
             raise SunCoError(
                 f"{method} {path}: {type(exc).__name__}", None, retryable=True, maybe_delivered=maybe
             ) from None
+        self._traced(method, path, body, response, started)
         if response.is_success:
             return response
         status = response.status_code
         retry_after = _retry_after(response) if status == 429 else None
         retryable = status == 429 or status >= 500
         raise SunCoError(f"{method} {path}: HTTP {status}", status, retryable=retryable, retry_after=retry_after)
+
+    def _traced(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        response: httpx.Response | None,
+        started: float,
+        *,
+        error: str | None = None,
+    ) -> None:
+        if not self.trace.enabled:
+            return
+        ms = (time.perf_counter() - started) * 1000
+        answer: Any = None
+        if response is not None:
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = response.text[:500]
+        found = _CONVERSATION_IN_PATH.search(path)
+        status = None if response is None else response.status_code
+        self.trace.record(
+            "sunco.call",
+            f"{method} {self._prefix}{path} " + (str(status) if status is not None else error or "no answer"),
+            conversation=found.group(1) if found else None,
+            status=status,
+            ms=ms,
+            data={"method": method, "path": self._prefix + path, "request": body, "response": answer, "error": error},
+        )
 
     async def _retrying(self, call: str, once: Callable[[], Awaitable[T]], max_attempts: int | None) -> T:
         """Run `once` until it succeeds, retrying retryable failures with backoff (or Retry-After)."""

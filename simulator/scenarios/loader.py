@@ -100,6 +100,10 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScenarioFileError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if isinstance(data, dict) and "recording" in data:
+        from simulator.recordings.model import check_recording  # a recording: its own schema and version
+
+        check_recording(data, text, source)
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(scenario_schema()).iter_errors(data))
     if error is not None:
         parts = list(error.absolute_path)

@@ -151,3 +151,6 @@ class Scenario(_Strict):
     )
     users: dict[str, UserDef] = Field(default_factory=lambda: {"user": UserDef()})
     steps: list[Step] = Field(min_length=1)
+    recording: dict[str, Any] | None = Field(
+        None, description="present in recorded sessions: the relay's exchanges (schemas/recording.schema.json)"
+    )

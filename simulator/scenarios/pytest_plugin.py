@@ -2,7 +2,7 @@
 
 Registered through the `pytest11` entry point, so installing the package is enough:
 
-- every `*.json` in a folder named `scenarios/` is collected as one test, named after the file;
+- every `*.json` in a folder named `scenarios/` or `recordings/` is collected as one test, named after the file;
 - the `handoff_sim` fixture yields a started `Harness` (in-process, virtual time) with actors.
   Configure it per test with `@pytest.mark.handoff_sim(agent_file="agents/mine.py", settings={...})`.
 """
@@ -39,7 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.File | None:
-    if file_path.suffix == ".json" and file_path.parent.name == "scenarios" and ".actual." not in file_path.name:
+    folder = file_path.parent.name
+    if file_path.suffix == ".json" and folder in ("scenarios", "recordings") and ".actual." not in file_path.name:
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 

@@ -22,6 +22,7 @@ async def replay(
     junit: Path | None = None,
     actual_dir: Path | None = None,
     out: TextIO | None = None,
+    loose: bool = False,
 ) -> int:
     """Run every scenario under `paths`; exit code 0 when all pass, 1 when any fails, 2 when none found."""
     out = out or sys.stdout
@@ -39,7 +40,7 @@ async def replay(
         print(f"[{index}/{len(files)}] {path.name} ...", end=" ", file=out, flush=True)
         with _captured_logs() as logs:
             try:
-                result = await run_file(path, transport=transport)
+                result = await run_file(path, transport=transport, loose=loose)
             except ScenarioFileError as exc:
                 result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
         results.append(result)
@@ -60,8 +61,16 @@ async def replay(
     return 0 if passed == len(results) else 1
 
 
-def run_replay(paths: list[Path], transport: Literal["asgi", "socket"], junit: Path | None, actual: Path | None) -> int:
-    return asyncio.run(replay(paths, transport=transport, junit=junit, actual_dir=actual))
+def run_replay(
+    paths: list[Path],
+    transport: Literal["asgi", "socket"],
+    junit: Path | None,
+    actual: Path | None,
+    loose: bool = False,
+) -> int:
+    if not paths and Path("recordings").is_dir():  # by default, the recordings run like the scenarios
+        paths = [p for p in (Path("scenarios"), Path("recordings")) if p.is_dir()]
+    return asyncio.run(replay(paths, transport=transport, junit=junit, actual_dir=actual, loose=loose))
 
 
 MAX_LOG_LINES = 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,10 @@ from simulator.scenarios.model import (
     UserStep,
     WaitStep,
 )
+
+# Called before each step with its index, and once more with `None` after the last step (or the
+# failure), while the harness still runs: the TUI's player shows the run and can pause between steps.
+StepHook = Callable[[Harness, int, "Step | None"], Awaitable[None]]
 
 
 class ScenarioFailed(AssertionError):
@@ -295,8 +300,12 @@ async def run_scenario(
     text: str | None = None,
     base_dir: Path | None = None,
     transport: Literal["asgi", "socket"] = "asgi",
+    loose: bool = False,
+    on_step: StepHook | None = None,
 ) -> ScenarioResult:
-    """Run one scenario on a fresh simulator; never raises for a scenario failure (see the result)."""
+    """Run one scenario on a fresh simulator; never raises for a scenario failure (see the result).
+
+    A recording's exchanges are checked too, unless `loose`."""
     overrides = dict(scenario.settings)
     agent_file = None
     if scenario.agent_file:
@@ -310,21 +319,36 @@ async def run_scenario(
         try:
             await run.start()
             for index, step in enumerate(scenario.steps):
+                if on_step is not None:
+                    await on_step(harness, index, step)
                 await run.step(index, step)
             await run.finish()
+            if scenario.recording is not None and not loose:
+                from simulator.recordings.replay import exchange_problems
+
+                problems = exchange_problems(scenario.recording, harness)
+                if problems:
+                    heading = f"the relay's exchanges ({source}), recorded vs replayed:\n"
+                    raise ScenarioFailed(heading + "\n".join(problems))
             result.passed = True
         except ScenarioFailed as exc:
             result.report = f"scenario {scenario.name!r} failed at {exc}"
+        if on_step is not None:
+            await on_step(harness, len(scenario.steps), None)
         result.actual = run.actual_scenario()
         result.virtual_seconds = harness.clock.monotonic()
     result.real_seconds = time.perf_counter() - started
     return result
 
 
-async def run_file(path: Path, *, transport: Literal["asgi", "socket"] = "asgi") -> ScenarioResult:
+async def run_file(
+    path: Path, *, transport: Literal["asgi", "socket"] = "asgi", loose: bool = False
+) -> ScenarioResult:
     """Load, validate and run one scenario file (raises ScenarioFileError if it is invalid)."""
     scenario, text = read_scenario(path)
-    return await run_scenario(scenario, source=str(path), text=text, base_dir=path.parent, transport=transport)
+    return await run_scenario(
+        scenario, source=str(path), text=text, base_dir=path.parent, transport=transport, loose=loose
+    )
 
 
 def write_actual(result: ScenarioResult, folder: Path) -> Path:

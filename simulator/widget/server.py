@@ -12,6 +12,7 @@ from simulator.config import Settings
 from simulator.durable import StateDB
 from simulator.logs import kv
 from simulator.relay.chat import ChatEvent, HandoffPort
+from simulator.trace import Trace
 from simulator.widget.auth import TokenService
 from simulator.widget.bot import Bot
 from simulator.widget.dialog import Dialog
@@ -38,6 +39,7 @@ class WidgetServer:
         *,
         agent_file: Path | None = None,
         state_db: StateDB | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -45,7 +47,7 @@ class WidgetServer:
         self.agent_file = agent_file
         # Sessions, their events, the token key and the SMS outbox: in the state file when given one.
         self.persist = WidgetStore(state_db or StateDB(None), settings.sim_ended_retention)
-        self.store = SessionStore(clock, self.persist, settings.sim_ended_retention)
+        self.store = SessionStore(clock, trace, self.persist, settings.sim_ended_retention)
         self.dialog = Dialog(settings, clock, handoff, self.store)
         self.tokens = TokenService(
             clock,

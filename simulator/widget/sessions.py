@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.relay.chat import EndUserProfile
+from simulator.trace import Trace
 from simulator.widget import protocol as p
 from simulator.widget.agent import Conversation, Turn
 from simulator.widget.persist import SavedConversation, SavedSession, SavedTurn, WidgetStore, as_json
@@ -60,6 +61,7 @@ class Session:
     turns: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     watchdog: asyncio.Task[None] | None = None
+    trace: Trace | None = None
 
     def touch(self) -> None:
         """The user did something: push the idle deadline back."""
@@ -84,6 +86,13 @@ class Session:
         event = p.envelope(type_, payload or {}, sequence=sequence, timestamp=self.clock.now(), custom=custom)
         if not transient:
             self.history.append(event)
+        if self.trace is not None and self.trace.enabled:
+            self.trace.record(
+                "widget.out",
+                f"{type_.removeprefix('EVENT_TYPE_')} {_gist(payload)}".rstrip(),
+                session=self.id,
+                data={"channel": self.channel, "event": event},
+            )
         if type_ == p.SESSION_END:
             self.ended = True
             self.end_reason = (payload or {}).get("reason")
@@ -113,6 +122,16 @@ class Session:
             self.subscribers.remove(subscriber)
 
 
+def _gist(payload: dict[str, Any] | None) -> str:
+    """A few words of an event's payload for the trace's one-line summary."""
+    payload = payload or {}
+    for key in ("text", "reason", "state"):
+        if isinstance(payload.get(key), str):
+            return repr(payload[key][:80])
+    agent = payload.get("agent")
+    return repr(agent.get("name", "")) if isinstance(agent, dict) else ""
+
+
 class SessionStore:
     """Live sessions by id; SMS sessions also by phone number (one live session per number).
 
@@ -121,8 +140,11 @@ class SessionStore:
     ended sessions kept here.
     """
 
-    def __init__(self, clock: Clock, persist: WidgetStore | None = None, retention: int = 1000) -> None:
+    def __init__(
+        self, clock: Clock, trace: Trace | None = None, persist: WidgetStore | None = None, retention: int = 1000
+    ) -> None:
         self.clock = clock
+        self.trace = trace
         self.persist = persist
         self.retention = retention
         self._sessions: dict[str, Session] = {}
@@ -141,6 +163,7 @@ class SessionStore:
             clock=self.clock,
             created_at=self.clock.now(),
             last_activity=self.clock.monotonic(),
+            trace=self.trace,
         )
         self.add(session)
         return session
@@ -149,6 +172,8 @@ class SessionStore:
         """Hold a live session (new, or restored from the state file)."""
         if self.persist is not None and self.persist.persistent:
             session.saver = self._save
+        if session.trace is None:
+            session.trace = self.trace
         self._sessions[session.id] = session
         if session.channel == "sms" and session.user.phone:
             self._by_phone[session.user.phone] = session.id

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from simulator.bodies import loads
 from simulator.clock import Clock
 from simulator.logs import kv
+from simulator.trace import Trace
 from simulator.widget import protocol as p
 from simulator.widget.dialog import HANDOFF_FAILED_TEXT, Dialog
 from simulator.widget.persist import WidgetStore
@@ -96,8 +97,9 @@ class SmsFeed:
 class SmsOutbox:
     """Every text sent to a phone, in order."""
 
-    def __init__(self, clock: Clock, persist: WidgetStore | None = None) -> None:
+    def __init__(self, clock: Clock, trace: Trace | None = None, persist: WidgetStore | None = None) -> None:
         self.clock = clock
+        self.trace = trace
         self.persist = persist
         self.messages: list[dict[str, Any]] = persist.sms() if persist else []
         self._ids = itertools.count(len(self.messages) + 1)
@@ -118,6 +120,13 @@ class SmsOutbox:
         if self.persist is not None:
             self.persist.add_sms(message)
         self.messages.append(message)
+        if self.trace is not None:
+            self.trace.record(
+                "sms.out",
+                f"SMS to {to}: {body[:80]!r}",
+                session=session_id,
+                data={"to": to, "from": from_, "body": body, "segments": segmented.count},
+            )
         log.info(kv("sms.sent", to=to, segments=segmented.count, encoding=segmented.encoding))
         return message
 
@@ -164,7 +173,7 @@ class SmsChannel:
 
     def __init__(self, dialog: Dialog, clock: Clock, persist: WidgetStore | None = None) -> None:
         self.dialog = dialog
-        self.outbox = SmsOutbox(clock, persist)
+        self.outbox = SmsOutbox(clock, dialog.store.trace, persist)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -191,13 +200,28 @@ class SmsChannel:
         """Route one inbound text to the number's session (opening one if needed)."""
         log.info(kv("sms.received", phone=phone, chars=len(body)))
         session = self.dialog.store.for_phone(phone)
+        if session is None and body.upper() not in STOP_WORDS:
+            session = self._open(phone, service_number)
+            opened = True
+        else:
+            opened = False
+        if (trace := self.dialog.store.trace) is not None:
+            trace.record(
+                "widget.in",
+                f"SMS from {phone}: {body[:80]!r}",
+                session=session.id if session else None,
+                data={
+                    "channel": "sms",
+                    "event": {"type": "SMS", "payload": {"from": phone, "to": service_number, "body": body}},
+                },
+            )
         if body.upper() in STOP_WORDS:
             # Carrier opt-out words end the conversation; nothing is sent back.
             if session is not None:
                 self.dialog.end(session)
             return session
-        if session is None:
-            session = self._open(phone, service_number)
+        assert session is not None
+        if opened:
             if not self.dialog.would_answer(body):
                 # A first "hi" gets the greeting alone, not the greeting plus "didn't catch that".
                 self.dialog.note(session, body)

@@ -246,6 +246,13 @@ class Webchat:
             self._dispatch(session, feed, event)
 
     def _dispatch(self, session: Session, feed: SocketFeed, event: p.ClientEvent) -> None:
+        if session.trace is not None and session.trace.enabled:
+            session.trace.record(
+                "widget.in",
+                f"{event.type.removeprefix('EVENT_TYPE_')} {_said(event)}".rstrip(),
+                session=session.id,
+                data={"channel": "webchat", "event": event.model_dump(mode="json")},
+            )
         if event.type == p.HEARTBEAT:
             # Only the sender hears its heartbeat; it is not part of the history.
             feed.push(self._transient(p.HEARTBEAT, {}, custom=event.custom))
@@ -269,6 +276,11 @@ class Webchat:
 def _owns(session: Session, claims: dict[str, object]) -> bool:
     """Whether the token that made these claims created the session."""
     return session.owner is not None and hmac.compare_digest(session.owner, str(claims.get("jti", "")))
+
+
+def _said(event: p.ClientEvent) -> str:
+    text = event.payload.get("text") or event.payload.get("state")
+    return repr(text[:80]) if isinstance(text, str) else ""
 
 
 def _cursor(value: str | None) -> int:

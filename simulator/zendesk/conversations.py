@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from simulator.clock import Clock
+from simulator.zendesk import app_events
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.events import EventBus, activity_payload, message_payload
 from simulator.zendesk.ids import new_id, sunco_time
@@ -51,6 +52,7 @@ class Conversations:
             profile=body.profile or {},
             metadata=body.metadata or {},
         )
+        user = email_identity(user)
         self.state.users[user.id] = user
         return user
 
@@ -84,7 +86,38 @@ class Conversations:
         self.state.conversations[conversation.id] = conversation
         self.state.participants[conversation.id] = [u.id for u in members]
         self.state.messages[conversation.id] = []
+        user = members[0] if members else None
+        self.bus.emit(conversation, "conversation:create", app_events.conversation_create(conversation, user))
         return conversation
+
+    def delete_conversation(self, conversation: Conversation) -> None:
+        """Forget a conversation and its messages; `conversation:remove`."""
+        for table in (self.state.conversations, self.state.participants, self.state.messages):
+            table.pop(conversation.id, None)
+        self.bus.emit(conversation, "conversation:remove", app_events.conversation_only(conversation))
+
+    def update_user(self, user: User) -> User:
+        """Store a changed user; `user:update`."""
+        user = email_identity(user)
+        self.state.users[user.id] = user
+        self.bus.emit_app("user:update", app_events.user_update(user), f"user:{user.id}")
+        return user
+
+    def delete_user(self, user: User) -> None:
+        """Forget a user, their clients, devices and conversation history (their personal conversations
+        go; they leave group ones); `user:remove`."""
+        self.state.users.pop(user.id, None)
+        self.state.clients.pop(user.id, None)
+        self.state.devices.pop(user.id, None)
+        for conversation_id, members in list(self.state.participants.items()):
+            if user.id not in members:
+                continue
+            members.remove(user.id)
+            conversation = self.state.conversations.get(conversation_id)
+            if conversation is not None and conversation.type == "personal":
+                for table in (self.state.conversations, self.state.participants, self.state.messages):
+                    table.pop(conversation_id, None)
+        self.bus.emit_app("user:remove", app_events.user_remove(user), f"user:{user.id}")
 
     def conversation(self, conversation_id: str) -> Conversation:
         conversation = self.state.conversations.get(conversation_id)
@@ -125,10 +158,32 @@ class Conversations:
         )
         stored.append(message)
         conversation.last_updated_at = message.received
-        self.bus.emit(conversation, "conversation:message", message_payload(conversation, message, user))
+        client = self._active_client(user) if user is not None else None
+        self.bus.emit(conversation, "conversation:message", message_payload(conversation, message, user, client))
+        if author.type == "business":
+            self._deliver_to_channels(conversation, message)
         for listener in self.listeners:
             await listener(conversation, message)
         return message
+
+    def _active_client(self, user: User) -> dict[str, Any] | None:
+        return next((c for c in self.state.clients.get(user.id, []) if c.get("status") == "active"), None)
+
+    def _deliver_to_channels(self, conversation: Conversation, message: Message) -> None:
+        """A business message reaches each participant's clients: an active client reports
+        `delivery:channel` then `delivery:user`; any other status, `delivery:failure`."""
+        for user_id in self.state.participants.get(conversation.id, []):
+            user = self.state.users.get(user_id)
+            for client in self.state.clients.get(user_id, []) if user else []:
+                assert user is not None
+                if client.get("status") == "active":
+                    for kind in ("channel", "user"):
+                        build = app_events.delivery(conversation, message, user, client)
+                        self.bus.emit(conversation, f"conversation:message:delivery:{kind}", build)
+                else:
+                    error = {"code": "client_unavailable", "message": f"client is {client.get('status')}"}
+                    build = app_events.delivery(conversation, message, user, client, error)
+                    self.bus.emit(conversation, "conversation:message:delivery:failure", build)
 
     def _author_user(self, conversation: Conversation, author: Author) -> User | None:
         if author.type != "user":
@@ -154,3 +209,11 @@ class Conversations:
             conversation.business_last_read = self.now()
         trigger = "conversation:read" if activity_type == "conversation:read" else "conversation:typing"
         self.bus.emit(conversation, trigger, activity_payload(conversation, activity_type, author_json, source, user))
+
+
+def email_identity(user: User) -> User:
+    """The profile email is the user's (unverified) email identity, what `filter[identities.email]` matches."""
+    others = [i for i in user.identities if i.get("type") != "email"]
+    if user.profile.email:
+        others.append({"type": "email", "value": user.profile.email, "verification": "unverified"})
+    return user.model_copy(update={"identities": others})

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.durable import StateDB, committing
+from simulator.trace import Trace
 from simulator.zendesk.control_api import ControlApi
 from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.events import EventBus, api_key_headers
@@ -20,7 +21,13 @@ from simulator.zendesk.models import Webhook
 from simulator.zendesk.state import reseed, seeded_state
 from simulator.zendesk.status_webhook import StatusWebhook
 from simulator.zendesk.sunco_api import SuncoApi
+from simulator.zendesk.sunco_apps_api import SuncoAppsApi
 from simulator.zendesk.sunco_config_api import SuncoConfigApi
+from simulator.zendesk.sunco_integration_keys_api import SuncoIntegrationKeysApi
+from simulator.zendesk.sunco_media_api import SuncoMediaApi
+from simulator.zendesk.sunco_participants_api import SuncoParticipantsApi
+from simulator.zendesk.sunco_switchboards_api import SuncoSwitchboardsApi
+from simulator.zendesk.sunco_users_api import SuncoUsersApi
 from simulator.zendesk.support_api import SupportApi
 from simulator.zendesk.switchboard import SwitchboardControl
 from simulator.zendesk.ticket import Ticket
@@ -37,12 +44,15 @@ class ZendeskEmulator:
         clock: Clock,
         transport: httpx.AsyncBaseTransport | None,
         state_db: StateDB | None = None,
+        *,
+        trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.transport = transport
         # In memory unless given a state file; then every request's changes are written before it is answered.
         self.db = state_db or StateDB(None)
+        self.trace = trace or Trace(clock, size=0)
         self.state = seeded_state(settings)
         seeded_webhook = settings.zendesk_webhook_id
         loaded = self.db.bind(
@@ -51,21 +61,27 @@ class ZendeskEmulator:
         if loaded:
             reseed(self.state, settings)
         self.faults = FaultBook()
-        self.deliverer = Deliverer(clock, transport, self.faults)
+        self.deliverer = Deliverer(clock, transport, self.faults, trace=self.trace)
         self.deliverer.pending = self.db.bind_dict("zendesk.deliveries", self.deliverer.pending, str, PendingDelivery)
         self.deliverer.on_change = self.db.commit
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
-        self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control)
+        self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
         self.workspace.tickets = self.db.bind_dict("zendesk.tickets", self.workspace.tickets, int, Ticket)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)
-        sunco = SuncoRoutes(settings, self.faults)
+        sunco = SuncoRoutes(settings, self.faults, self.state)
         self._routes: list[BaseRoute] = [
             *SuncoApi(self.conversations, sunco).routes(),
+            *SuncoUsersApi(self.conversations, sunco).routes(),
+            *SuncoParticipantsApi(self.conversations, sunco).routes(),
+            *SuncoMediaApi(self.conversations, sunco).routes(),
             *SuncoConfigApi(self.conversations, self.control, sunco).routes(),
+            *SuncoIntegrationKeysApi(self.state, sunco).routes(),
+            *SuncoSwitchboardsApi(self.state, sunco).routes(),
+            *SuncoAppsApi(settings, self.state, sunco).routes(),
             *SupportApi(settings, self.workspace).routes(),
             *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             sunco.fallback(),

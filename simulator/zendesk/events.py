@@ -56,11 +56,30 @@ class EventBus:
         also: list[SwitchboardIntegration] | None = None,
     ) -> list[str]:
         """Queue one event to every subscribed webhook of every listening integration; returns event ids."""
-        trigger = event_type
+        integrations = self.listening_integrations(conversation, also)
+        event_ids = self._fan_out(integrations, event_type, build, conversation.id, conversation.id)
+        log.debug(kv("zendesk.event", type=event_type, conversation=conversation.id, deliveries=len(event_ids)))
+        return event_ids
+
+    def emit_app(self, event_type: str, build: PayloadBuilder, subject: str) -> list[str]:
+        """An event about the app's users (user:update, user:remove): every integration subscribed hears it.
+        `subject` orders deliveries (one queue per webhook and subject)."""
+        event_ids = self._fan_out(list(self.state.integrations), event_type, build, subject, None)
+        log.debug(kv("zendesk.event", type=event_type, subject=subject, deliveries=len(event_ids)))
+        return event_ids
+
+    def _fan_out(
+        self,
+        integrations: list[str],
+        event_type: str,
+        build: PayloadBuilder,
+        subject: str,
+        conversation_id: str | None,
+    ) -> list[str]:
         event_ids: list[str] = []
-        for integration_id in self.listening_integrations(conversation, also):
+        for integration_id in integrations:
             for hook in self.state.webhooks.get(integration_id, []):
-                if trigger not in hook.triggers:
+                if event_type not in hook.triggers:
                     continue
                 event: dict[str, Any] = {
                     "id": new_id(),
@@ -76,16 +95,16 @@ class EventBus:
                 self.deliverer.enqueue(
                     Delivery(
                         kind="sunco",
-                        key=f"{hook.id}:{conversation.id}",
+                        key=f"{hook.id}:{subject}",
                         target=hook.target,
                         body=json.dumps(envelope).encode(),
                         headers=api_key_headers(hook.secret),
                         event_ids=[event["id"]],
                         event_types=[event_type],
+                        conversation=conversation_id,
                     )
                 )
                 event_ids.append(event["id"])
-        log.debug(kv("zendesk.event", type=event_type, conversation=conversation.id, deliveries=len(event_ids)))
         return event_ids
 
 
@@ -121,12 +140,17 @@ def webhook_author(message_author: dict[str, Any], user: User | None, full: bool
     return author
 
 
-def message_payload(conversation: Conversation, message: Message, user: User | None) -> PayloadBuilder:
-    """`conversation:message`: truncated conversation + messageWebhook."""
+def message_payload(
+    conversation: Conversation, message: Message, user: User | None, client: dict[str, Any] | None = None
+) -> PayloadBuilder:
+    """`conversation:message`: truncated conversation + messageWebhook; with includeFullSource the source
+    names the user's client (channel) when the emulator knows one, else `client`/`device` are null."""
 
     def build(hook: Webhook) -> dict[str, Any]:
         body = message.wire()
         body["author"] = webhook_author(body["author"], user, hook.include_full_user)
+        if hook.include_full_source:
+            body["source"] = {**body["source"], "client": dict(client) if client else None, "device": None}
         return {"conversation": conversation.truncated(), "message": body, "recentNotifications": []}
 
     return build

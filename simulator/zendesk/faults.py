@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -64,14 +65,29 @@ class FaultBook:
     def __init__(self) -> None:
         self._pending: list[SuncoFault | WebhookFault] = []
         self._left: list[int] = []
+        self._listeners: list[Callable[[dict[str, Any] | Literal["clear"]], None]] = []
+
+    def listen(self, callback: Callable[[dict[str, Any] | Literal["clear"]], None]) -> Callable[[], None]:
+        """Tell `callback` each fault added (as `POST /_sim/faults` takes it) or "clear" (a recorder keeps them)."""
+        self._listeners.append(callback)
+
+        def stop() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return stop
 
     def add(self, fault: SuncoFault | WebhookFault) -> None:
         self._pending.append(fault)
         self._left.append(fault.count)
+        for listener in list(self._listeners):
+            listener(fault.model_dump(exclude_none=True))
 
     def clear(self) -> None:
         self._pending.clear()
         self._left.clear()
+        for listener in list(self._listeners):
+            listener("clear")
 
     def pending(self) -> list[dict[str, Any]]:
         """The faults still armed, with how many uses each has left."""

@@ -94,7 +94,7 @@ class SwitchboardIntegration(Wire):
 class Switchboard(Wire):
     id: str
     enabled: bool
-    default_switchboard_integration_id: str
+    default_switchboard_integration_id: str | None = None
 
 
 class PassControlBody(Wire):
@@ -177,29 +177,22 @@ class Conversation(Wire):
 
 class Author(Wire):
     type: Literal["business", "user"]
-    subtypes: list[Literal["AI", "activity"]] | None = None
+    subtypes: list[Literal["AI", "activity", "agent", "bot"]] | None = Field(None, min_length=1, max_length=1)
     user_id: str | None = None
     user_external_id: str | None = None
+    brand_id: str | None = Field(None, exclude=True)
     display_name: str | None = None
     avatar_url: str | None = None
 
 
 class Content(Wire):
-    """Message content; `text` is checked, other types are stored as sent."""
+    """Message content, stored as sent (checked against the spec by `content.check_content` first)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
 
     type: Literal["text", "image", "file", "carousel", "list", "location", "form", "formResponse", "template"]
-    text: str | None = Field(None, max_length=4096)
+    text: str | None = None
     media_url: str | None = None
-
-    @model_validator(mode="after")
-    def _required(self) -> Content:
-        if self.type == "text" and not self.text:
-            raise ValueError("text is required for content type text")
-        if self.type in ("image", "file") and not self.media_url:
-            raise ValueError(f"mediaUrl is required for content type {self.type}")
-        return self
 
 
 class Source(Wire):
@@ -235,13 +228,23 @@ class ActivityPostBody(Wire):
 
 # --- integrations and webhooks -----------------------------------------------------------
 
-TRIGGERS = (
+TRIGGERS = (  # every trigger the spec lists (case sensitive)
+    "client:add",
+    "client:remove",
+    "client:update",
     "conversation:create",
-    "conversation:message",
-    "conversation:read",
-    "conversation:typing",
-    "conversation:postback",
+    "conversation:join",
+    "conversation:leave",
     "conversation:remove",
+    "conversation:message",
+    "conversation:message:delivery:channel",
+    "conversation:message:delivery:failure",
+    "conversation:message:delivery:user",
+    "conversation:postback",
+    "conversation:read",
+    "conversation:referral",
+    "passthrough:messaging",
+    "conversation:typing",
     "switchboard:acceptControl",
     "switchboard:acceptControl:failure",
     "switchboard:offerControl",
@@ -249,6 +252,7 @@ TRIGGERS = (
     "switchboard:passControl",
     "switchboard:passControl:failure",
     "switchboard:releaseControl",
+    "user:merge",
     "user:update",
     "user:remove",
 )
@@ -295,6 +299,10 @@ class IntegrationUpdateBody(Wire):
 
 
 class Integration(Wire):
+    """An integration; channel integrations keep their type's own fields (extra) as sent."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
     id: str
     type: str
     status: str = "active"

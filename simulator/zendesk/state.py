@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from simulator.config import Settings
 from simulator.durable import durable, scan
@@ -51,6 +52,16 @@ class AppState:
     conversations: dict[str, Conversation] = durable()
     participants: dict[str, list[str]] = durable()  # conversation id -> user ids
     messages: dict[str, list[Message]] = durable()  # conversation id -> oldest first
+    # Resources of the rest of the API (JSON as SunCo shows them; secrets included, never logged).
+    apps: dict[str, dict[str, Any]] = durable()  # app id -> app (the seeded one first)
+    app_keys: dict[str, dict[str, Any]] = durable()  # key id -> {id, displayName, secret}
+    integration_keys: dict[str, dict[str, Any]] = durable()  # key id -> key + integrationId
+    attachments: dict[str, dict[str, Any]] = durable()  # mediaUrl -> attachment
+    attachment_files: dict[str, bytes] = durable()  # attachment id -> uploaded bytes
+    clients: dict[str, list[dict[str, Any]]] = durable()  # user id -> clients
+    devices: dict[str, list[dict[str, Any]]] = durable()  # user id -> devices
+    oauth_codes: dict[str, str] = durable()  # authorization code -> OAuth client id
+    oauth_tokens: dict[str, str] = durable()  # access token -> integration id
 
     def find_user(self, user_id_or_external_id: str) -> User | None:
         """Look a user up by SunCo id, then by externalId."""
@@ -82,7 +93,7 @@ class AppState:
     def default_switchboard_integration(self) -> SwitchboardIntegration | None:
         if not self.switchboard or not self.switchboard.enabled:
             return None
-        return self.switchboard_integrations.get(self.switchboard.default_switchboard_integration_id)
+        return self.switchboard_integrations.get(self.switchboard.default_switchboard_integration_id or "")
 
     def clear_data(self) -> None:
         """Forget users, conversations and messages (reset)."""
@@ -90,11 +101,30 @@ class AppState:
         self.conversations.clear()
         self.participants.clear()
         self.messages.clear()
+        self.attachments.clear()
+        self.attachment_files.clear()
+        self.clients.clear()
+        self.devices.clear()
 
 
 def seeded_state(settings: Settings) -> AppState:
     """The app an admin set up in Admin Center: Conversations Integration, switchboard, agent workspace."""
     state = AppState(app_id=settings.zendesk_app_id)
+    state.apps[state.app_id] = {
+        "id": state.app_id,
+        "displayName": "Zendesk",
+        "subdomain": settings.zendesk_subdomain,
+        "settings": {
+            "conversationRetentionSeconds": 0,
+            "maskCreditCardNumbers": True,
+            "useAnimalNames": False,
+            "echoPostback": False,
+            "ignoreAutoConversationStart": False,
+            "multiConvoEnabled": True,
+            "appLocalizationEnabled": False,
+        },
+        "metadata": None,
+    }
     relay = Integration(id=settings.zendesk_integration_id, type="custom", display_name="PolyAI")
     workspace = Integration(id=new_id(), type=AGENT_WORKSPACE_TYPE, display_name="Agent Workspace")
     state.integrations = {relay.id: relay, workspace.id: workspace}

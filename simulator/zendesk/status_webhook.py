@@ -66,6 +66,8 @@ class StatusWebhook:
                 headers=self.signer(),
                 event_ids=[event_id],
                 event_types=[EVENT_TYPE],
+                conversation=ticket.conversation_id,
+                ticket=ticket.id,
             )
         )
 

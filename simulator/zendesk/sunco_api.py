@@ -1,4 +1,4 @@
-"""SunCo REST v2: users, conversations, messages and activities."""
+"""SunCo REST v2: conversations, messages and activities."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.zendesk.content import check_content
 from simulator.zendesk.conversations import Conversations
-from simulator.zendesk.errors import SuncoError
+from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.http import SuncoRoutes, ok, parse
 from simulator.zendesk.models import (
     ActivityPostBody,
@@ -18,15 +19,14 @@ from simulator.zendesk.models import (
     ConversationUpdateBody,
     MessagePostBody,
     Source,
-    UserCreateBody,
-    UserUpdateBody,
 )
+from simulator.zendesk.paging import cursors, paginate
 
-PAGE_SIZE = 100  # ListMessages ignores page[size]; SunCo pages messages by 100
+PAGE_SIZE = 100  # ListMessages: fixed at 100 per page, the newest page by default (page[size] is ignored)
 
 
 class SuncoApi:
-    """Route handlers for the data half of the SunCo API."""
+    """Route handlers for conversations, messages and activities."""
 
     def __init__(self, conversations: Conversations, routes: SuncoRoutes) -> None:
         self.conversations = conversations
@@ -35,56 +35,19 @@ class SuncoApi:
 
     def routes(self) -> list[Route]:
         r = self.builder.route
+        conv = "/conversations/{conversation_id}"
         return [
-            r("/users", self.create_user, "POST"),
-            r("/users", self.list_users, "GET"),
-            r("/users/{user_id}", self.get_user, "GET"),
-            r("/users/{user_id}", self.update_user, "PATCH"),
-            r("/users/{user_id}", self.delete_user, "DELETE"),
-            r("/conversations", self.create_conversation, "POST"),
-            r("/conversations", self.list_conversations, "GET"),
-            r("/conversations/{conversation_id}", self.get_conversation, "GET"),
-            r("/conversations/{conversation_id}", self.update_conversation, "PATCH"),
-            r("/conversations/{conversation_id}", self.delete_conversation, "DELETE"),
-            r("/conversations/{conversation_id}/participants", self.list_participants, "GET"),
-            r("/conversations/{conversation_id}/messages", self.post_message, "POST"),
-            r("/conversations/{conversation_id}/messages", self.list_messages, "GET"),
-            r("/conversations/{conversation_id}/messages", self.delete_all_messages, "DELETE"),
-            r("/conversations/{conversation_id}/activity", self.post_activity, "POST"),
+            r("/conversations", self.create_conversation, "POST", "CreateConversation"),
+            r("/conversations", self.list_conversations, "GET", "ListConversations"),
+            r(conv, self.get_conversation, "GET", "GetConversation"),
+            r(conv, self.update_conversation, "PATCH", "UpdateConversation"),
+            r(conv, self.delete_conversation, "DELETE", "DeleteConversation"),
+            r(conv + "/messages", self.post_message, "POST", "PostMessage"),
+            r(conv + "/messages", self.list_messages, "GET", "ListMessages"),
+            r(conv + "/messages", self.delete_all_messages, "DELETE", "DeleteAllMessages"),
+            r(conv + "/messages/{message_id}", self.delete_message, "DELETE", "DeleteMessage"),
+            r(conv + "/activity", self.post_activity, "POST", "PostActivity"),
         ]
-
-    # --- users ---------------------------------------------------------------------------
-
-    async def create_user(self, request: Request, body: Any) -> Response:
-        user = self.conversations.create_user(parse(UserCreateBody, body))
-        return ok({"user": user.wire()}, 201)
-
-    async def list_users(self, request: Request, body: Any) -> Response:
-        users = [u.wire() for u in self.state.users.values()]
-        return ok({"users": users, "meta": {"hasMore": False}, "links": {}})
-
-    async def get_user(self, request: Request, body: Any) -> Response:
-        return ok({"user": self.conversations.user(request.path_params["user_id"]).wire()})
-
-    async def update_user(self, request: Request, body: Any) -> Response:
-        user = self.conversations.user(request.path_params["user_id"])
-        update = parse(UserUpdateBody, body)
-        if update.external_id and update.external_id != user.external_id and self.state.find_user(update.external_id):
-            raise SuncoError(409, "A user with this externalId already exists")
-        changes: dict[str, Any] = {}
-        for name in ("external_id", "signed_up_at", "to_be_retained", "metadata"):
-            if getattr(update, name) is not None:
-                changes[name] = getattr(update, name)
-        if update.profile is not None:
-            changes["profile"] = user.profile.model_copy(update=update.profile.model_dump(exclude_none=True))
-        updated = user.model_copy(update=changes)
-        self.state.users[user.id] = updated
-        return ok({"user": updated.wire()})
-
-    async def delete_user(self, request: Request, body: Any) -> Response:
-        user = self.conversations.user(request.path_params["user_id"])
-        del self.state.users[user.id]
-        return ok({})
 
     # --- conversations -------------------------------------------------------------------
 
@@ -93,17 +56,19 @@ class SuncoApi:
         return ok({"conversation": conversation.wire()}, 201)
 
     async def list_conversations(self, request: Request, body: Any) -> Response:
+        """Conversations of one user (filter[userId] or filter[userExternalId]; unknown user: 404), paged."""
         query = request.query_params
         who = query.get("filter[userId]") or query.get("filter[userExternalId]")
         if not who:
             raise SuncoError(400, "filter[userId]: filter[userId] or filter[userExternalId] is required")
-        user = self.state.find_user(who)
+        user = self.conversations.user(who)
         found = [
-            self.state.conversations[cid].wire()
+            self.state.conversations[cid]
             for cid, members in self.state.participants.items()
-            if user is not None and user.id in members and cid in self.state.conversations
+            if user.id in members and cid in self.state.conversations
         ]
-        return ok({"conversations": found, "meta": {"hasMore": False}, "links": {}})
+        page, meta, links = paginate(request, found, lambda c: c.id)
+        return ok({"conversations": [c.wire() for c in page], "meta": meta, "links": links})
 
     async def get_conversation(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
@@ -119,23 +84,19 @@ class SuncoApi:
 
     async def delete_conversation(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
-        for table in (self.state.conversations, self.state.participants, self.state.messages):
-            table.pop(conversation.id, None)
+        if conversation.is_default:
+            raise SuncoError(400, "conversationId: the default conversation cannot be deleted (its messages can)")
+        self.conversations.delete_conversation(conversation)
         return ok({})
-
-    async def list_participants(self, request: Request, body: Any) -> Response:
-        conversation = self.conversations.conversation(request.path_params["conversation_id"])
-        participants = [
-            {"id": uid, "userId": uid, "unreadCount": 0}
-            for uid in self.state.participants.get(conversation.id, [])
-            if uid in self.state.users
-        ]
-        return ok({"participants": participants, "meta": {"hasMore": False}, "links": {}})
 
     # --- messages and activity -----------------------------------------------------------
 
     async def post_message(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
+        body = {**body, "content": check_content(body["content"], body["author"]["type"])}
+        destination = body.get("destination") or {}
+        if destination.get("integrationId") and destination["integrationId"] not in self.state.integrations:
+            raise SuncoError(400, "destination.integrationId: no such integration")
         post = parse(MessagePostBody, body)
         # Messages posted through the API carry this source and no integrationId, as SunCo's examples show.
         message = await self.conversations.post_message(
@@ -146,10 +107,8 @@ class SuncoApi:
     async def list_messages(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
         messages = self.state.messages.get(conversation.id, [])
-        before, after = request.query_params.get("page[before]"), request.query_params.get("page[after]")
-        if before and after:
-            raise SuncoError(400, "page: page[before] and page[after] are mutually exclusive")
-        start, end, has_more = _page([m.id for m in messages], before, after)
+        before, after = cursors(request)
+        start, end, has_more = _page([m.id for m in messages], before, after, PAGE_SIZE)
         page = messages[start:end]
         meta: dict[str, Any] = {"hasMore": has_more}
         links: dict[str, str] = {}
@@ -168,6 +127,16 @@ class SuncoApi:
         self.state.messages[conversation.id] = []
         return ok({})
 
+    async def delete_message(self, request: Request, body: Any) -> Response:
+        """DeleteMessage: the message goes from the conversation's history."""
+        conversation = self.conversations.conversation(request.path_params["conversation_id"])
+        messages = self.state.messages.get(conversation.id, [])
+        message = next((m for m in messages if m.id == request.path_params["message_id"]), None)
+        if message is None:
+            raise not_found("Message")
+        messages.remove(message)
+        return ok({})
+
     async def post_activity(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
         activity = parse(ActivityPostBody, body)
@@ -176,7 +145,7 @@ class SuncoApi:
         return ok({})
 
 
-def _page(ids: list[str], before: str | None, after: str | None) -> tuple[int, int, bool]:
+def _page(ids: list[str], before: str | None, after: str | None, size: int) -> tuple[int, int, bool]:
     """Backwards cursor paging over message ids (oldest first): the newest page by default.
 
     Returns the slice bounds and `hasMore` in the direction being paged.
@@ -185,12 +154,12 @@ def _page(ids: list[str], before: str | None, after: str | None) -> tuple[int, i
         if after not in ids:
             raise SuncoError(400, "page[after]: unknown cursor")
         start = ids.index(after) + 1
-        end = min(len(ids), start + PAGE_SIZE)
+        end = min(len(ids), start + size)
         return start, end, end < len(ids)
     end = len(ids)
     if before:
         if before not in ids:
             raise SuncoError(400, "page[before]: unknown cursor")
         end = ids.index(before)
-    start = max(0, end - PAGE_SIZE)
+    start = max(0, end - size)
     return start, end, start > 0

@@ -1,4 +1,4 @@
-"""SunCo REST v2: integrations, webhooks, switchboards and the switchboard control actions."""
+"""SunCo REST v2: integrations, webhooks and the switchboard control actions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.errors import SuncoError, not_found
-from simulator.zendesk.http import SuncoRoutes, ok, parse
+from simulator.zendesk.http import SuncoRoutes, ok, parse, principal
 from simulator.zendesk.ids import new_id
 from simulator.zendesk.models import (
     AcceptControlBody,
@@ -25,9 +25,28 @@ from simulator.zendesk.models import (
     WebhookBody,
     WebhookCreateBody,
 )
+from simulator.zendesk.paging import paginate
 from simulator.zendesk.switchboard import SwitchboardControl
 
 MAX_WEBHOOKS_PER_APP = 10
+# Channel credentials SunCo never shows back.
+SECRET_FIELDS = frozenset(
+    {
+        "authToken",
+        "appSecret",
+        "pageAccessToken",
+        "accessKey",
+        "apiKey",
+        "token",
+        "channelSecret",
+        "channelAccessToken",
+        "consumerSecret",
+        "accessTokenSecret",
+        "password",
+        "signingKey",
+        "privateKey",
+    }
+)
 
 
 class SuncoConfigApi:
@@ -44,22 +63,20 @@ class SuncoConfigApi:
         conv = "/conversations/{conversation_id}"
         hooks = "/integrations/{integration_id}/webhooks"
         return [
-            r("/integrations", self.list_integrations, "GET"),
-            r("/integrations", self.create_integration, "POST"),
-            r("/integrations/{integration_id}", self.get_integration, "GET"),
-            r("/integrations/{integration_id}", self.update_integration, "PATCH"),
-            r("/integrations/{integration_id}", self.delete_integration, "DELETE"),
-            r(hooks, self.list_webhooks, "GET"),
-            r(hooks, self.create_webhook, "POST"),
-            r(hooks + "/{webhook_id}", self.get_webhook, "GET"),
-            r(hooks + "/{webhook_id}", self.update_webhook, "PATCH"),
-            r(hooks + "/{webhook_id}", self.delete_webhook, "DELETE"),
-            r("/switchboards", self.list_switchboards, "GET"),
-            r("/switchboards/{switchboard_id}/switchboardIntegrations", self.list_switchboard_integrations, "GET"),
-            r(conv + "/passControl", self.pass_control, "POST"),
-            r(conv + "/offerControl", self.offer_control, "POST"),
-            r(conv + "/acceptControl", self.accept_control, "POST"),
-            r(conv + "/releaseControl", self.release_control, "POST"),
+            r("/integrations", self.list_integrations, "GET", "ListIntegrations"),
+            r("/integrations", self.create_integration, "POST", "CreateIntegration"),
+            r("/integrations/{integration_id}", self.get_integration, "GET", "GetIntegration"),
+            r("/integrations/{integration_id}", self.update_integration, "PATCH", "UpdateIntegration"),
+            r("/integrations/{integration_id}", self.delete_integration, "DELETE", "DeleteIntegration"),
+            r(hooks, self.list_webhooks, "GET", "ListWebhooks"),
+            r(hooks, self.create_webhook, "POST", "CreateWebhook"),
+            r(hooks + "/{webhook_id}", self.get_webhook, "GET", "GetWebhook"),
+            r(hooks + "/{webhook_id}", self.update_webhook, "PATCH", "UpdateWebhook"),
+            r(hooks + "/{webhook_id}", self.delete_webhook, "DELETE", "DeleteWebhook"),
+            r(conv + "/passControl", self.pass_control, "POST", "PassControl"),
+            r(conv + "/offerControl", self.offer_control, "POST", "OfferControl"),
+            r(conv + "/acceptControl", self.accept_control, "POST", "AcceptControl"),
+            r(conv + "/releaseControl", self.release_control, "POST", "ReleaseControl"),
         ]
 
     # --- integrations --------------------------------------------------------------------
@@ -68,10 +85,13 @@ class SuncoConfigApi:
         integration = self.state.integrations.get(request.path_params["integration_id"])
         if integration is None or _internal(integration):
             raise not_found("Integration")
+        who = principal(request)
+        if who is not None and who.scope == "integration" and who.integration_id != integration.id:
+            raise SuncoError(403, "An integration key can only manage its own integration")
         return integration
 
     def _integration_json(self, integration: Integration) -> dict[str, Any]:
-        out = integration.wire()
+        out = {k: v for k, v in integration.wire().items() if k not in SECRET_FIELDS}
         if integration.type == "custom":
             out["webhooks"] = [h.wire() for h in self.state.webhooks.get(integration.id, [])]
         return out
@@ -79,14 +99,19 @@ class SuncoConfigApi:
     async def list_integrations(self, request: Request, body: Any) -> Response:
         wanted = request.query_params.get("filter[types]")
         types = set(wanted.split(",")) if wanted else None
-        found = [
-            self._integration_json(i)
-            for i in self.state.integrations.values()
-            if not _internal(i) and (not types or i.type in types)
-        ]
-        return ok({"integrations": found, "meta": {"hasMore": False}, "links": {}})
+        found = [i for i in self.state.integrations.values() if not _internal(i) and (not types or i.type in types)]
+        page, meta, links = paginate(request, found, lambda i: i.id)
+        return ok({"integrations": [self._integration_json(i) for i in page], "meta": meta, "links": links})
 
     async def create_integration(self, request: Request, body: Any) -> Response:
+        """Any integration type the spec lists (checked against that type's schema); a custom one with its
+        one webhook. Channel integrations are records: the emulator talks to no Twilio, Meta, etc."""
+        if body["type"] != "custom":
+            fields = {k: v for k, v in body.items() if k not in ("id", "status")}
+            integration = Integration.model_validate({**fields, "id": new_id(), "status": "active"})
+            self.state.integrations[integration.id] = integration
+            self.state.webhooks[integration.id] = []
+            return ok({"integration": self._integration_json(integration)}, 201)
         create = parse(IntegrationCreateBody, body)
         if not create.webhooks:
             raise SuncoError(400, "webhooks: a custom integration needs one webhook")
@@ -104,6 +129,10 @@ class SuncoConfigApi:
         update = parse(IntegrationUpdateBody, body)
         if update.display_name is not None:
             integration.display_name = update.display_name
+        if integration.type != "custom":
+            for key, value in body.items():
+                if key not in ("id", "type", "status", "displayName"):
+                    setattr(integration, key, value)
         return ok({"integration": self._integration_json(integration)})
 
     async def delete_integration(self, request: Request, body: Any) -> Response:
@@ -112,6 +141,8 @@ class SuncoConfigApi:
             raise SuncoError(400, "integrationId: the integration is used by a switchboard integration")
         del self.state.integrations[integration.id]
         self.state.webhooks.pop(integration.id, None)
+        for key_id in [k for k, v in self.state.integration_keys.items() if v["integrationId"] == integration.id]:
+            del self.state.integration_keys[key_id]
         return ok({})
 
     # --- webhooks ------------------------------------------------------------------------
@@ -168,18 +199,7 @@ class SuncoConfigApi:
         hooks.remove(hook)
         return ok({})
 
-    # --- switchboards --------------------------------------------------------------------
-
-    async def list_switchboards(self, request: Request, body: Any) -> Response:
-        boards = [self.state.switchboard.wire()] if self.state.switchboard else []
-        return ok({"switchboards": boards})
-
-    async def list_switchboard_integrations(self, request: Request, body: Any) -> Response:
-        board = self.state.switchboard
-        if board is None or board.id != request.path_params["switchboard_id"]:
-            raise not_found("Switchboard")
-        found = [s.model_dump(by_alias=True, mode="json") for s in self.state.switchboard_integrations.values()]
-        return ok({"switchboardIntegrations": found})
+    # --- switchboard actions ------------------------------------------------------------
 
     async def pass_control(self, request: Request, body: Any) -> Response:
         conversation = self.conversations.conversation(request.path_params["conversation_id"])

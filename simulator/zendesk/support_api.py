@@ -1,4 +1,5 @@
-"""Zendesk Support API subset: list, show and update tickets, with Zendesk's auth and error shapes."""
+"""Zendesk Support API subset: tickets (list, count, show, show_many, update) and their comments, with
+Zendesk's auth (API token or OAuth bearer) and error shapes."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from starlette.routing import Route
 
 from simulator.bodies import loads
 from simulator.config import Settings
-from simulator.zendesk.auth import zendesk_authorized
-from simulator.zendesk.ids import zendesk_time
+from simulator.zendesk.auth import zendesk_authorized, zendesk_caller
+from simulator.zendesk.comments import ticket_comments
+from simulator.zendesk.ids import sunco_time, zendesk_time
 from simulator.zendesk.ticket import STATUSES
 from simulator.zendesk.workspace import AgentWorkspace, WorkspaceError
 
@@ -55,11 +57,23 @@ class SupportApi:
         self.workspace = workspace
 
     def routes(self) -> list[Route]:
-        return [
-            Route("/api/v2/tickets.json", self.list_tickets, methods=["GET"]),
-            Route("/api/v2/tickets/{ticket_id:int}.json", self.show_ticket, methods=["GET"]),
-            Route("/api/v2/tickets/{ticket_id:int}.json", self.update_ticket, methods=["PUT"]),
-        ]
+        """Each path with and without `.json`, as Zendesk serves both."""
+        routes = []
+        for suffix in (".json", ""):
+            routes += [
+                Route(f"/api/v2/tickets{suffix}", self.list_tickets, methods=["GET"]),
+                Route(f"/api/v2/tickets/count{suffix}", self.count_tickets, methods=["GET"]),
+                Route(f"/api/v2/tickets/show_many{suffix}", self.show_many, methods=["GET"]),
+                Route(f"/api/v2/tickets/{{ticket_id:int}}{suffix}", self.show_ticket, methods=["GET"]),
+                Route(f"/api/v2/tickets/{{ticket_id:int}}{suffix}", self.update_ticket, methods=["PUT"]),
+                Route(f"/api/v2/tickets/{{ticket_id:int}}/comments{suffix}", self.list_comments, methods=["GET"]),
+            ]
+        # Anything else under /api/v2 (mounted after the rest): Zendesk's JSON 404, not plain text.
+        routes.append(Route("/api/v2/{rest:path}", self.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
+        return routes
+
+    async def unknown(self, request: Request) -> Response:
+        return JSONResponse({"error": "InvalidEndpoint", "description": "Not found"}, status_code=404)
 
     def _denied(self, request: Request) -> JSONResponse | None:
         if zendesk_authorized(request.headers.get("authorization"), self.settings):
@@ -75,6 +89,37 @@ class SupportApi:
             return denied
         tickets = [t.support_json(self._base(request)) for t in self.workspace.tickets.values()]
         return JSONResponse({"tickets": tickets, "next_page": None, "previous_page": None, "count": len(tickets)})
+
+    async def count_tickets(self, request: Request) -> Response:
+        if denied := self._denied(request):
+            return denied
+        now = zendesk_time(self.workspace.clock.now())
+        return JSONResponse({"count": {"value": len(self.workspace.tickets), "refreshed_at": now}})
+
+    async def show_many(self, request: Request) -> Response:
+        """`?ids=1,2,3` (at most 100); unknown ids are left out, as Zendesk does."""
+        if denied := self._denied(request):
+            return denied
+        raw = request.query_params.get("ids", "")
+        try:
+            ids = [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            return _invalid("ids", f"ids: {raw!r} is not a comma-separated list of ticket ids")
+        if not ids or len(ids) > 100:
+            return _invalid("ids", "ids: give between 1 and 100 ticket ids")
+        base = self._base(request)
+        found = [self.workspace.tickets[i].support_json(base) for i in ids if i in self.workspace.tickets]
+        return JSONResponse({"tickets": found, "next_page": None, "previous_page": None, "count": len(found)})
+
+    async def list_comments(self, request: Request) -> Response:
+        """The conversation as comments (requester and agents, public) plus private notes, oldest first."""
+        if denied := self._denied(request):
+            return denied
+        ticket = self.workspace.tickets.get(request.path_params["ticket_id"])
+        if ticket is None:
+            return JSONResponse(NOT_FOUND, status_code=404)
+        comments = ticket_comments(ticket, self.workspace)
+        return JSONResponse({"comments": comments, "next_page": None, "previous_page": None, "count": len(comments)})
 
     async def show_ticket(self, request: Request) -> Response:
         if denied := self._denied(request):
@@ -99,6 +144,7 @@ class SupportApi:
             )
         if ticket.status == "closed":
             return _invalid("status", "Status: closed prevents ticket update")
+        actor = self.workspace.agent_id(zendesk_caller(request.headers.get("authorization")))
         if update.status is not None and update.status not in STATUSES:
             return _invalid("status", f"Status: {update.status} is not valid")
         events: list[dict[str, Any]] = []
@@ -112,13 +158,20 @@ class SupportApi:
             if comment.public:  # messaging tickets: a public reply goes to the conversation
                 await self.workspace.agent_message(ticket.id, text, require_accepted=False)
             else:
-                ticket.comments.append({"author_id": ticket.assignee_id, "body": text, "public": False})
+                ticket.comments.append(
+                    {
+                        "author_id": actor,
+                        "body": text,
+                        "public": False,
+                        "created_at": sunco_time(self.workspace.clock.now()),
+                    }
+                )
         if update.status is not None and update.status != ticket.status:
             events.append(
                 {"type": "Change", "field_name": "status", "value": update.status, "previous_value": ticket.status}
             )
             try:
-                await self.workspace.update_status(ticket.id, update.status)
+                await self.workspace.update_status(ticket.id, update.status, actor_id=actor)
             except WorkspaceError as exc:
                 return _invalid("status", str(exc))
         ticket.updated_at = self.workspace.clock.now()

@@ -38,6 +38,7 @@ class Ticket:
     organization_id: int | None = None
     priority: str | None = None  # urgent, high, normal, low
     description_text: str | None = None
+    status_actor_id: int | None = None  # who made the last status change (the status webhook's actor_id)
 
     @property
     def description(self) -> str:
@@ -112,7 +113,7 @@ class Ticket:
     def event_detail(self) -> dict[str, Any]:
         """The `detail` snapshot of a ticket event: ids as strings, enums UPPERCASE."""
         return {
-            "actor_id": str(self.assignee_id or self.requester_id),
+            "actor_id": str(self.status_actor_id or self.assignee_id or self.requester_id),
             "assignee_id": str(self.assignee_id) if self.assignee_id else None,
             "brand_id": _id_string(self.brand_id),
             "created_at": zendesk_time(self.created_at),

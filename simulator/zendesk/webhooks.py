@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
 
 from simulator.clock import Clock
 from simulator.logs import kv
+from simulator.trace import Trace
 from simulator.zendesk.faults import FaultBook
 from simulator.zendesk.ids import new_id, sunco_time
 
 log = logging.getLogger("simulator.zendesk.webhooks")
 
 MAX_ATTEMPTS = 5
-BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
+# SunCo retries a failed delivery up to 5 attempts in all, spread over about 15 minutes (clock time:
+# a VirtualClock in scenarios and tests skips the waits).
+BACKOFF_SECONDS = (10.0, 60.0, 240.0, 600.0)
 REQUEST_TIMEOUT_SECONDS = 20.0
 NO_RETRY = frozenset({400, 401, 403, 404, 406})
 REORDER_WAIT_SECONDS = 5.0  # how long a reordered delivery waits for a follower before going anyway
@@ -41,6 +46,9 @@ class Delivery:
     event_ids: list[str]
     event_types: list[str]
     id: str = field(default_factory=new_id)
+    # For the trace: which conversation (or ticket) this delivery is about.
+    conversation: str | None = None
+    ticket: int | None = None
 
 
 class PendingDelivery(BaseModel):
@@ -82,10 +90,18 @@ class DeliveryLog:
 class Deliverer:
     """Queues deliveries per key and sends them from background tasks (never inline in a request)."""
 
-    def __init__(self, clock: Clock, transport: httpx.AsyncBaseTransport | None, faults: FaultBook) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None,
+        faults: FaultBook,
+        *,
+        trace: Trace | None = None,
+    ) -> None:
         self.clock = clock
         self.transport = transport
         self.faults = faults
+        self.trace = trace or Trace(clock, size=0)
         self.log = DeliveryLog()
         self._queues: dict[str, asyncio.Queue[Delivery]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -288,6 +304,7 @@ class Deliverer:
         self.log.add(entry)
         if outcome != "retrying" and self.pending.pop(delivery.id, None) is not None:
             self.on_change()  # finished: the state file forgets it before anything else happens
+        self._trace(delivery, entry)
         level = logging.INFO if outcome in ("delivered", "retrying") else logging.WARNING
         log.log(
             level,
@@ -302,4 +319,31 @@ class Deliverer:
                 outcome=outcome,
                 latency_ms=entry["latency_ms"],
             ),
+        )
+
+    def _trace(self, delivery: Delivery, entry: dict[str, Any]) -> None:
+        if not self.trace.enabled:
+            return
+        try:
+            body: Any = json.loads(delivery.body)
+        except ValueError:
+            body = delivery.body[:500].decode("utf-8", errors="replace")
+        answer = entry["status"] if entry["status"] is not None else entry["error"] or entry["outcome"]
+        self.trace.record(
+            "webhook" if delivery.kind == "sunco" else "status.webhook",
+            f"POST {urlsplit(delivery.target).path} {','.join(delivery.event_types)} #{entry['attempt']} {answer}",
+            conversation=delivery.conversation,
+            ticket=delivery.ticket,
+            status=entry["status"],
+            ms=entry["latency_ms"] if entry["attempt"] else None,
+            data={
+                "delivery_id": delivery.id,
+                "target": delivery.target,
+                "attempt": entry["attempt"],
+                "outcome": entry["outcome"],
+                "event_types": entry["event_types"],
+                "event_ids": entry["event_ids"],
+                "request": body,
+                "error": entry["error"],
+            },
         )

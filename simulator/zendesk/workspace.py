@@ -11,6 +11,7 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.durable import scan
 from simulator.logs import kv
+from simulator.trace import Trace
 from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.models import Author, Content, Conversation, Message, Metadata, Source, SwitchboardIntegration
 from simulator.zendesk.state import AGENT_WORKSPACE, AGENT_WORKSPACE_TYPE
@@ -42,10 +43,17 @@ class AgentWorkspace:
     """Tickets per conversation and the human agent's actions on them."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, conversations: Conversations, control: SwitchboardControl
+        self,
+        settings: Settings,
+        clock: Clock,
+        conversations: Conversations,
+        control: SwitchboardControl,
+        *,
+        trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.trace = trace or Trace(clock, size=0)
         self.conversations = conversations
         self.control = control
         self.tickets: dict[int, Ticket] = {}
@@ -121,6 +129,7 @@ class AgentWorkspace:
             transcript=[_line(m) for m in self._history(conversation.id, metadata.get("first_message_id"))],
         )
         self.tickets[ticket.id] = ticket
+        self.trace.link(conversation=conversation.id, ticket=ticket.id)
         log.info(kv("zendesk.ticket.created", ticket=ticket.id, conversation=conversation.id))
 
     def _history(self, conversation_id: str, first_message_id: object) -> list[Message]:
@@ -142,8 +151,9 @@ class AgentWorkspace:
         """Assign the ticket; a new ticket becomes open (no message reaches the conversation)."""
         ticket = self._live(ticket_id)
         ticket.assignee_name, ticket.assignee_id = agent_name, self.agent_id(agent_name)
+        self._traced(ticket, "accept", f"{agent_name} accepts ticket #{ticket.id}", agent=agent_name)
         if ticket.status == "new":
-            self.set_status(ticket, "open")
+            self.set_status(ticket, "open", actor_id=ticket.assignee_id)
         return ticket
 
     async def agent_message(self, ticket_id: int, text: str, *, require_accepted: bool = True) -> Message:
@@ -160,8 +170,11 @@ class AgentWorkspace:
             Source(type=AGENT_WORKSPACE_TYPE),
             {"__zendesk_msg.agent.id": str(self.agent_id(name))},
         )
-        ticket.comments.append({"author_id": self.agent_id(name), "body": text, "public": True})
+        ticket.comments.append(
+            {"author_id": self.agent_id(name), "body": text, "public": True, "created_at": message.received}
+        )
         ticket.updated_at = self.clock.now()
+        self._traced(ticket, "message", f"{name} on #{ticket.id}: {text[:80]}", agent=name, text=text)
         return message
 
     def agent_typing(self, ticket_id: int, typing: bool) -> None:
@@ -173,18 +186,25 @@ class AgentWorkspace:
         conversation = self.conversations.conversation(ticket.conversation_id)
         author = Author(type="business", display_name=name, avatar_url=self.agent_avatar(name))
         kind = "typing:start" if typing else "typing:stop"
+        self._traced(ticket, "typing", f"{name} {kind} on #{ticket.id}", agent=name, typing=typing)
         self.conversations.post_activity(conversation, kind, author, {"type": AGENT_WORKSPACE_TYPE})
 
-    def set_status(self, ticket: Ticket, status: str) -> None:
-        """Change status, tell the status listeners; closing hands the conversation back (see `closed`)."""
+    def set_status(self, ticket: Ticket, status: str, actor_id: int | None = None) -> None:
+        """Change status, tell the status listeners; closing hands the conversation back (see `closed`).
+
+        `actor_id` is the Zendesk user making the change (default: the assignee)."""
         if status not in STATUSES:
             raise WorkspaceError(422, f"status: {status!r} is not one of {', '.join(STATUSES)}")
         previous = ticket.status
         if status == previous:
             return
         ticket.status = status
+        ticket.status_actor_id = actor_id or ticket.assignee_id
         ticket.updated_at = self.clock.now()
         log.info(kv("zendesk.ticket.status", ticket=ticket.id, previous=previous, current=status))
+        self._traced(
+            ticket, "status", f"ticket #{ticket.id} {previous} -> {status}", agent=ticket.assignee_name, status=status
+        )
         for listener in self.on_status:
             listener(ticket, previous)
 
@@ -204,13 +224,22 @@ class AgentWorkspace:
         else:
             await self.control.release_control(conversation, {}, reason="ticketClosed")
 
-    async def update_status(self, ticket_id: int, status: str) -> Ticket:
+    async def update_status(self, ticket_id: int, status: str, actor_id: int | None = None) -> Ticket:
         """Set a status from outside (Support API, control plane), handing back on close."""
         ticket = self._live(ticket_id)
-        self.set_status(ticket, status)
+        self.set_status(ticket, status, actor_id)
         if ticket.status == "closed":
             await self.closed(ticket)
         return ticket
+
+    def _traced(self, ticket: Ticket, action: str, summary: str, **data: Any) -> None:
+        self.trace.record(
+            "agent.action",
+            summary,
+            conversation=ticket.conversation_id,
+            ticket=ticket.id,
+            data={"action": action, **data},
+        )
 
     def _live(self, ticket_id: int) -> Ticket:
         ticket = self.ticket(ticket_id)

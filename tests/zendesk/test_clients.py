@@ -306,9 +306,10 @@ async def test_sunco_sdk_users_conversations_paging_webhooks_and_errors(live_sim
         }
         messages.delete_all_messages(app_id, conversation.id)
         emptied = messages.list_messages(app_id, conversation.id)
-        conversations.delete_conversation(app_id, conversation.id)
+        # The spec: "the default conversation cannot be deleted, but the messages contained can be".
+        errors["delete default"] = status_of(lambda: conversations.delete_conversation(app_id, conversation.id))
+        users.delete_user(app_id, "sdk-3")  # deletes the user's conversation history too
         errors["deleted conversation"] = status_of(lambda: conversations.get_conversation(app_id, conversation.id))
-        users.delete_user(app_id, "sdk-3")
         errors["deleted user"] = status_of(lambda: users.get_user(app_id, "sdk-3"))
         return locals()
 
@@ -331,6 +332,7 @@ async def test_sunco_sdk_users_conversations_paging_webhooks_and_errors(live_sim
         "duplicate user": (409, "conflict"),
         "bad target": (400, "bad_request"),
         "user typing": (400, "bad_request"),
+        "delete default": (400, "bad_request"),
         "deleted conversation": (404, "not_found"),
         "deleted user": (404, "not_found"),
     }

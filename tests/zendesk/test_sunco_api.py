@@ -20,15 +20,16 @@ async def test_users_create_get_by_external_id_update_list_delete(
     zclient: httpx.AsyncClient, settings: Settings
 ) -> None:
     created = await zclient.post(
-        app_path(settings, "/users"), json={"externalId": "cust-1", "profile": {"givenName": "Ana"}}
+        app_path(settings, "/users"),
+        json={"externalId": "cust-1", "profile": {"givenName": "Ana", "email": "ana@example.test"}},
     )
     assert created.status_code == 201
     user = created.json()["user"]
     assert HEX24.match(user["id"]) and TIMESTAMP.match(user["signedUpAt"])
     assert (await zclient.get(app_path(settings, "/users/cust-1"))).json()["user"]["id"] == user["id"]
     patched = await zclient.patch(app_path(settings, f"/users/{user['id']}"), json={"profile": {"surname": "Lopez"}})
-    assert patched.json()["user"]["profile"] == {"givenName": "Ana", "surname": "Lopez"}
-    listed = await zclient.get(app_path(settings, "/users"))
+    assert patched.json()["user"]["profile"] == {"givenName": "Ana", "surname": "Lopez", "email": "ana@example.test"}
+    listed = await zclient.get(app_path(settings, "/users"), params={"filter[identities.email]": "ana@example.test"})
     assert [u["id"] for u in listed.json()["users"]] == [user["id"]]
     assert (await zclient.delete(app_path(settings, "/users/cust-1"))).status_code == 200
     missing = await zclient.get(app_path(settings, "/users/cust-1"))
@@ -95,10 +96,10 @@ async def test_activity_typing_is_business_only(zclient: httpx.AsyncClient, sett
 async def test_auth_basic_jwt_and_failures(zclient: httpx.AsyncClient, settings: Settings) -> None:
     path = app_path(settings, "/switchboards")
     secret = settings.zendesk_key_secret.get_secret_value()
-    for scope in ("app", "account", "integration"):
+    for scope, status in (("app", 200), ("account", 200), ("integration", 403)):  # switchboards: app/account
         token = jwt.encode({"scope": scope}, secret, algorithm="HS256", headers={"kid": settings.zendesk_key_id})
         response = await zclient.get(path, auth=None, headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 200, scope
+        assert response.status_code == status, scope
     bad_tokens = [
         jwt.encode({"scope": "user"}, secret, algorithm="HS256", headers={"kid": settings.zendesk_key_id}),
         jwt.encode({"scope": "app"}, secret, algorithm="HS256", headers={"kid": "app_other"}),

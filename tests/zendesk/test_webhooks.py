@@ -11,6 +11,7 @@ from zdhelpers import Receiver, app_path, delivered, make_conversation, user_say
 from simulator.clock import VirtualClock
 from simulator.config import Settings
 from simulator.zendesk import ZendeskEmulator
+from simulator.zendesk.webhooks import BACKOFF_SECONDS
 
 
 async def test_message_webhook_envelope_headers_and_echo(
@@ -128,11 +129,12 @@ async def test_failing_target_is_retried_with_backoff_and_arrives_once(
     receiver.answers = [500, 503]
     await user_says(zclient, settings, conv_id, user_id, "retry me")
     await user_says(zclient, settings, conv_id, user_id, "after me")
+    first_wait, second_wait = BACKOFF_SECONDS[:2]
+    await clock.advance(first_wait - 0.5)
+    assert len(receiver.requests) == 1  # waiting before the second attempt
     await clock.advance(0.5)
-    assert len(receiver.requests) == 1  # waiting 1 s before the second attempt
-    await clock.advance(1)
-    assert len(receiver.requests) == 2  # then 2 s before the third
-    await clock.advance(1.4)
+    assert len(receiver.requests) == 2  # then longer before the third
+    await clock.advance(second_wait - 0.1)
     assert len(receiver.requests) == 2
     await clock.advance(0.1)
     await delivered(emulator)
@@ -146,7 +148,7 @@ async def test_failing_target_is_retried_with_backoff_and_arrives_once(
         (1, 200, "delivered"),
     ]
     assert log[0]["event_types"] == ["conversation:message"] and log[0]["time"] == "2026-01-01T09:00:00.000Z"
-    assert log[2]["time"] == "2026-01-01T09:00:03.000Z"
+    assert log[2]["time"] == "2026-01-01T09:01:10.000Z"  # 10 s + 60 s after the first attempt
 
 
 async def test_unauthorized_answer_is_not_retried(
@@ -166,7 +168,7 @@ async def test_gives_up_after_five_attempts(
     user_id, conv_id = await make_conversation(zclient, settings)
     await zclient.post("/_sim/faults", json={"target": "webhooks", "mode": "fail", "status": 502, "count": 5})
     await user_says(zclient, settings, conv_id, user_id, "doomed")
-    await clock.advance(1 + 2 + 4 + 8)
+    await clock.advance(sum(BACKOFF_SECONDS))  # about 15 minutes, as SunCo spreads its retries
     log = emulator.deliverer.log.entries()
     assert [e["attempt"] for e in log] == [1, 2, 3, 4, 5]
     assert log[-1]["outcome"] == "failed" and log[-1]["status"] == 502
@@ -233,7 +235,7 @@ async def test_crashing_or_unreachable_target_is_retried(
     user_id, conv_id = await make_conversation(zclient, settings)
     receiver.answers = [RuntimeError("relay bug"), httpx.ConnectError("refused")]
     await user_says(zclient, settings, conv_id, user_id, "eventually")
-    await clock.advance(3)
+    await clock.advance(sum(BACKOFF_SECONDS[:2]))
     await delivered(emulator)
     log = emulator.deliverer.log.entries()
     assert [(e["status"], e["outcome"]) for e in log] == [(None, "retrying"), (None, "retrying"), (200, "delivered")]
@@ -250,7 +252,7 @@ async def test_status_webhook_is_retried_and_logged_as_zendesk_status(
     await delivered(emulator)
     receiver.answers = [503]
     await zclient.post("/_sim/agent/tickets/1/accept", json={"agent_name": "Sarah"})
-    await clock.advance(1)
+    await clock.advance(BACKOFF_SECONDS[0])
     await delivered(emulator)
     log = (await zclient.get("/_sim/deliveries", params={"kind": "zendesk_status"})).json()
     assert [(e["attempt"], e["status"]) for e in log] == [(1, 503), (2, 200)]
@@ -259,7 +261,7 @@ async def test_status_webhook_is_retried_and_logged_as_zendesk_status(
     assert first.headers["x-zendesk-webhook-invocation-id"] == second.headers["x-zendesk-webhook-invocation-id"]
     # each attempt is signed with its own timestamp
     assert first.headers["x-zendesk-webhook-signature-timestamp"] == "2026-01-01T09:00:00Z"
-    assert second.headers["x-zendesk-webhook-signature-timestamp"] == "2026-01-01T09:00:01Z"
+    assert second.headers["x-zendesk-webhook-signature-timestamp"] == "2026-01-01T09:00:10Z"
 
 
 async def test_reset_while_a_delivery_retries_and_another_is_queued_meanwhile(
@@ -309,17 +311,17 @@ async def test_a_retrying_conversation_does_not_hold_up_another(
     bo, bo_conv = await make_conversation(zclient, settings, name="Bo")
     receiver.answers = [500]
     await user_says(zclient, settings, ana_conv, ana, "ana 1")
-    await clock.advance(0)  # ana's first attempt fails; her queue now waits 1 s
+    await clock.advance(0)  # ana's first attempt fails; her queue now waits before retrying
     await user_says(zclient, settings, ana_conv, ana, "ana 2")
     await user_says(zclient, settings, bo_conv, bo, "bo 1")
     await user_says(zclient, settings, bo_conv, bo, "bo 2")
-    await clock.advance(0.5)
+    await clock.advance(BACKOFF_SECONDS[0] / 2)
 
     def texts() -> list[str]:
         return [e["payload"]["message"]["content"]["text"] for e in receiver.events()]
 
     assert texts() == ["ana 1", "bo 1", "bo 2"]
-    await clock.advance(0.5)
+    await clock.advance(BACKOFF_SECONDS[0] / 2)
     await delivered(emulator)
     assert texts() == ["ana 1", "bo 1", "bo 2", "ana 1", "ana 2"]
 

@@ -1,0 +1,1 @@
+"""The Zendesk agent's pane: the ticket list, the selected ticket's transcript, the reply box."""

@@ -1,0 +1,54 @@
+"""Who the end user is, on which channel, and the session's state as a badge."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.widgets import Static
+
+from simulator.tui import model as m
+from simulator.tui.widgets.observer import Observer
+
+
+class UserHeader(Observer, Static):
+    """`Ana Smith · ana.smith@example.com · webchat      WITH AGENT`"""
+
+    TOPICS: ClassVar[frozenset[str]] = frozenset({m.CONVERSATIONS, m.CHAT})
+
+    def sync(self, state: m.AppState) -> None:
+        conversation = state.conversation()
+        for badge in m.BADGES.values():
+            self.remove_class("-" + badge.replace(" ", "-"))
+        if conversation is None:
+            waiting = "Starting the simulator…" if not state.url else "No end user yet: ctrl+n (webchat), ctrl+t (SMS)"
+            self.update(Text(waiting, style="italic"))
+            return
+        self.add_class("-" + conversation.badge.replace(" ", "-"))
+        text = Text.assemble(
+            (conversation.name, "bold"),
+            (
+                f"  {conversation.address}  ·  {conversation.channel}"
+                if conversation.address
+                else f"  {conversation.channel}",
+                "dim",
+            ),
+        )
+        self.update(text)
+        self.border_subtitle = conversation.badge.upper()
+
+
+class Badge(Observer, Static):
+    """The session state alone, in colour: bot, handing off, waiting for agent, with agent, ended, failed."""
+
+    TOPICS: ClassVar[frozenset[str]] = frozenset({m.CONVERSATIONS, m.CHAT})
+
+    def sync(self, state: m.AppState) -> None:
+        conversation = state.conversation()
+        for badge in m.BADGES.values():
+            self.remove_class("-" + badge.replace(" ", "-"))
+        if conversation is None:
+            self.update("")
+            return
+        self.add_class("-" + conversation.badge.replace(" ", "-"))
+        self.update(f" {conversation.badge.upper()} ")

@@ -1,0 +1,117 @@
+"""The SunCo spec's own schemas (bundled in `sunco-v2.schema.json`): request validation and operation scopes."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from simulator.zendesk.errors import SuncoError
+
+BUNDLE = Path(__file__).with_name("sunco-v2.schema.json")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+
+FORMATS = jsonschema.FormatChecker(formats=())
+# Body fields that carry credentials: errors about them never quote the value.
+SECRET_NAMES = frozenset(
+    {
+        "authToken",
+        "appSecret",
+        "pageAccessToken",
+        "accessKey",
+        "apiKey",
+        "token",
+        "channelSecret",
+        "secret",
+        "channelAccessToken",
+        "consumerSecret",
+        "accessTokenSecret",
+        "password",
+        "signingKey",
+        "privateKey",
+        "client_secret",
+        "accountManagementAccessToken",
+        "hsmFallbackLanguage",
+    }
+)
+
+
+@FORMATS.checks("email")
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or bool(_EMAIL.match(value))
+
+
+@FORMATS.checks("uri")
+def _is_uri(value: object) -> bool:
+    return not isinstance(value, str) or bool(_URI.match(value))
+
+
+@cache
+def bundle() -> dict[str, Any]:
+    """The bundled schemas (`$defs`) and `x-operations`."""
+    data: dict[str, Any] = json.loads(BUNDLE.read_text())
+    return data
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"#/$defs/{name}", "$defs": bundle()["$defs"]}, format_checker=FORMATS
+    )
+
+
+def operation(operation_id: str) -> dict[str, Any]:
+    """method, path, scopes and documented statuses of one spec operation."""
+    op: dict[str, Any] = bundle()["x-operations"][operation_id]
+    return op
+
+
+def has_schema(name: str) -> bool:
+    return name in bundle()["$defs"]
+
+
+def errors(name: str, value: Any) -> list[str]:
+    """`path: message` lines for `value` against schema `name`, the most relevant first."""
+    found = list(_validator(name).iter_errors(value))
+    if not found:
+        return []
+    first = best_match(found)
+    ordered = [first, *(e for e in found if e is not first)]
+    return [_line(e) for e in ordered]
+
+
+def _line(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    message = error.message
+    if error.validator == "required":
+        # Name the missing field itself, as the rest of the emulator's errors do.
+        parts.append(message.split("'")[1] if message.count("'") >= 2 else "?")
+        message = "Field required"
+    if any(str(p) in SECRET_NAMES for p in parts):
+        message = "invalid value"  # never echo (part of) a credential back
+    path = ".".join(parts) or "body"
+    if len(message) > 200:
+        message = message[:200] + "..."
+    return f"{path}: {message}"
+
+
+def check(name: str, value: Any, prefix: str = "") -> None:
+    """Raise SunCo's 400 when `value` breaks schema `name` (the first, most relevant, error is the title);
+    `prefix` is where `value` sits in the body (e.g. `messenger`)."""
+    found = errors(name, value)
+    if found:
+        title = found[0] if not prefix else (prefix + "." + found[0]).replace(f"{prefix}.body:", f"{prefix}:")
+        raise SuncoError(400, title)
+
+
+def check_request(operation_id: str, body: Any) -> None:
+    """Validate an operation's JSON body against its request schema from the spec, when it has one."""
+    name = operation_id + "Request"
+    if has_schema(name):
+        check(name, body)
