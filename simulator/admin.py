@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from simulator.config import Settings
 
-
 MASK = "********"
 
 

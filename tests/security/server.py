@@ -48,11 +48,11 @@ def secrets_of(env: dict[str, str]) -> list[str]:
 class Server:
     """One `serve` process: its URL, and everything it wrote to stdout and stderr."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path, *extra: str) -> None:
         self.log = log
         self._out = log.open("a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "serve", "--port", "0", "--log-level", "debug"],
+            [sys.executable, "-m", "simulator", "serve", "--port", "0", "--log-level", "debug", *extra],
             stdout=subprocess.PIPE,
             stderr=self._out,
             text=True,

@@ -1,5 +1,6 @@
-"""A full session over real sockets writes no secret and no issued token to any log line or state file,
-keeps its state folder private, and a 256 MB upload without credentials leaves memory where it was."""
+"""A full session over real sockets writes no secret and no issued token to any log line, state file,
+trace or recording, keeps its state folder private, and a 256 MB upload without credentials leaves
+memory where it was."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.security.server import Chat, Server, client_for, eventually, make_env
 async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) -> None:
     env = make_environment(tmp_path / "state")
     log = tmp_path / "server.log"
-    server = Server(env, tmp_path, log)
+    server = Server(env, tmp_path, log, "--trace", str(tmp_path / "trace.jsonl"), "--record", "leak-scan")
     tokens: list[str] = []
     try:
         async with client_for(server) as client:
@@ -44,7 +45,9 @@ async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) 
     assert {p.name for p in files} >= {"relay.sqlite3", "state.sqlite3"}
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files), [(p, oct(p.stat().st_mode)) for p in files]
-    written = {log.name: log.read_bytes(), **{p.name: p.read_bytes() for p in files}}
+    outputs = [tmp_path / "trace.jsonl", *(tmp_path / "recordings").glob("*.json")]
+    assert len(outputs) == 2, outputs  # the trace and the recording were written
+    written = {p.name: p.read_bytes() for p in [log, *files, *outputs]}
     needles = [*secrets_of(env), *tokens]
     assert len(needles) == 7
     leaks = [(name, needle[:6]) for name, data in written.items() for needle in needles if needle.encode() in data]
