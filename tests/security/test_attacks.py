@@ -158,6 +158,14 @@ async def test_every_route_refuses_bad_input_cleanly_and_the_conversation_before
         assert response.status_code == 400 and "strings" in response.json()["error"]
     assert not [s for s in sim.sim.widget.store.all() if s.channel == "sms"]
 
+    # Over the socket too: a nested frame is answered with an error event, the socket stays open.
+    eve = await sim.user("eve")
+    assert eve._ws is not None
+    await eve._ws.send_text(NESTED.decode())
+    await sim.eventually(lambda: eve.seen[-1]["type"] == "EVENT_TYPE_SYSTEM_MESSAGE", within=5)
+    await eve.say("opening hours")
+    await sim.eventually(lambda: eve.seen[-1]["type"] == "EVENT_TYPE_POLY_AGENT_MESSAGE", within=5)
+
     # Healthy, the earlier conversation unchanged, and it carries on.
     assert (await client.get("/_sim/health")).json() == {"status": "ok"}
     assert await _snapshot(sim, ana.session_id) == before

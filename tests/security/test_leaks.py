@@ -4,11 +4,15 @@ memory where it was."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import stat
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from httpx_ws import WebSocketUpgradeError, aconnect_ws
 
 from tests.security.server import Chat, Server, client_for, eventually, make_environment, secrets_of
 
@@ -30,10 +34,16 @@ async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) 
             await client.post(f"/_sim/agent/tickets/{ticket}/accept", json={"agent_name": "Sarah"})
             await client.post(f"/_sim/agent/tickets/{ticket}/messages", json={"text": "Hello"})
             await eventually(lambda: "Hello" in ana.texts("LIVE_AGENT_MESSAGE"))
-            # A token in the URL however the parameter is spelled, and a refused handshake.
-            for spelling in ("access_token", "access%5Ftoken", "ACCESS%5fTOKEN"):
-                url = f"/widget/ws?session_id={ana.session_id}&{spelling}={ana.token}&cursor=0"
-                await client.get(url)
+            # A token in the URL however the parameter is spelled (uvicorn logs each handshake's URL),
+            # and refused handshakes (no uvicorn ERROR for them).
+            for spelling in ("access%5Ftoken", "access%5ftoken", "access_token"):
+                url = f"{server.url}/widget/ws?session_id={ana.session_id}&{spelling}={ana.token}&cursor=0"
+                async with aconnect_ws(url, client) as ws:
+                    assert json.loads(await ws.receive_text())["type"] == "EVENT_TYPE_EVENT_BATCH"
+            for query in (f"session_id={ana.session_id}&access_token={ana.token}x", "session_id=x"):
+                with contextlib.suppress(WebSocketUpgradeError):
+                    async with aconnect_ws(f"{server.url}/widget/ws?{query}", client):
+                        raise AssertionError("a bad handshake was accepted")
             await client.post("/sms/inbound", data={"From": "+15550100001", "Body": "talk to a human"})
             await client.post(f"/_sim/agent/tickets/{ticket}/status", json={"status": "solved"})
             await eventually(lambda: ana.events and ana.events[-1]["type"] == "EVENT_TYPE_SESSION_END")
