@@ -65,15 +65,32 @@ class DurableDict(dict[K, V], Generic[K, V]):
     def __init__(self, initial: dict[K, V] | None = None) -> None:
         super().__init__(initial or {})
         self.touched: set[K] = set(self)
+        # Set when bound to a state file: reads an entry `evict` let go of back in on first use.
+        self.loader: Callable[[K], V | None] | None = None
+        self.leaving: set[K] = set()
+
+    def evict(self, key: K) -> None:
+        """Let the entry leave memory after the next commit (it stays in the state file, and comes
+        back when used by key). Without a state file the entry stays."""
+        if self.loader is not None:
+            self.leaving.add(key)
+
+    def _load(self, key: K) -> None:
+        if self.loader is not None and not super().__contains__(key):
+            value = self.loader(key)
+            if value is not None:
+                super().__setitem__(key, value)
 
     # Every way a value leaves or enters the dict notes its key.
     def __getitem__(self, key: K) -> V:
+        self._load(key)
         value = super().__getitem__(key)
         if not _reading.get():
             self.touched.add(key)
         return value
 
     def get(self, key: K, default: Any = None) -> Any:
+        self._load(key)
         if key in self:
             if not _reading.get():
                 self.touched.add(key)
@@ -89,10 +106,12 @@ class DurableDict(dict[K, V], Generic[K, V]):
         self.touched.add(key)
 
     def setdefault(self, key: K, default: Any = None) -> Any:
+        self._load(key)
         self.touched.add(key)
         return super().setdefault(key, default)
 
     def pop(self, key: K, *default: Any) -> Any:
+        self._load(key)
         self.touched.add(key)
         return super().pop(key, *default)
 
@@ -142,6 +161,12 @@ def _adapter(value_type: Any) -> TypeAdapter[Any]:
     return TypeAdapter(value_type)
 
 
+def evict(data: dict[K, V], key: K) -> None:
+    """Let a (maybe durable) dict's entry leave memory after the next commit (see `DurableDict.evict`)."""
+    if isinstance(data, DurableDict):
+        data.evict(key)
+
+
 def scan(data: dict[K, V]) -> Iterator[V]:
     """Iterate a (maybe durable) dict's values without noting them: for loops that only read."""
     return data.scan() if isinstance(data, DurableDict) else iter(data.values())
@@ -164,6 +189,13 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
+
+    def evict(self) -> None:
+        """After a commit: entries marked to leave memory go (unless changed since)."""
+        leaving, self.data.leaving = self.data.leaving, set()
+        for key in leaving:
+            if key in self.written and key not in self.data.touched and dict.__contains__(self.data, key):
+                dict.__delitem__(self.data, key)
 
     def changes(self) -> list[tuple[str, bytes | None]]:
         out: list[tuple[str, bytes | None]] = []
@@ -274,6 +306,8 @@ class StateDB:
             data = DurableDict(getattr(owner, attribute))
         setattr(owner, attribute, data)
         collection = _Collection(name, data, adapter, keys, scrub)
+        if self._db is not None:
+            data.loader = lambda key: self._load_one(name, keys, adapter, key)
         for key, value in rows:
             collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
         collection.data.touched -= set(collection.written)
@@ -290,6 +324,14 @@ class StateDB:
         self._parts.append(single)
         return [name] if rows else []
 
+    def _load_one(self, name: str, keys: TypeAdapter[Any], adapter: TypeAdapter[Any], key: Any) -> Any:
+        if self._db is None:
+            return None
+        row = self._db.execute(
+            "SELECT data FROM items WHERE collection = ? AND key = ?", (name, keys.dump_json(key).decode())
+        ).fetchone()
+        return adapter.validate_json(row[0]) if row else None
+
     def _rows(self, name: str) -> list[tuple[str, bytes]]:
         if self._db is None:
             return []
@@ -304,6 +346,13 @@ class StateDB:
                     part.data.touched.clear()
             return
         changes = [(part.name, key, blob) for part in self._parts for key, blob in part.changes()]
+        if changes:
+            self._write_changes(changes)
+        for part in self._parts:
+            if isinstance(part, _Collection):
+                part.evict()
+
+    def _write_changes(self, changes: list[tuple[str, str, bytes | None]]) -> None:
         if changes:
             self.write(
                 [

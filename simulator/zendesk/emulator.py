@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from simulator.clock import Clock
 from simulator.config import Settings
-from simulator.durable import StateDB, committing
+from simulator.durable import StateDB, committing, evict
 from simulator.trace import Trace
 from simulator.zendesk.control_api import ControlApi
 from simulator.zendesk.conversations import Conversations
@@ -72,6 +72,7 @@ class ZendeskEmulator:
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)
+        self.workspace.on_status.append(self._finished)
         sunco = SuncoRoutes(settings, self.faults, self.state)
         self._routes: list[BaseRoute] = [
             *SuncoApi(self.conversations, sunco).routes(),
@@ -110,6 +111,12 @@ class ZendeskEmulator:
         self.workspace.reset()
         self.faults.clear()
         self.db.commit()
+
+    def _finished(self, ticket: Ticket, previous: str) -> None:
+        """A solved or closed ticket's conversation messages leave memory (the state file keeps them;
+        a returning user or a read by id brings them back)."""
+        if ticket.status in ("solved", "closed"):
+            evict(self.state.messages, ticket.conversation_id)
 
     def _signer(self, pending: PendingDelivery) -> tuple[str, Callable[[bytes], dict[str, str]]]:
         """Target and headers for a delivery resumed after a restart: the webhook's as configured now."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from simulator.clock import SystemClock
-from simulator.durable import DB_FILE, StateDB, durable
+from simulator.durable import DB_FILE, StateDB, durable, evict
 from simulator.zendesk.faults import FaultBook
 from simulator.zendesk.models import User
 from simulator.zendesk.webhooks import Deliverer, Delivery, PendingDelivery
@@ -44,6 +44,31 @@ def test_changes_in_place_and_deletions_survive_a_reopen(tmp_path: Path) -> None
     assert restored.users["u1"].external_id == "ext"
     assert restored.counters == {1: [1, 0]}
     assert restored.note == "hello"
+    again.close()
+
+
+def test_an_evicted_entry_leaves_memory_and_comes_back_when_used(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    things = Things()
+    db.bind(things, "t")
+    things.counters[1] = [1, 2]
+    things.counters[2] = [3]
+    db.commit()
+    evict(things.counters, 1)
+    db.commit()
+    assert dict.__contains__(things.counters, 1) is False and list(things.counters.scan()) == [[3]]
+    assert things.counters.get(1) == [1, 2]  # read back from the file
+    things.counters.setdefault(1, []).append(4)
+    db.commit()
+    evict(things.counters, 1)
+    db.commit()
+    assert things.counters.pop(1) == [1, 2, 4]
+    db.commit()
+    db.close()
+    again = StateDB(tmp_path / DB_FILE)
+    restored = Things()
+    again.bind(restored, "t")
+    assert restored.counters == {2: [3]}
     again.close()
 
 
