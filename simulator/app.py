@@ -22,7 +22,7 @@ from simulator.durable import DB_FILE as STATE_DB_FILE
 from simulator.durable import StateDB
 from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
-from simulator.relay.chat import HandoffPort, HandoffRequest
+from simulator.relay.chat import HandoffPort, HandoffRequest, MediaRef
 from simulator.relay.store import Store, open_store
 from simulator.trace import Trace
 from simulator.trace.routes import TraceRoutes
@@ -44,8 +44,16 @@ class _CurrentRelay(HandoffPort):
     async def start_handoff(self, request: HandoffRequest) -> None:
         await self._owner.relay.start_handoff(request)
 
-    async def user_message(self, session_id: str, text: str, message_id: str, *, maybe_repeat: bool = False) -> None:
-        await self._owner.relay.user_message(session_id, text, message_id, maybe_repeat=maybe_repeat)
+    async def user_message(
+        self,
+        session_id: str,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        maybe_repeat: bool = False,
+    ) -> None:
+        await self._owner.relay.user_message(session_id, text, message_id, media, maybe_repeat=maybe_repeat)
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         await self._owner.relay.user_typing(session_id, typing)
@@ -187,6 +195,14 @@ class SimulatorApp:
         self.relay.attach_sink(self.widget)
         await self.relay.startup()
         log.info(kv("relay.restarted"))
+
+    async def change_relay_settings(self, changes: dict[str, Any]) -> None:
+        """Apply an admin's change to the relay's own settings: a redeploy with the new values
+        (the Zendesk side keeps its own copy, as in real life). Raises ValueError for a bad value."""
+        updated = Settings.model_validate({**self.relay_settings.model_dump(), **changes})
+        redactor.add(updated.secret_values())
+        self.relay_settings = updated
+        await self.restart_relay()
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:

@@ -86,6 +86,21 @@ class Settings(BaseSettings):
     relay_agent_join_timeout_seconds: float = Field(600.0, gt=0)
     relay_outbox_deadline_seconds: float = Field(120.0, gt=0)
     relay_sunco_max_attempts: int = Field(5, ge=1, le=20)
+    # A signed status webhook whose timestamp is older than this is refused (401): no replays.
+    relay_status_webhook_max_age_seconds: float = Field(300.0, gt=0)
+    # A live conversation quiet for this long is checked against SunCo (missed agent messages,
+    # control returned on ticket close); the check interval doubles while it stays quiet, up to the max.
+    relay_reconcile_seconds: float = Field(5.0, gt=0)
+    relay_reconcile_max_seconds: float = Field(300.0, gt=0)
+    # While waiting for an agent, the user hears HANDOFF_QUEUE_STATUS this often.
+    relay_queue_status_seconds: float = Field(60.0, gt=0)
+    # Processed webhook event ids are kept this long (past SunCo's and Zendesk's redelivery horizon).
+    relay_event_retention_seconds: float = Field(86400.0, gt=0)
+
+    # SunCo webhook delivery (emulator): up to this many events per POST, several conversations
+    # in one delivery as SunCo does; waiting this long for more before sending (0: only what is queued).
+    zendesk_webhook_batch_size: int = Field(10, ge=1, le=100)
+    zendesk_webhook_batch_wait_seconds: float = Field(0.0, ge=0)
 
     # Widget behaviour
     widget_session_idle_seconds: float = Field(600.0, gt=0)

@@ -101,11 +101,17 @@ def _streams(exchanges: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[
     return streams
 
 
+def _acts(exchanges: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The exchanges that do something: the relay's SunCo reads (GET) are left out, since how often
+    it reads a conversation back (after a webhook, when it goes quiet) depends on timing."""
+    return [e for e in exchanges if not (e.get("kind") == "sunco.call" and e.get("method") == "GET")]
+
+
 def compare_exchanges(expected: Sequence[dict[str, Any]], actual: Sequence[dict[str, Any]]) -> list[str]:
     """Readable differences, e.g. `exchange 7, POST .../messages: content.text expected 'Hi' got 'Hi!'`."""
     pairs = _Pairs()
     problems: list[str] = []
-    want, got = _streams(expected), _streams(actual)
+    want, got = _streams(_acts(expected)), _streams(_acts(actual))
     for key in sorted(set(want) | set(got)):
         problems += _compare_stream(key, want.get(key, []), got.get(key, []), pairs)
     problems.sort(key=_number)

@@ -204,6 +204,9 @@ class _Steps:
         kind = short_type(str(event.get("type", "")))
         text = payload.get("text", payload.get("body"))
         if channel_of(entry) == "sms":
+            media = payload.get("media")
+            if isinstance(media, list) and media:  # an MMS: its pictures and files too
+                return {"user": "say", "text": str(text or ""), "media": media}
             return {"user": "say", "text": str(text)} if isinstance(text, str) else None
         if kind == "USER_MESSAGE" and isinstance(text, str):
             return {"user": "say", "text": text}
@@ -225,6 +228,8 @@ class _Steps:
         step: dict[str, Any]
         if action == "accept":
             step = {"agent": "accept"}
+        elif action == "message" and isinstance(data.get("content"), dict):
+            step = {"agent": "send", "content": data["content"]}  # an image, a file, a carousel...
         elif action == "message" and isinstance(data.get("text"), str):
             step = {"agent": "say", "text": data["text"]}
         elif action == "typing":

@@ -10,6 +10,7 @@ SMS text). What is left out, because it legitimately varies between runs:
 - the bot's own events and the widget's echoes of what the user did (the scenario part checks
   what the user saw; these are not the relay's), and history batches re-sent on reconnect;
 - calls that belong to no end user's conversation (start-up checks);
+- (when compared) the relay's reads (GET): how often it reads a conversation back is timing;
 - ids and timestamps (see `normalise.py`).
 """
 

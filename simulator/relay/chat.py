@@ -57,6 +57,13 @@ class HandoffRequest(BaseModel):
     payload: dict[str, Any]
 
 
+class MediaRef(BaseModel):
+    """A picture or file the end user sent (an MMS attachment): where it is and what it is."""
+
+    url: str
+    content_type: str | None = None
+
+
 class HandoffPort(Protocol):
     """The relay as the chat side sees it."""
 
@@ -64,8 +71,16 @@ class HandoffPort(Protocol):
         """Begin a handoff. Invalid payloads raise `InvalidHandoffPayload` after telling the user."""
         ...
 
-    async def user_message(self, session_id: str, text: str, message_id: str, *, maybe_repeat: bool = False) -> None:
-        """Forward an end-user message to the agent, in order, exactly once.
+    async def user_message(
+        self,
+        session_id: str,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        maybe_repeat: bool = False,
+    ) -> None:
+        """Forward an end-user message (and any media it carries) to the agent, in order, exactly once.
 
         `maybe_repeat`: the chat side may have handed this message over before (it resumed after
         a crash), so the relay checks before posting it again.

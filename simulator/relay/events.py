@@ -9,6 +9,7 @@ from simulator.relay.sessions import AgentInfo
 
 HANDOFF_FAILED_TEXT = "Sorry, we could not connect you to an agent. Please try again."
 FORWARD_FAILED_TEXT = "Failed to forward message to live agent"
+HELD_TEXT = "Your messages are kept and will reach an agent when you are connected."
 
 
 def simple(event_type: str) -> ChatEvent:
@@ -23,6 +24,13 @@ def system_error(message: str) -> ChatEvent:
     )
 
 
+def system_info(message: str) -> ChatEvent:
+    """`EVENT_TYPE_SYSTEM_MESSAGE` at level INFO."""
+    return ChatEvent(
+        type="EVENT_TYPE_SYSTEM_MESSAGE", payload={"level": "SYSTEM_MESSAGE_LEVEL_INFO", "message": message}
+    )
+
+
 def agent_joined(agent: AgentInfo) -> ChatEvent:
     """`EVENT_TYPE_LIVE_AGENT_JOINED`."""
     return ChatEvent(
@@ -31,7 +39,13 @@ def agent_joined(agent: AgentInfo) -> ChatEvent:
     )
 
 
-def agent_message(message_id: str, agent_id: str, text: str, attachments: list[dict[str, Any]]) -> ChatEvent:
+def agent_message(
+    message_id: str,
+    agent_id: str,
+    text: str,
+    attachments: list[dict[str, Any]],
+    suggestions: list[str] | None = None,
+) -> ChatEvent:
     """`EVENT_TYPE_LIVE_AGENT_MESSAGE`."""
     return ChatEvent(
         type="EVENT_TYPE_LIVE_AGENT_MESSAGE",
@@ -40,9 +54,15 @@ def agent_message(message_id: str, agent_id: str, text: str, attachments: list[d
             "agent_id": agent_id,
             "text": text,
             "attachments": attachments,
-            "response_suggestions": [],
+            "response_suggestions": list(suggestions or []),
         },
     )
+
+
+def queue_status(queue_name: str | None = None) -> ChatEvent:
+    """`EVENT_TYPE_HANDOFF_QUEUE_STATUS` (fields the relay does not know are left out, as the protocol allows)."""
+    payload = {"queue_name": queue_name} if queue_name else {}
+    return ChatEvent(type="EVENT_TYPE_HANDOFF_QUEUE_STATUS", payload=payload)
 
 
 def agent_typing(agent_id: str, typing: bool) -> ChatEvent:

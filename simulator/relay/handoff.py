@@ -12,14 +12,15 @@ Chat events, in order:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from simulator.logs import kv
 from simulator.relay import events
-from simulator.relay.chat import HandoffRequest
+from simulator.relay.chat import ChatEvent, HandoffRequest
 from simulator.relay.core import RelayCore, relay_metadata
 from simulator.relay.outbox import Outbox
 from simulator.relay.payload import InvalidHandoffPayload, parse_handoff_payload, routing_metadata
-from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord, SessionState
+from simulator.relay.sessions import HANDED_OFF, Ending, OutboxItem, SessionRecord, SessionState
 from simulator.relay.sunco_client import SunCoError
 
 log = logging.getLogger("simulator.relay.handoff")
@@ -85,12 +86,23 @@ def _profile(user: dict[str, str | None]) -> dict[str, str]:
     return profile
 
 
+ENDING_EVENTS: dict[str, Callable[[], ChatEvent]] = {
+    "left": lambda: events.simple("EVENT_TYPE_LIVE_AGENT_LEFT"),
+    "session_end": lambda: events.session_end("REASON_NATURAL_END"),
+    "timeout": lambda: events.simple("EVENT_TYPE_HANDOFF_TIMEOUT"),
+}
+
+
 class Handoffs:
     """Runs handoffs against SunCo and owns the transitions out of them."""
 
     def __init__(self, core: RelayCore, outbox: Outbox) -> None:
         self.core = core
         self.outbox = outbox
+        # Called once control is with Zendesk (the relay shows what the agent already said).
+        self.after_accept: Callable[[str], Awaitable[None]] | None = None
+        # Sessions whose SunCo steps are running in this process: never run twice at once.
+        self._running: set[str] = set()
 
     async def start(self, request: HandoffRequest) -> None:
         """Validate the payload, record the session as handing off, and run the SunCo steps in the background."""
@@ -132,12 +144,22 @@ class Handoffs:
             record.handoff_started_at = now
             core.transition(record, S.HANDING_OFF, why="bot_handoff")
             await core.store.save_session(record)
+        # A release left over from the previous handoff (SunCo was slow to take it) must not go out
+        # after this handoff's passControl: it would hand the new conversation straight back.
+        for item in await core.store.outbox_items(sid):
+            if item.kind == "release_control":
+                await core.store.outbox_remove(item.id)
+                log.info(kv("relay.release.superseded", session=sid, item=item.id))
         await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF"))
         self.resume(sid, restarted=False)
 
     def resume(self, session_id: str, *, restarted: bool = True) -> None:
-        """Run (or, after a restart, continue) the SunCo steps of a handing-off session."""
-        self.core.spawn(self._run(session_id, restarted), f"relay-handoff-{session_id}")
+        """Run (or, after a restart, continue) the SunCo steps of a handing-off session, unless they already run."""
+        if session_id in self._running:
+            log.warning(kv("relay.handoff.already_running", session=session_id))
+            return
+        if self.core.spawn(self._run(session_id, restarted), f"relay-handoff-{session_id}") is not None:
+            self._running.add(session_id)
 
     async def _run(self, sid: str, restarted: bool) -> None:
         try:
@@ -147,6 +169,8 @@ class Handoffs:
         except Exception as exc:  # a bug must not leave the user waiting for a handoff that never comes
             log.exception(kv("relay.handoff.crashed", session=sid))
             await self._fail(sid, f"unexpected {type(exc).__name__}")
+        finally:
+            self._running.discard(sid)
 
     async def _patch(self, sid: str, **changes: object) -> SessionRecord | None:
         """Save step results, unless the session stopped handing off meanwhile (then None: abort)."""
@@ -209,18 +233,21 @@ class Handoffs:
                 core.transition(record, S.WAITING_FOR_AGENT, why="pass_control_ok")
             else:  # the user left while passControl was in flight: the ticket must hear it
                 ended_meanwhile = True
+                record.ending = Ending(notice=USER_ENDED_TEXT, release=True)
             return True
 
         record = await core.mutate(sid, apply)
         if record is None:
             return
         if ended_meanwhile:
-            await self._notify_and_release(record, USER_ENDED_TEXT)
+            await self.finish_ending(sid)
             return
         await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_LEFT"))
         await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_ACCEPTED"))
         self.arm_join_timer(record)
         self.outbox.wake(sid)
+        if self.after_accept is not None:
+            await self.after_accept(sid)
 
     async def _fail(self, sid: str, why: str) -> None:
         core = self.core
@@ -233,20 +260,32 @@ class Handoffs:
 
         if await core.mutate(sid, apply) is None:
             return
-        dropped = await core.store.outbox_clear(sid)
-        log.error(kv("relay.handoff.failed", session=sid, error=why, dropped_messages=dropped))
-        self.outbox.wake(sid)
+        # What they typed while we were connecting stays queued: the next handoff of this session
+        # delivers it to the agent, after that handoff's transcript (nothing the user typed is lost).
+        held = len(await core.store.outbox_items(sid))
+        log.error(kv("relay.handoff.failed", session=sid, error=why, held_messages=held))
         await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_FAILED"))
         await core.deliver(sid, events.system_error(events.HANDOFF_FAILED_TEXT))
-        if dropped:
-            # What they typed while we were connecting never reached anyone: say so, not silently.
-            await core.deliver(sid, events.system_error(events.FORWARD_FAILED_TEXT))
+        if held:
+            await core.deliver(sid, events.system_info(events.HELD_TEXT))
 
     def arm_join_timer(self, record: SessionRecord) -> None:
-        """Time out the handoff if no agent shows up (counted from passControl, survives restarts)."""
+        """Time out the handoff if no agent shows up (counted from passControl, survives restarts);
+        meanwhile tell the user now and then that they are still queued."""
         assert record.handed_off_at is not None
         due = record.handed_off_at.timestamp() + self.core.settings.relay_agent_join_timeout_seconds
         self.core.spawn(self._join_timeout(record.session_id, due), f"relay-join-timer-{record.session_id}")
+        self.core.spawn(self._queue_status(record.session_id), f"relay-queue-status-{record.session_id}")
+
+    async def _queue_status(self, sid: str) -> None:
+        core = self.core
+        while True:
+            await core.clock.sleep(core.settings.relay_queue_status_seconds)
+            record = await core.store.get_session(sid)
+            if record is None or record.state != S.WAITING_FOR_AGENT or record.agent_joined:
+                return
+            group = record.routing_metadata.get("dataCapture.systemField.group_id")
+            await core.deliver(sid, events.queue_status(f"group {group}" if group is not None else None))
 
     async def _join_timeout(self, sid: str, due: float) -> None:
         core = self.core
@@ -256,13 +295,11 @@ class Handoffs:
             if record.state != S.WAITING_FOR_AGENT or record.agent_joined:
                 return False
             core.transition(record, S.ENDED, why="agent_join_timeout")
+            record.ending = Ending(events=["timeout"], notice=TIMEOUT_TEXT, release=True)
             return True
 
-        record = await core.mutate(sid, apply)
-        if record is None:
-            return
-        await core.deliver(sid, events.simple("EVENT_TYPE_HANDOFF_TIMEOUT"))
-        await self._notify_and_release(record, TIMEOUT_TEXT)
+        if await core.mutate(sid, apply) is not None:
+            await self.finish_ending(sid)
 
     async def user_ended(self, sid: str) -> None:
         """The end user left: end the session, then tell the ticket and release control (in outbox order)."""
@@ -272,43 +309,64 @@ class Handoffs:
             if record.state not in HANDED_OFF:
                 return False
             core.transition(record, S.ENDED, why="user_ended")
+            if record.handed_off_at is not None:
+                record.ending = Ending(notice=USER_ENDED_TEXT, release=True)
             return True
 
         record = await core.mutate(sid, apply)
         if record is not None and record.handed_off_at is not None:
-            await self._notify_and_release(record, USER_ENDED_TEXT)
+            await self.finish_ending(sid)
         elif record is not None:
             self.outbox.wake(sid)  # control never reached Zendesk: the worker drops the queue
 
     async def ended_by_zendesk(self, sid: str, why: str, *, release: bool) -> None:
         """Zendesk finished the handoff: tell the user the agent left and the session ended."""
         core = self.core
-        joined = False
 
         def apply(record: SessionRecord) -> bool:
-            nonlocal joined
             if not core.is_live(record):
                 return False
-            joined = record.agent_joined
+            left = ["left"] if record.agent_joined else []
             core.transition(record, S.ENDED, why=why)
+            record.ending = Ending(events=[*left, "session_end"], release=release)
             return True
 
-        record = await core.mutate(sid, apply)
-        if record is None:
+        if await core.mutate(sid, apply) is not None:
+            await self.finish_ending(sid)
+
+    async def finish_ending(self, sid: str) -> None:
+        """Tell the user and the ticket that the session ended, as saved with `ended`; then forget it.
+
+        Also run at start-up for a session saved as ended whose ending was never finished (a crash
+        in between): the user still hears it, and the ticket still gets its notice and control back.
+        """
+        core = self.core
+        record = await core.store.get_session(sid)
+        if record is None or record.ending is None:
             return
-        if joined:
-            await core.deliver(sid, events.simple("EVENT_TYPE_LIVE_AGENT_LEFT"))
-        await core.deliver(sid, events.session_end("REASON_NATURAL_END"))
-        if release:
-            await self._queue(record, "release_control")
+        ending = record.ending
+        for name in ending.events:
+            await core.deliver(sid, ENDING_EVENTS[name]())
+        queued = await core.store.outbox_items(sid)
+        number = record.handoff_count
+        if ending.notice:
+            await self._queue(record, "business_notice", ending.notice, f"{sid}:handoff-{number}:end-notice", queued)
+        if ending.release:
+            await self._queue(record, "release_control", "", f"{sid}:handoff-{number}:release", queued)
 
-    async def _notify_and_release(self, record: SessionRecord, text: str) -> None:
-        await self._queue(record, "business_notice", text)
-        await self._queue(record, "release_control")
+        def done(current: SessionRecord) -> bool:
+            current.ending = None
+            return True
 
-    async def _queue(self, record: SessionRecord, kind: str, text: str = "") -> None:
+        await core.mutate(sid, done)
+
+    async def _queue(
+        self, record: SessionRecord, kind: str, text: str, message_id: str, queued: list[OutboxItem]
+    ) -> None:
+        if any(item.kind == kind and item.message_id == message_id for item in queued):
+            return  # queued before a crash: once is enough
         now = self.core.clock.now()
         item = OutboxItem.model_validate(
-            {"session_id": record.session_id, "kind": kind, "text": text, "accepted_at": now}
+            {"session_id": record.session_id, "kind": kind, "text": text, "message_id": message_id, "accepted_at": now}
         )
         await self.outbox.add(item)

@@ -1,16 +1,26 @@
-"""The background worker for accepted webhooks: agent messages and typing, and handoff endings.
+"""Accepted webhooks, handled per conversation; agent messages read from SunCo, in SunCo's order.
 
-Webhook handlers only validate, dedupe and persist the event in the store's inbox (in one step)
-before answering 200; this single worker handles the inbox in acceptance order (so agent events
-of one conversation keep their order) and removes each event once handled, so an event accepted
-just before a crash is handled by the next instance. A failing event is logged without stopping
-the worker.
+Webhook handlers only validate, dedupe and persist each event in the store's inbox (in one step)
+before answering 200, then hand it here. Events are queued by key (the SunCo conversation, which
+the ticket status webhook maps to through the ticket's tags): one worker per key handles its
+events in acceptance order, and different conversations never wait on each other. Each event
+leaves the inbox once handled, so one accepted just before a crash is handled by the next
+instance. A failing event is logged without stopping its queue.
+
+An agent-message webhook is a signal, not the message to show: the relay reads the
+conversation's recent messages from SunCo and shows every agent message it has not shown yet, in
+SunCo's order (`received`), resuming after the last one shown. So webhooks that arrive swapped,
+late, or never (SunCo gives up after its retries) cannot reorder or lose what the user sees,
+and an agent reply that arrives while the handoff is still being recorded is shown right after
+`HANDOFF_ACCEPTED`. A live conversation that goes quiet is checked the same way (and its
+switchboard state read, to end the session when Zendesk has handed control back on close).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +28,7 @@ from pydantic import ValidationError
 
 from simulator.logs import kv
 from simulator.relay import events
+from simulator.relay.content import to_chat
 from simulator.relay.core import RELAY_MARK, RelayCore
 from simulator.relay.handoff import CONVERSATION_TAG_PREFIX, SESSION_TAG_PREFIX, Handoffs, handoff_number_in
 from simulator.relay.sessions import AgentInfo, InboxItem, SessionRecord, SessionState
@@ -26,7 +37,6 @@ from simulator.relay.webhooks import (
     STATUS_CHANGED,
     ActivityPayload,
     Author,
-    Content,
     Message,
     MessagePayload,
     ParsedEvent,
@@ -57,6 +67,13 @@ def _received(message: Message) -> datetime:
     return _timestamp(message.received) or datetime.min.replace(tzinfo=UTC)
 
 
+def is_agent(message: Message) -> bool:
+    """A business message from the agent side (not one the relay posted itself, nor a system
+    activity such as `ticket:closed`, which is not something the agent said)."""
+    subtypes = (message.author.model_extra or {}).get("subtypes") or []
+    return message.author.type == "business" and not is_own(message) and "activity" not in subtypes
+
+
 def is_own(message: Message) -> bool:
     """Messages the relay posted itself (echoes), or user-authored ones (only the relay posts those)."""
     metadata = message.metadata or {}
@@ -69,59 +86,113 @@ def agent_from(author: Author, metadata: dict[str, Any] | None) -> AgentInfo:
     return AgentInfo(id=str(agent_id), name=author.displayName or "Agent", avatar_url=author.avatarUrl)
 
 
-def attachments(content: Content) -> list[dict[str, Any]]:
-    """Image and file messages as chat attachments."""
-    if content.type not in ("image", "file") or not content.mediaUrl:
-        return []
-    image = content.type == "image"
-    return [
-        {
-            "title": content.altText or ("Image" if image else "File"),
-            "preview_image_url": content.mediaUrl if image else None,
-            "content_url": content.mediaUrl,
-            "content_type": "ATTACHMENT_CONTENT_TYPE_IMAGE" if image else "ATTACHMENT_CONTENT_TYPE_URL",
-            "call_to_action_text": "Open",
-        }
-    ]
+def inbox_key(source: str, event: dict[str, Any]) -> str:
+    """The queue an accepted event joins: its SunCo conversation (status events: via the ticket's tags)."""
+    if source == "zendesk":
+        detail = event.get("detail") or {}
+        tags = detail.get("tags") or []
+        for tag in tags.split() if isinstance(tags, str) else tags:
+            if isinstance(tag, str) and tag.startswith(CONVERSATION_TAG_PREFIX):
+                return tag.removeprefix(CONVERSATION_TAG_PREFIX)
+        return f"ticket:{detail.get('id')}"
+    conversation = (event.get("payload") or {}).get("conversation") or {}
+    return str(conversation.get("id") or f"event:{event.get('id')}")
 
 
 class Inbound:
-    """The worker for accepted webhook events, which wait in the store's inbox until handled."""
+    """Per-conversation workers for accepted webhook events, and the SunCo read-back that shows agent messages."""
 
     def __init__(self, core: RelayCore, handoffs: Handoffs) -> None:
         self.core = core
         self.handoffs = handoffs
-        self._wake = asyncio.Event()
+        self._queues: dict[str, deque[InboxItem]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._queued: set[int] = set()
+        self._sync_locks: dict[str, asyncio.Lock] = {}
+        # Agent message ids shown per session (the store is the record; this saves a SunCo read
+        # when the webhook of a message already shown arrives).
+        self._shown: dict[str, set[str]] = {}
+        # The last agent message shown per session, in SunCo's order: the next read starts after it
+        # (kept in memory only: after a restart the latest page is read, and the store's marks dedupe).
+        self._through: dict[str, str] = {}
+        # clock.monotonic() of the last event heard per session, and each live session's checker.
+        self._heard: dict[str, float] = {}
+        self._checkers: dict[str, asyncio.Task[None]] = {}
+        self._sleeping: set[str] = set()
+        self._active = False
 
-    def wake(self) -> None:
-        """An event was accepted: tell the worker to look at the inbox."""
-        self._wake.set()
+    async def start(self) -> None:
+        """Start handling: first whatever an earlier instance accepted but left in the inbox, in order."""
+        self._queues.clear()
+        self._workers.clear()
+        self._queued.clear()
+        self._checkers.clear()
+        for table in (self._shown, self._through, self._heard, self._sync_locks):
+            table.clear()
+        self._active = False
+        try:
+            await self._load_once()
+        except Exception:  # the store failing: keep trying in the background
+            log.exception(kv("relay.inbound.store_failed"))
+            self.core.spawn(self._load(), "relay-inbound-load")
 
-    def start(self) -> None:
-        """Start the worker task (it first handles whatever an earlier instance accepted but left)."""
-        self._wake = asyncio.Event()
-        self.core.spawn(self._run(), "relay-inbound")
-
-    async def _run(self) -> None:
+    async def _load(self) -> None:
         while True:
             try:
-                await self._drain()
-            except Exception:  # the store failing: log, wait a moment, read the inbox again
+                await self._load_once()
+                return
+            except Exception:
                 log.exception(kv("relay.inbound.store_failed"))
                 await self.core.clock.sleep(STORE_RETRY_SECONDS)
 
-    async def _drain(self) -> None:
-        store = self.core.store
-        self._wake.clear()  # before reading, so an event accepted during the read is not missed
-        items = await store.inbox_items()
-        if not items:
-            await self._wake.wait()
-            return
+    async def _load_once(self) -> None:
+        items = await self.core.store.inbox_items()
+        self._active = True
         for item in items:
-            await self._handle(item)
-            # Removed only once handled: a crash before this line replays the event on startup
-            # (handling is idempotent: agent messages are shown once per message id, endings once).
-            await store.inbox_remove(item.id)
+            self.dispatch(item)
+        # Events accepted while the inbox was being read were not dispatched: they are newer, so after.
+        for item in await self.core.store.inbox_items():
+            self.dispatch(item)
+
+    def dispatch(self, item: InboxItem) -> None:
+        """Queue an accepted event behind the earlier ones of its conversation (once started; until
+        then it waits in the store's inbox)."""
+        if not self._active or item.id in self._queued:
+            return
+        self._queued.add(item.id)
+        key = item.key or inbox_key(item.source, item.event)
+        self._queues.setdefault(key, deque()).append(item)
+        if key not in self._workers:
+            worker = self.core.spawn(self._work(key), f"relay-inbound-{key}")
+            if worker is not None:
+                self._workers[key] = worker
+
+    async def _work(self, key: str) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                item = queue[0]
+                await self._handle(item)
+                # Removed only once handled: a crash before this line replays the event on startup
+                # (handling is idempotent: agent messages are shown once per message id, endings once).
+                await self._remove(item)
+                queue.popleft()
+                self._queued.discard(item.id)
+        finally:
+            if self._workers.get(key) is asyncio.current_task():
+                del self._workers[key]
+                if not queue:
+                    self._queues.pop(key, None)
+
+    async def _remove(self, item: InboxItem) -> None:
+        """Take a handled event out of the inbox, retrying while the store fails (else it is handled again)."""
+        while True:
+            try:
+                await self.core.store.inbox_remove(item.id)
+                return
+            except Exception:
+                log.exception(kv("relay.inbound.remove_failed", item=item.id))
+                await self.core.clock.sleep(STORE_RETRY_SECONDS)
 
     async def _handle(self, item: InboxItem) -> None:
         try:
@@ -136,6 +207,8 @@ class Inbound:
         record = await self.core.store.find_by_conversation(conversation_id)
         if record is None:
             log.info(kv("relay.inbound.unknown_conversation", event_id=event.id, conversation=conversation_id))
+        else:
+            self._heard[record.session_id] = self.core.clock.monotonic()
         return record
 
     async def _sunco(self, event: ParsedEvent) -> None:
@@ -155,59 +228,157 @@ class Inbound:
             log.debug(kv("relay.inbound.echo", event_id=event.id, message=message.id))
             return
         record = await self._session(payload.conversation.id, event)
-        if record is not None:
-            await self._show(record, message)
-
-    async def _show(self, record: SessionRecord, message: Message) -> None:
-        """Show an agent message to the end user, once per message id, while the session is live.
-
-        Marked shown only after the chat side has it: a crash in between shows it again on replay
-        (the chat side drops a message id it already has) rather than never.
-        """
-        key = "message:" + message.id
-        if await self.core.store.event_seen(key):
+        if record is None:
+            return
+        if message.id in self._shown.get(record.session_id, ()):
             log.info(kv("relay.inbound.duplicate_message", session=record.session_id, message=message.id))
             return
-        await self._show_once(record, message)
-        await self.core.store.mark_event(key, self.core.clock.now())
-
-    async def _show_once(self, record: SessionRecord, message: Message) -> None:
-        if not self.core.is_live(record):
-            log.info(kv("relay.inbound.not_live", session=record.session_id, state=record.state.value))
+        if record.state == SessionState.HANDING_OFF:
+            # Zendesk has control (the agent answered) but our passControl reply has not come back
+            # yet: nothing is marked, and the read-back after HANDOFF_ACCEPTED shows it.
+            log.info(kv("relay.inbound.early_agent_message", session=record.session_id, message=message.id))
             return
-        agent = await self._joined(record, agent_from(message.author, message.metadata))
-        if agent is None:
-            log.info(kv("relay.inbound.not_live", session=record.session_id, message=message.id))
-            return
-        self.core.unread.add(record.session_id)
-        text = message.content.text or ""
-        chat_event = events.agent_message(message.id, agent.id, text, attachments(message.content))
-        await self.core.deliver(record.session_id, chat_event)
+        await self.sync(record.session_id, hint=message)
 
-    async def _catch_up(self, record: SessionRecord) -> None:
-        """Before ending a session, show agent messages SunCo has but no webhook brought yet.
+    # --- showing agent messages ---
 
-        The ticket status webhook and SunCo's message webhooks come from different systems and
-        race: an agent's last words before solving must not be lost to that race.
-        """
-        if record.conversation_id is None or not self.core.is_live(record):
-            return
+    async def sync(self, session_id: str, *, hint: Message | None = None) -> None:
+        """Show every agent message SunCo has for the session's conversation that the user has not
+        seen, in SunCo's order. `hint` (the message a webhook carried) is shown even when SunCo
+        cannot be read."""
+        lock = self._sync_locks.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            record = await self.core.store.get_session(session_id)
+            if record is None or record.conversation_id is None or not self.core.is_live(record):
+                return
+            recent = await self._recent(record)
+            pending = self._unshown(record, recent, hint)
+            for message in pending:
+                if await self._show(record, message):
+                    self._through[session_id] = message.id
+
+    async def _recent(self, record: SessionRecord) -> list[dict[str, Any]]:
+        """The conversation's messages since the last agent message shown (the latest page when
+        there is none yet, or SunCo no longer knows it); [] when SunCo cannot be read."""
+        assert record.conversation_id is not None
+        sunco = self.core.sunco
         try:
-            recent = await self.core.sunco.recent_messages(record.conversation_id)
+            through = self._through.get(record.session_id)
+            if through:
+                try:
+                    return await sunco.recent_messages(record.conversation_id, after=through)
+                except SunCoError as exc:
+                    if exc.status != 400:
+                        raise
+            return await sunco.recent_messages(record.conversation_id)
         except SunCoError as exc:
-            log.warning(kv("relay.catch_up.failed", session=record.session_id, status=exc.status))
-            return
-        since = (record.handed_off_at or record.created_at) - timedelta(seconds=CATCH_UP_SKEW_SECONDS)
+            log.warning(kv("relay.sync.failed", session=record.session_id, status=exc.status))
+            return []
+
+    def _unshown(self, record: SessionRecord, recent: list[dict[str, Any]], hint: Message | None) -> list[Message]:
+        """The agent messages after the last one shown, in SunCo's order (the hint last if SunCo lacks it)."""
+        since = (record.handoff_started_at or record.created_at) - timedelta(seconds=CATCH_UP_SKEW_SECONDS)
+        listed: list[Message] = []
         for raw in recent:
             try:
-                message = Message.model_validate(raw)
+                listed.append(Message.model_validate(raw))
             except ValidationError:
                 continue
-            if is_own(message) or message.author.type != "business" or _received(message) < since:
+        ids = [m.id for m in listed]
+        through = self._through.get(record.session_id)
+        if through in ids:
+            listed = listed[ids.index(through) + 1 :]
+        agent = [m for m in listed if is_agent(m) and _received(m) >= since]
+        agent.sort(key=_received)  # stable: SunCo's own order among equal timestamps
+        if hint is not None and hint.id not in ids and is_agent(hint):
+            agent.append(hint)
+        shown = self._shown.get(record.session_id, set())
+        return [m for m in agent if m.id not in shown]
+
+    async def _show(self, record: SessionRecord, message: Message) -> bool:
+        """Show an agent message to the end user, once per message id, while the session is live.
+
+        Marked shown in the store only after the chat side has it: a crash in between shows it
+        again after the restart (the chat side drops a message id it already has) rather than never.
+        """
+        sid = record.session_id
+        key = "message:" + message.id
+        if await self.core.store.event_seen(key):
+            self._shown.setdefault(sid, set()).add(message.id)
+            return False
+        self._shown.setdefault(sid, set()).add(message.id)
+        agent = await self._joined(record, agent_from(message.author, message.metadata))
+        if agent is None:
+            log.info(kv("relay.inbound.not_live", session=sid, message=message.id))
+            await self.core.store.mark_event(key, self.core.clock.now())
+            return False
+        self.core.unread.add(sid)
+        shown = to_chat(message.content.model_dump(mode="json", exclude_none=True))
+        chat_event = events.agent_message(message.id, agent.id, shown.text, shown.attachments, shown.suggestions)
+        await self.core.deliver(sid, chat_event)
+        await self.core.store.mark_event(key, self.core.clock.now())
+        return True
+
+    # --- keeping a live conversation in step with SunCo ---
+
+    async def accepted(self, session_id: str) -> None:
+        """Control is with Zendesk: show what the agent already said, and start watching the conversation."""
+        self.watch(session_id)
+        await self.sync(session_id)
+
+    def watch(self, session_id: str, *, soon: bool = False) -> None:
+        """Check the live session against SunCo whenever it goes quiet (`soon`: restart the quiet clock)."""
+        current = self._checkers.get(session_id)
+        if current is not None and not current.done():
+            if not soon or session_id not in self._sleeping:
+                return
+            current.cancel()  # only while it sleeps: never halfway through a check
+        checker = self.core.spawn(self._check_when_quiet(session_id), f"relay-reconcile-{session_id}")
+        if checker is not None:
+            self._checkers[session_id] = checker
+
+    async def _check_when_quiet(self, session_id: str) -> None:
+        settings = self.core.settings
+        clock = self.core.clock
+        delay = settings.relay_reconcile_seconds
+        while True:
+            started = clock.monotonic()
+            self._sleeping.add(session_id)
+            try:
+                await clock.sleep(delay)
+            finally:
+                self._sleeping.discard(session_id)
+            if self._heard.get(session_id, float("-inf")) > started:
+                delay = settings.relay_reconcile_seconds  # Zendesk spoke meanwhile: not quiet
                 continue
-            current = await self.core.store.get_session(record.session_id)
-            if current is not None:
-                await self._show(current, message)
+            if not await self.reconcile(session_id):
+                break
+            delay = min(delay * 2, settings.relay_reconcile_max_seconds)
+        if self._checkers.get(session_id) is asyncio.current_task():
+            del self._checkers[session_id]
+        # The session is over: forget what was kept for it (the store keeps the marks).
+        for table in (self._shown, self._through, self._heard, self._sync_locks):
+            table.pop(session_id, None)
+
+    async def reconcile(self, session_id: str) -> bool:
+        """Catch up with SunCo: missed agent messages, and control handed back (the ticket closed with
+        its webhooks lost). Returns whether the session is still live."""
+        record = await self.core.store.get_session(session_id)
+        if record is None or record.conversation_id is None or not self.core.is_live(record):
+            return False
+        try:
+            conversation = await self.core.sunco.get_conversation(record.conversation_id)
+        except SunCoError as exc:
+            log.info(kv("relay.reconcile.failed", session=session_id, status=exc.status))
+            return True
+        await self.sync(session_id)
+        active = conversation.get("activeSwitchboardIntegration")
+        name = active.get("name") if isinstance(active, dict) else None
+        if name != AGENT_WORKSPACE:
+            log.warning(kv("relay.reconcile.control_returned", session=session_id, active=name))
+            await self.handoffs.ended_by_zendesk(session_id, f"reconciled:{name or 'released'}", release=False)
+            return False
+        return True
 
     async def _typing(self, event: ParsedEvent, payload: ActivityPayload) -> None:
         activity = payload.activity
@@ -271,7 +442,8 @@ class Inbound:
             log.info(kv("relay.inbound.stale_switchboard", event_id=event.id, session=record.session_id))
             return
         why = f"{event.type.split(':')[1]}:{payload.reason or active_name or 'released'}"
-        await self._catch_up(record)
+        # The agent's last words before closing must not be lost to the race between webhooks.
+        await self.sync(record.session_id)
         await self.handoffs.ended_by_zendesk(record.session_id, why, release=False)
 
     async def _status(self, event: ZendeskEvent) -> None:
@@ -308,7 +480,8 @@ class Inbound:
         log.info(kv("relay.status", session=sid, ticket=ticket_id, status=status))
         end_statuses = {value.lower() for value in self.core.settings.relay_end_statuses}
         if status in end_statuses:
-            await self._catch_up(record)
+            # The status webhook and SunCo's message webhooks come from different systems and race.
+            await self.sync(sid)
             await self.handoffs.ended_by_zendesk(sid, f"ticket_{status}", release=True)
 
     async def _session_for_tags(self, tags: list[str]) -> SessionRecord | None:

@@ -21,7 +21,8 @@ import logging
 from simulator.logs import kv
 from simulator.relay import events
 from simulator.relay.core import RelayCore, relay_metadata
-from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord
+from simulator.relay.sessions import HANDED_OFF, OutboxItem, SessionRecord, SessionState
+from simulator.relay.split import split_text
 from simulator.relay.sunco_client import SunCoError
 
 log = logging.getLogger("simulator.relay.outbox")
@@ -71,6 +72,9 @@ class Outbox:
         current = await core.store.outbox_get(item.id)
         if current is None or current.notified:
             return
+        record = await core.store.get_session(item.session_id)
+        if record is not None and record.state == SessionState.HANDOFF_FAILED:
+            return  # held for the next handoff, and the user was told so when it failed
         await core.store.outbox_mark(item.id, "notified")
         log.warning(kv("relay.outbox.late", session=item.session_id, item=item.id))
         await core.deliver(item.session_id, events.system_error(events.FORWARD_FAILED_TEXT))
@@ -91,6 +95,8 @@ class Outbox:
                 if record is not None and record.state in HANDED_OFF:
                     await wake.wait()  # control not yet with Zendesk: hold the queue
                     continue
+                if record is not None and record.state == SessionState.HANDOFF_FAILED:
+                    break  # held for the session's next handoff (see Handoffs._fail)
                 dropped = await self.core.store.outbox_clear(session_id)
                 log.warning(kv("relay.outbox.dropped", session=session_id, items=dropped, why="never_handed_off"))
                 break
@@ -132,18 +138,49 @@ class Outbox:
         if conversation is None:
             raise SunCoError("no conversation", 400)
         if item.kind == "user_message":
-            author = {"type": "user", "userId": record.sunco_user_id}
-            metadata = relay_metadata(record.session_id, item.message_id)
-            await sunco.post_message(conversation, author, item.text, metadata, maybe_posted=maybe_sent)
+            await self._send_user_message(record, conversation, item, maybe_sent=maybe_sent)
         elif item.kind == "business_notice":
             author = {"type": "business", "displayName": self.core.bot_name(record)}
             metadata = relay_metadata(record.session_id, item.message_id or f"notice-{item.id}")
             await sunco.post_message(conversation, author, item.text, metadata, maybe_posted=maybe_sent)
         else:
             try:
-                await sunco.release_control(conversation)
+                # One attempt per round: each round reads the queue again, so a release that a new
+                # handoff superseded (and took off the queue) is not retried after that passControl.
+                await sunco.release_control(conversation, max_attempts=1)
             except SunCoError as exc:
                 if exc.retryable:
                     raise
                 # Control already moved (ticket closed, or released): nothing left to release.
                 log.info(kv("relay.release.skipped", session=record.session_id, status=exc.status))
+
+    async def _send_user_message(
+        self, record: SessionRecord, conversation: str, item: OutboxItem, *, maybe_sent: bool
+    ) -> None:
+        """A user message, in as many parts as SunCo's text limit needs (each part once, in order),
+        or the media the user sent (an image or file message)."""
+        sunco = self.core.sunco
+        author = {"type": "user", "userId": record.sunco_user_id}
+        if item.media_url:
+            image = (item.media_type or "").startswith("image/")
+            content = {"type": "image" if image else "file", "mediaUrl": item.media_url}
+            if item.media_type:
+                content["mediaType"] = item.media_type
+            metadata = relay_metadata(record.session_id, item.message_id)
+            await sunco.post_message(conversation, author, "", metadata, maybe_posted=maybe_sent, content=content)
+            return
+        parts = split_text(item.text)
+        for index in range(item.parts_sent, len(parts)):
+            # The first part keeps the message's own id, so a relay from before splitting finds it.
+            key = item.message_id if index == 0 else f"{item.message_id}:part-{index + 1}"
+            metadata = relay_metadata(record.session_id, key)
+            if len(parts) > 1:
+                metadata["polyai_part"] = f"{index + 1}/{len(parts)}"
+            await sunco.post_message(
+                conversation, author, parts[index], metadata, maybe_posted=maybe_sent and index == item.parts_sent
+            )
+            if index + 1 < len(parts):
+                current = await self.core.store.outbox_get(item.id)
+                if current is not None:
+                    current.parts_sent = index + 1
+                    await self.core.store.outbox_update(current)

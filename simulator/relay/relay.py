@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import timedelta
 from typing import Any, Literal
 
 import httpx
@@ -16,10 +17,10 @@ from starlette.responses import JSONResponse, Response
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
-from simulator.relay.chat import ChatSink, HandoffRequest
+from simulator.relay.chat import ChatSink, HandoffRequest, MediaRef
 from simulator.relay.core import RelayCore
 from simulator.relay.handoff import Handoffs
-from simulator.relay.inbound import Inbound
+from simulator.relay.inbound import Inbound, inbox_key
 from simulator.relay.outbox import Outbox
 from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionState
 from simulator.relay.store import Store
@@ -41,6 +42,8 @@ from simulator.relay.webhooks import (
 from simulator.trace import Trace
 
 log = logging.getLogger("simulator.relay")
+
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Relay:
@@ -66,6 +69,7 @@ class Relay:
         self.outbox = Outbox(self.core)
         self.handoffs = Handoffs(self.core, self.outbox)
         self.inbound = Inbound(self.core, self.handoffs)
+        self.handoffs.after_accept = self.inbound.accepted
         self._started = False
 
     @property
@@ -84,9 +88,15 @@ class Relay:
         try:
             check_project(request, self.settings)
             check_secret(request, "X-API-Key", secret_text(self.settings.zendesk_shared_secret))
-            parsed = parse_sunco(await read_body(request))
+            parsed, invalid = parse_sunco(await read_body(request))
         except WebhookRejected as exc:
             return self._rejected("events", exc)
+        for bad in invalid:
+            # One unreadable event must not cost the others of the delivery (SunCo would resend
+            # or drop them all); it is logged, and the rest are handled in order.
+            log.warning(
+                kv("relay.webhook.invalid_event", index=bad.index, event_id=bad.id, type=bad.type, detail=bad.problem)
+            )
         accepted = 0
         for event in parsed:
             if event.type not in PAYLOAD_MODELS:
@@ -94,7 +104,10 @@ class Relay:
                 continue
             if await self._accept("sunco", event.id, event) is not None:
                 accepted += 1
-        return JSONResponse({"status": "ok", "accepted": accepted})
+        body: dict[str, Any] = {"status": "ok", "accepted": accepted}
+        if invalid:
+            body["invalid"] = [{"index": bad.index, "id": bad.id, "detail": bad.problem} for bad in invalid]
+        return JSONResponse(body)
 
     async def status_endpoint(self, request: Request) -> Response:
         """Zendesk ticket status webhook: API key header, optional signature, then as above."""
@@ -105,7 +118,13 @@ class Relay:
                 request, settings.zendesk_webhook_auth_header, secret_text(settings.zendesk_webhook_secret_key)
             )
             body = await read_body(request)
-            check_signature(request, body, secret_text(settings.zendesk_webhook_signing_secret))
+            check_signature(
+                request,
+                body,
+                secret_text(settings.zendesk_webhook_signing_secret),
+                now=self.clock.now(),
+                max_age_seconds=settings.relay_status_webhook_max_age_seconds,
+            )
             event = parse_zendesk(body)
         except WebhookRejected as exc:
             return self._rejected("status", exc)
@@ -119,15 +138,20 @@ class Relay:
         self, source: Literal["sunco", "zendesk"], event_id: str, event: ParsedEvent | ZendeskEvent
     ) -> InboxItem | None:
         """Persist the event for the worker (before answering 200), unless its id was seen before."""
+        data = event.model_dump(mode="json")
         item = InboxItem(
-            event_id=event_id, source=source, event=event.model_dump(mode="json"), accepted_at=self.clock.now()
+            event_id=event_id,
+            source=source,
+            event=data,
+            accepted_at=self.clock.now(),
+            key=inbox_key(source, data),
         )
         stored = await self.store.inbox_add(item)
         if stored is None:
             log.info(kv("relay.webhook.duplicate", event_id=event_id, type=event.type))
             return None
         log.info(kv("relay.webhook.accepted", event_id=event_id, type=event.type, item=stored.id))
-        self.inbound.wake()
+        self.inbound.dispatch(stored)
         return stored
 
     def _rejected(self, route: str, exc: WebhookRejected) -> Response:
@@ -141,8 +165,17 @@ class Relay:
         """Start a handoff; raises `InvalidHandoffPayload` (after telling the user) for a bad payload."""
         await self.handoffs.start(request)
 
-    async def user_message(self, session_id: str, text: str, message_id: str, *, maybe_repeat: bool = False) -> None:
-        """Queue an end-user message for the agent (persisted first; sent in order, once).
+    async def user_message(
+        self,
+        session_id: str,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        maybe_repeat: bool = False,
+    ) -> None:
+        """Queue an end-user message for the agent (persisted first; sent in order, once): its text
+        (in several SunCo messages when longer than SunCo allows), then each media item it carries.
 
         `maybe_repeat` (the chat side resumed after a crash): a message still queued is not queued
         twice, and one already sent is found among the conversation's messages instead of reposted.
@@ -151,18 +184,38 @@ class Relay:
         if record is None or record.state not in HANDED_OFF:
             log.warning(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
             return
-        if maybe_repeat and any(i.message_id == message_id for i in await self.store.outbox_items(session_id)):
+        if maybe_repeat and any(
+            i.message_id == message_id or i.message_id.startswith(f"{message_id}:")
+            for i in await self.store.outbox_items(session_id)
+        ):
             log.info(kv("relay.user_message.already_queued", session=session_id, message=message_id))
             return
-        item = OutboxItem(
-            session_id=session_id,
-            kind="user_message",
-            text=text,
-            message_id=message_id,
-            accepted_at=self.clock.now(),
-            attempted=maybe_repeat,  # an attempted item is looked for before it is posted
-        )
-        await self.outbox.add(item)
+        now = self.clock.now()
+        # An attempted item is looked for among the conversation's messages before it is posted.
+        if text.strip() or not media:
+            await self.outbox.add(
+                OutboxItem(
+                    session_id=session_id,
+                    kind="user_message",
+                    text=text,
+                    message_id=message_id,
+                    accepted_at=now,
+                    attempted=maybe_repeat,
+                )
+            )
+        for index, ref in enumerate(media or []):
+            item = OutboxItem(
+                session_id=session_id,
+                kind="user_message",
+                message_id=f"{message_id}:media-{index + 1}",
+                media_url=ref.url,
+                media_type=ref.content_type,
+                accepted_at=now,
+                attempted=maybe_repeat,
+            )
+            await self.outbox.add(item)
+        if self.core.is_live(record):
+            self.inbound.watch(session_id, soon=True)  # an answer is likely: look again soon if none comes
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         """End-user typing. SunCo's REST API only lets a user author `conversation:read`, so typing
@@ -237,17 +290,28 @@ class Relay:
         await self.store.open()
         self._started = True
         self.core.stopped = False
-        self.inbound.start()
+        await self.inbound.start()
         await self._recover()
         log.info(kv("relay.started", store=type(self.store).__name__))
 
     async def _recover(self) -> None:
-        sessions = await self.store.sessions_in(set(HANDED_OFF))
+        sessions = await self.store.sessions_in(set(HANDED_OFF) | {SessionState.ENDED})
+        seen: set[str] = set()
         for record in sessions:
+            if record.session_id in seen:  # never resume a handoff twice, whatever the listing says
+                continue
+            seen.add(record.session_id)
+            if record.state == SessionState.ENDED:
+                if record.ending is not None:  # saved as ended, but the user or ticket was not told
+                    self.core.spawn(self.handoffs.finish_ending(record.session_id), f"relay-ending-{record.session_id}")
+                continue
             if record.state == SessionState.HANDING_OFF:
                 self.handoffs.resume(record.session_id)
             elif record.state == SessionState.WAITING_FOR_AGENT and record.handed_off_at is not None:
                 self.handoffs.arm_join_timer(record)
+            if self.core.is_live(record):
+                self.inbound.watch(record.session_id)
+        self.core.spawn(self._prune(), "relay-prune-events")
         items = await self.store.outbox_items()
         for item in items:
             if item.kind == "user_message" and not item.notified:
@@ -256,6 +320,20 @@ class Relay:
             self.outbox.wake(session_id)
         if sessions or items:
             log.info(kv("relay.recovered", sessions=len(sessions), outbox=len(items)))
+
+    async def _prune(self) -> None:
+        """Forget processed event ids older than the redelivery horizon, now and then."""
+        retention = self.settings.relay_event_retention_seconds
+        while True:
+            before = self.clock.now() - timedelta(seconds=retention)
+            try:
+                pruned = await self.store.prune_events(before)
+            except Exception:
+                log.exception(kv("relay.prune.failed"))
+            else:
+                if pruned:
+                    log.info(kv("relay.prune", events=pruned, before=before.isoformat()))
+            await self.clock.sleep(min(retention, PRUNE_EVERY_SECONDS))
 
     async def shutdown(self) -> None:
         """Stop the background work (the store stays open: the app owns it)."""
@@ -276,4 +354,4 @@ class Relay:
         await self.store.open()
         await self.store.reset()
         if self._started:
-            self.inbound.start()
+            await self.inbound.start()

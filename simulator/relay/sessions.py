@@ -51,6 +51,14 @@ class AgentInfo(BaseModel):
     avatar_url: str | None = None
 
 
+class Ending(BaseModel):
+    """What is still to do after a session was saved as ended."""
+
+    events: list[Literal["left", "session_end", "timeout"]] = Field(default_factory=list)  # for the user, in order
+    notice: str | None = None  # a note for the ticket before control is released
+    release: bool = False  # release control back to the bot
+
+
 class SessionRecord(BaseModel):
     """Everything the relay keeps about one chat session; reloaded after a restart."""
 
@@ -76,6 +84,9 @@ class SessionRecord(BaseModel):
     # When passControl succeeded: the agent-join timeout counts from here.
     handed_off_at: datetime | None = None
     ended_at: datetime | None = None
+    # Saved with `ended` and cleared once the user and the ticket have been told: a crash in
+    # between is finished on the next start.
+    ending: Ending | None = None
 
 
 class OutboxItem(BaseModel):
@@ -92,6 +103,11 @@ class OutboxItem(BaseModel):
     # Whether a send was ever started: SunCo may have it even without a 2xx (a lost reply, a
     # crash), so the next attempt looks for it in the conversation before posting again.
     attempted: bool = False
+    # A long message goes to SunCo in several parts; how many are posted so far.
+    parts_sent: int = 0
+    # Media the user sent (MMS): posted as an image or file message.
+    media_url: str | None = None
+    media_type: str | None = None
 
 
 class InboxItem(BaseModel):
@@ -102,6 +118,8 @@ class InboxItem(BaseModel):
     source: Literal["sunco", "zendesk"]
     event: dict[str, Any]  # the validated event as JSON
     accepted_at: datetime
+    # Events with the same key are handled in order, one at a time; different keys run side by side.
+    key: str = ""
 
 
 def transition(record: SessionRecord, to: SessionState, now: datetime, *, why: str = "") -> SessionRecord:

@@ -53,7 +53,9 @@ class Store(Protocol):
         """The session on this SunCo conversation: a handed-off one first, else the most recently updated."""
         ...
 
-    async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]: ...
+    async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
+        """Sessions in these states, each exactly once (start-up recovery resumes what it returns)."""
+        ...
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         """Record a processed event id; False when it was recorded before."""
@@ -61,6 +63,10 @@ class Store(Protocol):
 
     async def event_seen(self, event_id: str) -> bool:
         """Whether `mark_event` recorded this id."""
+        ...
+
+    async def prune_events(self, before: datetime) -> int:
+        """Forget processed event ids recorded before `before`; returns how many went."""
         ...
 
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
@@ -150,6 +156,12 @@ class MemoryStore:
             return False
         self._events[event_id] = at
         return True
+
+    async def prune_events(self, before: datetime) -> int:
+        doomed = [event_id for event_id, at in self._events.items() if at < before]
+        for event_id in doomed:
+            del self._events[event_id]
+        return len(doomed)
 
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
         if not await self.mark_event(item.event_id, item.accepted_at):
@@ -261,8 +273,12 @@ class SQLiteStore:
         return SessionRecord.model_validate_json(row[0]) if row else None
 
     async def save_session(self, record: SessionRecord) -> None:
+        # An upsert keeps the row (and its rowid) in place: INSERT OR REPLACE deletes and re-inserts
+        # it at the end of the table, where a listing still stepping through could meet it again.
         await self._write(
-            "INSERT OR REPLACE INTO sessions (session_id, conversation_id, state, data) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (session_id, conversation_id, state, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(session_id) DO UPDATE SET conversation_id = excluded.conversation_id, "
+            "state = excluded.state, data = excluded.data",
             (record.session_id, record.conversation_id, record.state.value, record.model_dump_json()),
         )
 
@@ -274,10 +290,12 @@ class SQLiteStore:
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         marks = ",".join("?" for _ in states)
-        sql = f"SELECT data FROM sessions WHERE state IN ({marks})"  # placeholders only
-        async with self.db.execute(sql, tuple(s.value for s in states)) as cur:
-            rows = await cur.fetchall()
-        return [SessionRecord.model_validate_json(row[0]) for row in rows]
+        sql = f"SELECT session_id, data FROM sessions WHERE state IN ({marks})"  # placeholders only
+        # Read in one call (no other statement of this connection runs between the steps), and keyed
+        # by session id, so a session can never come back twice.
+        rows = await self.db.execute_fetchall(sql, tuple(s.value for s in states))
+        unique = {str(row[0]): row[1] for row in rows}
+        return [SessionRecord.model_validate_json(data) for data in unique.values()]
 
     async def event_seen(self, event_id: str) -> bool:
         async with self.db.execute("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)) as cur:
@@ -288,6 +306,10 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)", (event_id, at.isoformat())
         )
         return cursor.rowcount == 1
+
+    async def prune_events(self, before: datetime) -> int:
+        cursor = await self._write("DELETE FROM processed_events WHERE processed_at < ?", (before.isoformat(),))
+        return cursor.rowcount
 
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
         db = self.db

@@ -246,15 +246,17 @@ class SunCoClient:
         metadata: dict[str, Any],
         *,
         maybe_posted: bool = False,
+        content: dict[str, Any] | None = None,
     ) -> str:
-        """Post a text message; return its SunCo message id.
+        """Post a text message (or `content`, e.g. an image); return its SunCo message id.
 
         Posting is not idempotent, so after an attempt that may have reached SunCo unanswered (or
         when `maybe_posted` says an earlier try may have, e.g. before a restart) the conversation's
         recent messages are searched for `metadata[MESSAGE_ID_KEY]` first, and a match is taken as
-        the posted message instead of posting it again.
+        the posted message instead of posting it again. A 5xx answer counts as unanswered: a
+        gateway or SunCo itself may fail after the message was stored, so the retry looks first.
         """
-        body = {"author": author, "content": {"type": "text", "text": text}, "metadata": metadata}
+        body = {"author": author, "content": content or {"type": "text", "text": text}, "metadata": metadata}
         path = f"/conversations/{conversation_id}/messages"
         key = str(metadata.get(MESSAGE_ID_KEY) or "")
         unsure = maybe_posted and bool(key)
@@ -270,7 +272,7 @@ class SunCoClient:
             try:
                 response = await self._attempt("POST", path, body)
             except SunCoError as exc:
-                unsure = exc.maybe_delivered and bool(key)
+                unsure = (exc.maybe_delivered or (exc.status or 0) >= 500) and bool(key)
                 raise
             messages = _parse(_MessageList, response).messages
             return messages[0].id if messages else ""
@@ -285,10 +287,26 @@ class SunCoClient:
                 return str(message.get("id", ""))
         return None
 
-    async def recent_messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        """The conversation's most recent page of messages, oldest first (two attempts at most)."""
-        response = await self.request("GET", f"/conversations/{conversation_id}/messages", max_attempts=2)
+    async def recent_messages(self, conversation_id: str, *, after: str | None = None) -> list[dict[str, Any]]:
+        """The conversation's messages, oldest first (two attempts at most): the most recent page, or
+        with `after` a message id, the page of messages that came after it."""
+        path = f"/conversations/{conversation_id}/messages"
+        if after:
+            path += f"?page[after]={quote(after, safe='')}"
+        response = await self.request("GET", path, max_attempts=2)
         return _parse(_RawMessages, response).messages
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation as SunCo has it now (its active switchboard integration among others)."""
+        response = await self.request("GET", f"/conversations/{conversation_id}", max_attempts=2)
+        try:
+            body = response.json()
+        except ValueError:
+            raise SunCoError(f"GET /conversations/{conversation_id}: unexpected body") from None
+        conversation = body.get("conversation") if isinstance(body, dict) else None
+        if not isinstance(conversation, dict):
+            raise SunCoError(f"GET /conversations/{conversation_id}: unexpected body")
+        return conversation
 
     async def post_activity(self, conversation_id: str, activity: str, author: dict[str, Any]) -> None:
         """Post an activity (best effort: one attempt)."""
@@ -300,9 +318,9 @@ class SunCoClient:
         body = {"switchboardIntegration": AGENT_WORKSPACE, "metadata": metadata}
         await self.request("POST", f"/conversations/{conversation_id}/passControl", body)
 
-    async def release_control(self, conversation_id: str) -> None:
+    async def release_control(self, conversation_id: str, *, max_attempts: int | None = None) -> None:
         """Release control: the next user message goes to the default integration (the bot)."""
-        await self.request("POST", f"/conversations/{conversation_id}/releaseControl", {})
+        await self.request("POST", f"/conversations/{conversation_id}/releaseControl", {}, max_attempts=max_attempts)
 
 
 def _parse(model: type[M], response: httpx.Response) -> M:

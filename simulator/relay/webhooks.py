@@ -11,6 +11,8 @@ import base64
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -201,14 +203,39 @@ def zendesk_signature(secret: str, timestamp: str, body: bytes) -> str:
     return base64.b64encode(mac).decode()
 
 
-def check_signature(request: Request, body: bytes, secret: str) -> None:
-    """401 unless `X-Zendesk-Webhook-Signature` matches (skipped when no signing secret is set)."""
+def check_signature(
+    request: Request, body: bytes, secret: str, *, now: datetime | None = None, max_age_seconds: float = 0.0
+) -> None:
+    """401 unless `X-Zendesk-Webhook-Signature` matches (skipped when no signing secret is set).
+
+    With `now` and `max_age_seconds`, a signed request whose timestamp is older than that (or
+    further than that in the future) is refused too: a captured request cannot be replayed later.
+    """
     if not secret:
         return
     timestamp = request.headers.get(TIMESTAMP_HEADER, "")
     given = request.headers.get(SIGNATURE_HEADER, "")
     if not hmac.compare_digest(given.encode(), zendesk_signature(secret, timestamp, body).encode()):
         raise WebhookRejected(401, "invalid_signature", "X-Zendesk-Webhook-Signature does not match")
+    if now is None or max_age_seconds <= 0:
+        return
+    signed_at = _parse_time(timestamp)
+    if signed_at is None:
+        raise WebhookRejected(401, "invalid_signature", f"{TIMESTAMP_HEADER} is not an ISO 8601 time")
+    age = (now - signed_at).total_seconds()
+    if abs(age) > max_age_seconds:
+        raise WebhookRejected(
+            401, "stale_signature", f"signed {age:.0f} s ago; requests older than {max_age_seconds:g} s are refused"
+        )
+
+
+def _parse_time(text: str) -> datetime | None:
+    """An ISO 8601 time (a trailing Z accepted; UTC when no zone is given), or None."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def read_body(request: Request) -> bytes:
@@ -239,27 +266,56 @@ def _json(body: bytes) -> Any:
         raise WebhookRejected(400, "invalid_json", f"body is not JSON: {exc}") from None
 
 
-def parse_sunco(body: bytes) -> list[ParsedEvent]:
-    """Validate a SunCo v2 webhook body; every event of a known type gets its payload checked."""
-    try:
-        envelope = SunCoEnvelope.model_validate(_json(body))
-    except ValidationError as exc:
-        raise WebhookRejected(400, "invalid_body", describe(exc)) from None
+@dataclass
+class InvalidEvent:
+    """One event of a delivery that could not be read; the others are still handled."""
+
+    index: int
+    id: str | None
+    type: str | None
+    problem: str
+
+
+def parse_sunco(body: bytes) -> tuple[list[ParsedEvent], list[InvalidEvent]]:
+    """Validate a SunCo v2 webhook body: (the readable events in order, the unreadable ones).
+
+    A delivery may carry several events for several conversations; one bad event must not cost
+    the others (refusing the whole body would make SunCo drop or resend them all), so only a body
+    that is not a webhook envelope at all is refused (400).
+    """
+    data = _json(body)
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        try:
+            SunCoEnvelope.model_validate(data)
+        except ValidationError as exc:
+            raise WebhookRejected(400, "invalid_body", describe(exc)) from None
+        raise WebhookRejected(400, "invalid_body", "events: Input should be a valid list")
     parsed: list[ParsedEvent] = []
-    for index, event in enumerate(envelope.events):
+    invalid: list[InvalidEvent] = []
+    for index, raw in enumerate(data["events"]):
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        try:
+            event = SunCoEvent.model_validate(raw)
+        except ValidationError as exc:
+            invalid.append(InvalidEvent(index, _text(ident), _text(kind), describe(exc, f"events.{index}")))
+            continue
         model = PAYLOAD_MODELS.get(event.type)
-        payload = None
-        if model is not None:
-            try:
-                payload = model.model_validate(event.payload)
-            except ValidationError as exc:
-                raise WebhookRejected(400, "invalid_body", describe(exc, f"events.{index}.payload")) from None
+        try:
+            payload = model.model_validate(event.payload) if model is not None else None
+        except ValidationError as exc:
+            invalid.append(InvalidEvent(index, event.id, event.type, describe(exc, f"events.{index}.payload")))
+            continue
         parsed.append(
             ParsedEvent.model_validate(
                 {"id": event.id, "type": event.type, "created_at": event.createdAt, "payload": payload}
             )
         )
-    return parsed
+    return parsed, invalid
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
 
 
 def parse_zendesk(body: bytes) -> ZendeskEvent:

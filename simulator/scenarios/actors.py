@@ -51,11 +51,14 @@ class ActorError(Exception):
 class EndUser:
     """An end user on the webchat widget: opens a session, holds a socket, keeps what it sees.
 
-    `seen` holds every server event once (deduplicated by id, history batches unpacked),
-    in the order it arrived, the way a widget would render it.
+    `seen` holds every server event as it arrived (history batches unpacked), the way a widget
+    would render it: an event the server sends twice (a reconnect whose cursor it ignored) is
+    seen twice, so a scenario can catch it.
     """
 
     channel: Literal["webchat", "sms"] = "webchat"
+    # Only where the actor itself reads the same things again (the SMS outbox): by id, once.
+    _dedupe = False
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings, name: str = "user") -> None:
         self.client = client
@@ -124,11 +127,12 @@ class EndUser:
             for inner in (event.get("payload") or {}).get("events", []):
                 self._take(inner)
             return
-        event_id = event.get("id")
-        if event_id in self._ids:
-            return
-        if event_id:
-            self._ids.add(event_id)
+        if self._dedupe:
+            event_id = event.get("id")
+            if event_id in self._ids:
+                return
+            if event_id:
+                self._ids.add(event_id)
         if isinstance(event.get("sequence"), int):
             self._last_sequence = max(self._last_sequence, event["sequence"])
         self.seen.append(event)
@@ -146,6 +150,10 @@ class EndUser:
 
     async def say(self, text: str) -> None:
         await self.send("USER_MESSAGE", {"text": text})
+
+    async def say_with_media(self, text: str, media: list[tuple[str, str]]) -> None:
+        """A message with pictures or files (url, content type): only SMS (MMS) carries them."""
+        raise ActorError(f"{self.name} is on {self.channel}: media can only be sent over SMS (MMS)")
 
     async def typing(self, started: bool = True) -> None:
         await self.send("USER_TYPING", {"state": "TYPING_STATE_STARTED" if started else "TYPING_STATE_STOPPED"})
@@ -174,6 +182,7 @@ class SmsUser(EndUser):
     """An end user on SMS: sends inbound texts, and sees what the outbox holds for its number."""
 
     channel: Literal["webchat", "sms"] = "sms"
+    _dedupe = True
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings, name: str = "user", phone: str = "") -> None:
         super().__init__(client, settings, name)
@@ -191,6 +200,15 @@ class SmsUser(EndUser):
             "/sms/inbound", data={"From": self.phone, "To": self.service_number, "Body": text}
         )
         _check(response, "send an SMS")
+
+    async def say_with_media(self, text: str, media: list[tuple[str, str]]) -> None:
+        """An MMS: the text and `MediaUrlN` / `MediaContentTypeN` for each item, as carriers' webhooks send it."""
+        form = {"From": self.phone, "To": self.service_number, "Body": text, "NumMedia": str(len(media))}
+        for index, (url, content_type) in enumerate(media):
+            form[f"MediaUrl{index}"] = url
+            form[f"MediaContentType{index}"] = content_type
+        response = await self.client.post("/sms/inbound", data=form)
+        _check(response, "send an MMS")
 
     async def typing(self, started: bool = True) -> None:
         """Phones send no typing over SMS."""
@@ -249,6 +267,11 @@ class ZendeskAgent:
     async def say(self, ticket_id: int, text: str) -> None:
         response = await self.client.post(f"/_sim/agent/tickets/{ticket_id}/messages", json={"text": text})
         _check(response, f"send a message on ticket {ticket_id}")
+
+    async def send(self, ticket_id: int, content: dict[str, Any]) -> None:
+        """Send any SunCo message content from the agent workspace (an image, a file, a carousel...)."""
+        response = await self.client.post(f"/_sim/agent/tickets/{ticket_id}/messages", json={"content": content})
+        _check(response, f"send {content.get('type')} content on ticket {ticket_id}")
 
     async def typing(self, ticket_id: int, started: bool = True) -> None:
         response = await self.client.post(

@@ -199,19 +199,27 @@ class Harness:
                 return dict(session)
         return None
 
+    async def find_ticket(self, user: EndUser) -> dict[str, Any] | None:
+        """The ticket of this user's handoff as it is now, or None (one look, no waiting)."""
+        session = await self.relay_session(user)
+        if not session or not session.get("conversation_id"):
+            return None
+        found = [t for t in await self.agent().tickets() if t.get("conversation_id") == session["conversation_id"]]
+        return found[-1] if found else None
+
+    async def ticket_number(self, number: int) -> dict[str, Any] | None:
+        """Ticket `number` as it is now, or None (one look, no waiting)."""
+        return next((t for t in await self.agent().tickets() if t.get("id") == number), None)
+
     async def ticket_for(self, user: EndUser, *, within: float = 0.0) -> dict[str, Any]:
-        """The ticket Zendesk made for this user's handoff; ActorError if none appears in time."""
+        """The ticket Zendesk made for this user's (latest) handoff; ActorError if none appears in time."""
         found: dict[str, Any] = {}
 
         async def check() -> bool:
-            session = await self.relay_session(user)
-            if not session or not session.get("conversation_id"):
-                return False
-            for ticket in await self.agent().tickets():
-                if ticket.get("conversation_id") == session["conversation_id"]:
-                    found.update(ticket)
-                    return True
-            return False
+            ticket = await self.find_ticket(user)
+            if ticket is not None:
+                found.update(ticket)
+            return ticket is not None
 
         if not await self.eventually(check, within=within):
             raise ActorError(f"no Zendesk ticket appeared for {user.name}'s handoff")
@@ -229,6 +237,13 @@ class Harness:
     async def restart_relay(self) -> None:
         """Restart the relay on the same store, as a redeploy would."""
         await self.sim.restart_relay()
+
+    async def change_relay_settings(self, changes: dict[str, Any]) -> None:
+        """An admin changes the relay's configuration (e.g. rotates a secret): it takes effect on redeploy."""
+        try:
+            await self.sim.change_relay_settings(changes)
+        except ValueError as exc:
+            raise ActorError(f"could not change the relay's settings: {exc}") from None
 
     async def deliveries(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The webhook delivery log (Admin Center's Integrations > Logs and webhook Activity)."""

@@ -6,7 +6,10 @@ import re
 from typing import Any
 
 from simulator.scenarios.actors import event_text, short_type
-from simulator.scenarios.model import EventMatch, TextMatch
+from simulator.scenarios.model import AttachmentMatch, EventMatch, TextMatch
+
+LEVEL_PREFIX = "SYSTEM_MESSAGE_LEVEL_"
+ATTACHMENT_PREFIX = "ATTACHMENT_CONTENT_TYPE_"
 
 
 def text_matches(expected: str | TextMatch | None, actual: str) -> bool:
@@ -26,7 +29,27 @@ def event_matches(match: EventMatch, event: dict[str, Any]) -> bool:
     """Whether one event (widget envelope, SMS or transcript line) satisfies a matcher."""
     if match.type is not None and short_type(str(event.get("type", ""))) != short_type(match.type):
         return False
+    payload = event.get("payload") or {}
+    if match.level is not None and str(payload.get("level", "")).removeprefix(LEVEL_PREFIX) != match.level:
+        return False
+    if match.attachments is not None and not attachments_match(match.attachments, payload.get("attachments") or []):
+        return False
     return text_matches(match.text, event_text(event))
+
+
+def attachments_match(expected: list[AttachmentMatch], actual: list[dict[str, Any]]) -> bool:
+    """The attachments, one matcher each, in order (an empty list matches a message with none)."""
+    if len(expected) != len(actual):
+        return False
+    for want, card in zip(expected, actual, strict=True):
+        kind = str(card.get("content_type") or "").removeprefix(ATTACHMENT_PREFIX).lower()
+        if want.type is not None and kind != want.type:
+            return False
+        if not text_matches(want.title, str(card.get("title") or "")):
+            return False
+        if not text_matches(want.url, str(card.get("content_url") or "")):
+            return False
+    return True
 
 
 def find_in_order(matches: list[EventMatch], events: list[dict[str, Any]], start: int) -> tuple[int, int]:
@@ -60,13 +83,24 @@ def describe_match(match: EventMatch) -> str:
         shown = f' ~"{text.contains}"'
     else:
         shown = f" /{text.regex}/"
+    if match.level is not None:
+        shown += f" [{match.level}]"
+    if match.attachments is not None:
+        shown += f" +{len(match.attachments)} attachment(s)"
     return kind + shown + (" (once)" if match.once else "")
 
 
 def describe_event(event: dict[str, Any]) -> str:
     """An event as a person reads it: `LIVE_AGENT_MESSAGE "Hi"`."""
     text = event_text(event)
-    return short_type(str(event.get("type", "?"))) + (f' "{text}"' if text else "")
+    payload = event.get("payload") or {}
+    cards = payload.get("attachments") or []
+    shown = short_type(str(event.get("type", "?"))) + (f' "{text}"' if text else "")
+    if payload.get("level"):
+        shown += f" [{str(payload['level']).removeprefix(LEVEL_PREFIX)}]"
+    if cards:
+        shown += " +" + ", ".join(f"[{c.get('title') or ''} {c.get('content_url') or ''}]".strip() for c in cards)
+    return shown
 
 
 def side_by_side(title_left: str, left: list[str], title_right: str, right: list[str], marker: int = -1) -> str:

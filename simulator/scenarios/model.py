@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simulator.zendesk.faults import SuncoFault, WebhookFault
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -25,12 +27,24 @@ class TextMatch(_Strict):
         return self
 
 
+class AttachmentMatch(_Strict):
+    """One attachment card of a message: its kind, title and link (each optional)."""
+
+    type: Literal["image", "url"] | None = Field(None, description="ATTACHMENT_CONTENT_TYPE_IMAGE or _URL")
+    title: str | TextMatch | None = None
+    url: str | TextMatch | None = Field(None, description="the card's content_url")
+
+
 class EventMatch(_Strict):
     """One event the user (or agent) should see. `type` without the EVENT_TYPE_ prefix."""
 
     type: str | None = None
     text: str | TextMatch | None = Field(None, description="a plain string matches exactly")
     once: bool = Field(False, description="exactly one such event in the whole history")
+    attachments: list[AttachmentMatch] | None = Field(
+        None, description="the message's attachments, in order (an empty list: none)"
+    )
+    level: Literal["INFO", "WARNING", "ERROR"] | None = Field(None, description="a system message's level")
 
 
 class EventCount(EventMatch):
@@ -46,26 +60,51 @@ class UserDef(_Strict):
     email: str | None = None
 
 
-class UserStep(_Strict):
-    """The end user acts."""
+class MediaDef(_Strict):
+    """A picture or file an SMS user sends (MMS: MediaUrlN / MediaContentTypeN)."""
 
-    user: Literal["connect", "join", "say", "type", "stop_typing", "reconnect", "end"]
+    url: str
+    content_type: str = "image/jpeg"
+
+
+class UserStep(_Strict):
+    """The end user acts. `disconnect` with `seconds`: offline that long, then back with its cursor."""
+
+    user: Literal["connect", "join", "say", "type", "stop_typing", "reconnect", "disconnect", "end"]
     text: str | None = None
+    media: list[MediaDef] = Field(default_factory=list, description="'say' on SMS: pictures or files sent along")
+    seconds: float | None = Field(None, ge=0, description="'disconnect': virtual seconds offline, then reconnect")
     as_: str | None = Field(None, alias="as", description="which user (default: the first one)")
 
     @model_validator(mode="after")
     def _text(self) -> UserStep:
-        if self.user == "say" and self.text is None:
-            raise ValueError("'say' needs 'text'")
+        if self.user == "say" and self.text is None and not self.media:
+            raise ValueError("'say' needs 'text' (or 'media')")
+        if self.media and self.user != "say":
+            raise ValueError("'media' goes with 'say'")
+        if self.seconds is not None and self.user != "disconnect":
+            raise ValueError("'seconds' goes with 'disconnect'")
         return self
 
 
-class AgentStep(_Strict):
-    """The Zendesk agent acts on the ticket of a user's handoff."""
+TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 
-    agent: Literal["accept", "say", "type", "stop_typing", "set_status"]
+
+class AgentStep(_Strict):
+    """The Zendesk agent acts on the ticket of a user's handoff.
+
+    `send_image` / `send_file`: `url` (and `name`, `text` as alt text and caption); `send`: any
+    SunCo message `content` (carousel, list, location, form...).
+    """
+
+    agent: Literal["accept", "say", "type", "stop_typing", "set_status", "send_image", "send_file", "send"]
     text: str | None = None
-    status: Literal["new", "open", "pending", "hold", "solved", "closed"] | None = None
+    status: str | None = Field(
+        None, pattern="(?i)^(new|open|pending|hold|solved|closed)$", description="any case, e.g. SOLVED"
+    )
+    url: str | None = Field(None, description="send_image / send_file: the media URL")
+    name: str | None = Field(None, description="send_image / send_file: alt text or file name")
+    content: dict[str, Any] | None = Field(None, description="send: a SunCo message content object")
     as_: str | None = Field(None, alias="as", description="the agent's name (default Sarah)")
     for_: str | None = Field(None, alias="for", description="whose ticket (default: the first user)")
 
@@ -75,6 +114,10 @@ class AgentStep(_Strict):
             raise ValueError("'say' needs 'text'")
         if self.agent == "set_status" and self.status is None:
             raise ValueError("'set_status' needs 'status'")
+        if self.agent in ("send_image", "send_file") and not self.url:
+            raise ValueError(f"'{self.agent}' needs 'url'")
+        if self.agent == "send" and not self.content:
+            raise ValueError("'send' needs 'content'")
         return self
 
 
@@ -85,30 +128,51 @@ class WaitStep(_Strict):
 
 
 class FaultStep(_Strict):
-    """Inject a fault on the Zendesk side (the object is sent to POST /_sim/faults), or "clear" them all."""
+    """Inject a fault on the Zendesk side (the object is sent to POST /_sim/faults), or "clear" them all.
 
-    fault: dict[str, Any] | Literal["clear"]
+    SunCo faults may target one `operation` (`passControl`, `POST messages`...) and delay the
+    answer (`delay_seconds`, after the call took effect); webhook faults duplicate, drop, delay,
+    reorder, fail, add `latency` after signing, or `batch` the next deliveries into one POST.
+    """
+
+    fault: Annotated[SuncoFault | WebhookFault, Field(discriminator="target")] | Literal["clear"]
 
 
 class RestartStep(_Strict):
     restart: Literal["relay"]
 
 
+class RelaySettingsStep(_Strict):
+    """Change the relay's own settings as an admin would (a redeploy with the new values), e.g. a
+    rotated shared secret; the Zendesk side keeps its own."""
+
+    relay_settings: dict[str, Any] = Field(min_length=1)
+
+
 class TicketExpect(_Strict):
+    """A Zendesk ticket: the one of a user's handoff (`for`), or ticket `number` (e.g. an older one)."""
+
     for_: str | None = Field(None, alias="for")
+    number: int | None = Field(None, ge=1, description="the ticket id, e.g. 1 for the first ticket")
     status: str | None = None
     assignee: str | None = None
     tags: list[str] = Field(default_factory=list, description="tags the ticket must include")
     requester: dict[str, str] = Field(default_factory=dict)
-    transcript: list[EventMatch] = Field(default_factory=list, description="in order")
+    transcript: list[EventMatch] = Field(
+        default_factory=list, description="in order; `once`: exactly one such line in the transcript"
+    )
+    nothing_after: bool = Field(False, description="no transcript line after the last one matched")
 
 
 class DeliveryExpect(_Strict):
+    """Webhook delivery attempts in the log; with `event_type`, `min`/`max` count events (a POST may carry several)."""
+
     kind: Literal["sunco", "zendesk_status"] | None = None
     status: int | None = None
     event_type: str | None = None
     min: int = 1
     max: int | None = None
+    batched: bool | None = Field(None, description="only POSTs carrying several events (or only single ones)")
 
 
 class Expectations(_Strict):
@@ -123,6 +187,7 @@ class Expectations(_Strict):
     user_counts: list[EventCount] = Field(default_factory=list, description="exact counts over the whole session")
     ticket: TicketExpect | None = None
     no_ticket: bool = False
+    tickets: int | None = Field(None, ge=0, description="how many Zendesk tickets exist")
     relay_state: str | None = None
     deliveries: list[DeliveryExpect] = Field(default_factory=list)
 
@@ -133,7 +198,7 @@ class ExpectStep(_Strict):
 
 
 Step = Annotated[
-    UserStep | AgentStep | WaitStep | FaultStep | RestartStep | ExpectStep,
+    UserStep | AgentStep | WaitStep | FaultStep | RestartStep | RelaySettingsStep | ExpectStep,
     Field(union_mode="left_to_right"),
 ]
 

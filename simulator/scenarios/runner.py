@@ -25,6 +25,7 @@ from simulator.scenarios.model import (
     Expectations,
     ExpectStep,
     FaultStep,
+    RelaySettingsStep,
     RestartStep,
     Scenario,
     Step,
@@ -93,9 +94,12 @@ class _Run:
             elif isinstance(step, WaitStep):
                 await self.harness.advance(step.wait)
             elif isinstance(step, FaultStep):
-                await self.harness.fault(step.fault)
+                fault = step.fault
+                await self.harness.fault(fault if isinstance(fault, str) else fault.model_dump(exclude_unset=True))
             elif isinstance(step, RestartStep):
                 await self.harness.restart_relay()
+            elif isinstance(step, RelaySettingsStep):
+                await self.harness.change_relay_settings(step.relay_settings)
             elif isinstance(step, ExpectStep):
                 dumped = await self.expect(index, step)
         except ActorError as exc:
@@ -109,12 +113,19 @@ class _Run:
             await user.connect()
         elif action == "join":
             await user.join()
+        elif action == "say" and step.media:
+            await user.say_with_media(step.text or "", [(m.url, m.content_type) for m in step.media])
         elif action == "say":
             await user.say(step.text or "")
         elif action in ("type", "stop_typing"):
             await user.typing(action == "type")
         elif action == "reconnect":
             await user.reconnect()
+        elif action == "disconnect":
+            await user.disconnect()
+            if step.seconds is not None:
+                await self.harness.advance(step.seconds)
+                await user.reconnect()
         elif action == "end":
             await user.end()
 
@@ -129,7 +140,14 @@ class _Run:
         elif step.agent in ("type", "stop_typing"):
             await agent.typing(ticket_id, step.agent == "type")
         elif step.agent == "set_status":
-            await agent.set_status(ticket_id, step.status or "")
+            # Any case in the file; the Support API takes it lower case (Zendesk's webhooks say SOLVED).
+            await agent.set_status(ticket_id, (step.status or "").lower())
+        elif step.agent == "send_image":
+            await agent.send(ticket_id, _media("image", step.url or "", step.name, step.text))
+        elif step.agent == "send_file":
+            await agent.send(ticket_id, _media("file", step.url or "", step.name, step.text))
+        elif step.agent == "send":
+            await agent.send(ticket_id, dict(step.content or {}))
 
     async def expect(self, index: int, step: ExpectStep) -> dict[str, Any]:
         spec = step.expect
@@ -192,10 +210,12 @@ class _Run:
                 problems.append(f"relay state for {user.name}: expected {spec.relay_state!r}, actual {state!r}")
         if spec.ticket is not None:
             await self.check_ticket(spec.ticket, problems)
-        if spec.no_ticket:
+        if spec.no_ticket or spec.tickets is not None:
             tickets = await self.harness.agent().tickets()
-            if tickets:
+            if spec.no_ticket and tickets:
                 problems.append(f"expected no Zendesk ticket, found {len(tickets)}")
+            if spec.tickets is not None and len(tickets) != spec.tickets:
+                problems.append(f"expected {spec.tickets} Zendesk tickets, found {len(tickets)}")
         for expected in spec.deliveries:
             log = await self.harness.deliveries(expected.kind)
             hits = [
@@ -203,20 +223,31 @@ class _Run:
                 for d in log
                 if (expected.status is None or d.get("status") == expected.status)
                 and (expected.event_type is None or expected.event_type in (d.get("event_types") or []))
+                and (expected.batched is None or (len(d.get("event_types") or []) > 1) == expected.batched)
             ]
-            if len(hits) < expected.min or (expected.max is not None and len(hits) > expected.max):
+            found = len(hits)
+            if expected.event_type is not None:  # count events: one POST may carry several
+                found = sum((d.get("event_types") or []).count(expected.event_type) for d in hits)
+            if found < expected.min or (expected.max is not None and found > expected.max):
                 wanted = f"{expected.min}..{expected.max if expected.max is not None else 'any'}"
                 seen = ", ".join(f"{d.get('kind')}:{d.get('status')}" for d in log[-10:]) or "none"
                 problems.append(
                     f"deliveries kind={expected.kind} status={expected.status} event={expected.event_type}: "
-                    f"expected {wanted}, found {len(hits)} (last: {seen})"
+                    f"expected {wanted}, found {found} (last: {seen})"
                 )
 
     async def check_ticket(self, expected: TicketExpect, problems: list[str]) -> None:
-        try:
-            ticket = await self.harness.ticket_for(self.user(expected.for_))
-        except ActorError as exc:
-            problems.append(str(exc))
+        # One look per check, no waiting of its own: the expectation's `within` does the waiting
+        # (in virtual time), so a ticket that needs two virtual-time jumps is not given up on.
+        user = self.user(expected.for_)
+        if expected.number is not None:
+            ticket = await self.harness.ticket_number(expected.number)
+            absent = f"no Zendesk ticket #{expected.number}"
+        else:
+            ticket = await self.harness.find_ticket(user)
+            absent = f"no Zendesk ticket appeared for {user.name}'s handoff"
+        if ticket is None:
+            problems.append(absent)
             return
         label = f"ticket #{ticket.get('id')}"
         if expected.status is not None and str(ticket.get("status")).lower() != expected.status.lower():
@@ -231,13 +262,17 @@ class _Run:
             if requester.get(key) != value:
                 problems.append(f"{label} requester.{key}: expected {value!r}, actual {requester.get(key)!r}")
         if expected.transcript:
-            lines = [
-                {"type": line.get("author_type", ""), "payload": {"text": line.get("text", "")}}
-                for line in ticket.get("transcript") or []
-            ]
-            _, problem = _in_order(expected.transcript, lines, 0, f"{label} transcript:", "the agent sees")
+            lines = [_transcript_event(line) for line in ticket.get("transcript") or []]
+            after, problem = _in_order(expected.transcript, lines, 0, f"{label} transcript:", "the agent sees")
             if problem:
                 problems.append(problem)
+            for match in expected.transcript:
+                count = sum(event_matches(match, line) for line in lines)
+                if match.once and count != 1:
+                    problems.append(f"{label} transcript has {describe_match(match)} {count} times, expected once")
+            if not problem and expected.nothing_after and after < len(lines):
+                extra = ", ".join(describe_event(line) for line in lines[after:])
+                problems.append(f"{label} transcript: expected nothing after the last line matched, found {extra}")
 
     def actual_expectation(self, user: EndUser, step: ExpectStep, start: int, end: int) -> dict[str, Any]:
         """The expect step rewritten to what the user actually saw in its window of events."""
@@ -264,6 +299,24 @@ class _Run:
         data["name"] = f"{self.scenario.name} (actual)"
         data["steps"] = self.actual_steps
         return data
+
+
+def _media(kind: str, url: str, name: str | None, text: str | None) -> dict[str, Any]:
+    """SunCo content for an image or file message."""
+    content: dict[str, Any] = {"type": kind, "mediaUrl": url}
+    if name:
+        content["altText"] = name
+    if text:
+        content["text"] = text
+    return content
+
+
+def _transcript_event(line: dict[str, Any]) -> dict[str, Any]:
+    """A ticket transcript line in the shape the matchers read (author type as the event type)."""
+    payload: dict[str, Any] = {"text": line.get("text", "")}
+    if line.get("media_url"):
+        payload["attachments"] = [{"content_url": line["media_url"], "title": line.get("text", "")}]
+    return {"type": line.get("author_type", ""), "payload": payload}
 
 
 def _unwanted(name: str, verb: str, matches: list[EventMatch], seen: list[dict[str, Any]]) -> list[str]:

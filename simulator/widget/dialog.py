@@ -20,7 +20,7 @@ from faker import Faker
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
-from simulator.relay.chat import ChatEvent, EndUserProfile, HandoffPort, HandoffRequest, TranscriptTurn
+from simulator.relay.chat import ChatEvent, EndUserProfile, HandoffPort, HandoffRequest, MediaRef, TranscriptTurn
 from simulator.widget import protocol as p
 from simulator.widget.agent import Turn
 from simulator.widget.bot import Bot
@@ -103,14 +103,24 @@ class Dialog:
         reply = self._bot.greet(session.conv)
         session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text or "", suggestions=reply.suggestions))
 
-    def say(self, session: Session, text: str, *, custom: dict[str, Any] | None = None) -> str:
-        """A user message: echoed with a server-assigned id now, answered (or forwarded) by the worker."""
+    def say(
+        self,
+        session: Session,
+        text: str,
+        *,
+        custom: dict[str, Any] | None = None,
+        media: list[MediaRef] | None = None,
+    ) -> str:
+        """A user message: echoed with a server-assigned id now, answered (or forwarded) by the worker.
+
+        `media` (an MMS's pictures and files) reaches a live agent; the bot reads text only."""
         session.touch()
         message_id = str(uuid.uuid4())
         # Pending before the echo is written: an acknowledged message is handled even after a crash.
-        session.pending.append(("text", (text, message_id)))
+        turn = (text, message_id, [m.model_dump() for m in media or []])
+        session.pending.append(("text", turn))
         session.emit(p.USER_MESSAGE, {"text": text, "message_id": message_id}, custom=custom)
-        session.turns.put_nowait(("text", (text, message_id)))
+        session.turns.put_nowait(("text", turn))
         return message_id
 
     def note(self, session: Session, text: str) -> None:
@@ -190,7 +200,9 @@ class Dialog:
             kind, value = await session.turns.get()
             try:
                 if kind in ("text", "resumed"):
-                    await self._turn(session, *value, again=kind == "resumed")
+                    text, message_id, media = value
+                    refs = [MediaRef.model_validate(m) for m in media]
+                    await self._turn(session, text, message_id, refs, again=kind == "resumed")
                     kind = "text"
                 elif kind == "typing" and session.handing_off:
                     await self.handoff.user_typing(session.id, bool(value))
@@ -208,10 +220,13 @@ class Dialog:
 
     @staticmethod
     def _handled(session: Session, kind: str, value: Any) -> None:
-        """A pending turn is done: the state file stops listing it."""
-        if (kind, value) in session.pending:
-            session.pending.remove((kind, value))
-            session.save()
+        """A pending turn is done: the state file stops listing it (a text turn is known by its message id)."""
+        for entry in session.pending:
+            same = entry[1][1] == value[1] if kind == "text" and entry[0] == "text" else entry == (kind, value)
+            if entry[0] == kind and same:
+                session.pending.remove(entry)
+                session.save()
+                return
 
     def resume(self, session: Session) -> None:
         """Restart a session restored from the state file: its worker (with the turns it had not
@@ -226,11 +241,21 @@ class Dialog:
             kv("widget.session_resumed", session=session.id, sequence=session.sequence, turns=len(session.pending))
         )
 
-    async def _turn(self, session: Session, text: str, message_id: str, *, again: bool = False) -> None:
+    async def _turn(
+        self,
+        session: Session,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        again: bool = False,
+    ) -> None:
         if session.handing_off and await self._relay_has(session):
             try:
                 if again:  # resumed after a restart: the relay may have it already, and checks
-                    await self.handoff.user_message(session.id, text, message_id, maybe_repeat=True)
+                    await self.handoff.user_message(session.id, text, message_id, media or None, maybe_repeat=True)
+                elif media:
+                    await self.handoff.user_message(session.id, text, message_id, media)
                 else:
                     await self.handoff.user_message(session.id, text, message_id)
             except Exception:
@@ -238,6 +263,10 @@ class Dialog:
                 session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_FORWARD_FAILED))
             return
         if session.ended:
+            return
+        if not text.strip():
+            log.info(kv("widget.media_ignored", session=session.id, items=len(media or [])))  # the bot reads text
+            self._handled(session, "text", (text, message_id))
             return
         session.emit(p.POLY_AGENT_THINKING, {})
         reply = await self._bot.respond(session.conv, text)

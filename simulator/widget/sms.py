@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from simulator.bodies import loads
 from simulator.clock import Clock
 from simulator.logs import kv
+from simulator.relay.chat import MediaRef
 from simulator.trace import Trace
 from simulator.widget import protocol as p
 from simulator.widget.dialog import HANDOFF_FAILED_TEXT, Dialog
@@ -152,6 +153,24 @@ def _number(phone: str) -> str:
     return phone.strip().removeprefix("+")
 
 
+MAX_MEDIA = 10  # carriers allow up to 10 media items per MMS
+
+
+def _media(form: dict[str, Any]) -> list[MediaRef]:
+    """MMS media, Twilio-style: `NumMedia`, then `MediaUrl0..N-1` and `MediaContentType0..N-1`."""
+    try:
+        count = min(MAX_MEDIA, max(0, int(str(form.get("NumMedia") or 0))))
+    except ValueError:
+        count = 0
+    media = []
+    for index in range(max(count, 1) if form.get("MediaUrl0") else count):
+        url = str(form.get(f"MediaUrl{index}") or "").strip()
+        if url.startswith(("http://", "https://")):
+            kind = str(form.get(f"MediaContentType{index}") or "").strip() or None
+            media.append(MediaRef(url=url, content_type=kind))
+    return media
+
+
 async def _form(request: Request) -> dict[str, Any] | None:
     """The webhook's fields: form-encoded as providers send them (JSON accepted too), None if unreadable."""
     raw = await request.body()
@@ -191,14 +210,17 @@ class SmsChannel:
             # JSON can carry numbers, lists or objects; a provider's fields are always text.
             return JSONResponse({"error": "From, To and Body must be strings"}, status_code=400)
         phone, service, body = ((value or "").strip() for value in fields)
-        if not phone or not body:
-            return JSONResponse({"error": "From and Body are required"}, status_code=400)
-        self.receive(phone, service or DEFAULT_SERVICE_NUMBER, body)
+        media = _media(form)
+        if not phone or not (body or media):
+            return JSONResponse({"error": "From and Body (or MediaUrl0) are required"}, status_code=400)
+        self.receive(phone, service or DEFAULT_SERVICE_NUMBER, body, media)
         return Response(EMPTY_TWIML, media_type="text/xml")
 
-    def receive(self, phone: str, service_number: str, body: str) -> Session | None:
-        """Route one inbound text to the number's session (opening one if needed)."""
-        log.info(kv("sms.received", phone=phone, chars=len(body)))
+    def receive(
+        self, phone: str, service_number: str, body: str, media: list[MediaRef] | None = None
+    ) -> Session | None:
+        """Route one inbound text (and any MMS media) to the number's session (opening one if needed)."""
+        log.info(kv("sms.received", phone=phone, chars=len(body), media=len(media or [])))
         session = self.dialog.store.for_phone(phone)
         if session is None and body.upper() not in STOP_WORDS:
             session = self._open(phone, service_number)
@@ -212,7 +234,15 @@ class SmsChannel:
                 session=session.id if session else None,
                 data={
                     "channel": "sms",
-                    "event": {"type": "SMS", "payload": {"from": phone, "to": service_number, "body": body}},
+                    "event": {
+                        "type": "SMS",
+                        "payload": {
+                            "from": phone,
+                            "to": service_number,
+                            "body": body,
+                            **({"media": [m.model_dump(exclude_none=True) for m in media]} if media else {}),
+                        },
+                    },
                 },
             )
         if body.upper() in STOP_WORDS:
@@ -228,7 +258,7 @@ class SmsChannel:
                 self.dialog.join(session, echo=False)
                 return session
             self.dialog.join(session, echo=False)
-        self.dialog.say(session, body)
+        self.dialog.say(session, body, media=media)
         return session
 
     def _open(self, phone: str, service_number: str) -> Session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,6 +12,7 @@ from starlette.routing import Route
 from simulator.bodies import loads
 from simulator.zendesk.errors import SuncoError, field_errors
 from simulator.zendesk.faults import FaultBook, fault_adapter
+from simulator.zendesk.models import Content
 from simulator.zendesk.webhooks import DeliveryLog
 from simulator.zendesk.workspace import AgentWorkspace, WorkspaceError
 
@@ -22,8 +23,17 @@ class AcceptBody(BaseModel):
 
 
 class MessageBody(BaseModel):
+    """`{"text": ...}`, or any SunCo message `content` the agent workspace can send (image, file, carousel...)."""
+
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=4096)
+    text: str | None = Field(None, min_length=1, max_length=4096)
+    content: Content | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MessageBody:
+        if (self.text is None) == (self.content is None):
+            raise ValueError("give either text or content")
+        return self
 
 
 class TypingBody(BaseModel):
@@ -106,7 +116,8 @@ class ControlApi:
 
     async def message(self, request: Request) -> Response:
         body = _parse(MessageBody, await _json(request))
-        message = await self.workspace.agent_message(request.path_params["ticket_id"], body.text)
+        content = body.content or Content(type="text", text=body.text)
+        message = await self.workspace.agent_message(request.path_params["ticket_id"], content=content)
         return JSONResponse({"message": message.wire()}, status_code=201)
 
     async def typing(self, request: Request) -> Response:

@@ -61,8 +61,17 @@ class ZendeskEmulator:
         if loaded:
             reseed(self.state, settings)
         self.faults = FaultBook()
-        self.deliverer = Deliverer(clock, transport, self.faults, trace=self.trace)
-        self.deliverer.pending = self.db.bind_dict("zendesk.deliveries", self.deliverer.pending, str, PendingDelivery)
+        self.deliverer = Deliverer(
+            clock,
+            transport,
+            self.faults,
+            trace=self.trace,
+            batch_size=settings.zendesk_webhook_batch_size,
+            batch_wait_seconds=settings.zendesk_webhook_batch_wait_seconds,
+        )
+        self.deliverer.unfinished = self.db.bind_dict(
+            "zendesk.deliveries", self.deliverer.unfinished, str, PendingDelivery
+        )
         self.deliverer.on_change = self.db.commit
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
@@ -73,7 +82,7 @@ class ZendeskEmulator:
         self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)
         self.workspace.on_status.append(self._finished)
-        sunco = SuncoRoutes(settings, self.faults, self.state)
+        sunco = SuncoRoutes(settings, self.faults, self.state, clock)
         self._routes: list[BaseRoute] = [
             *SuncoApi(self.conversations, sunco).routes(),
             *SuncoUsersApi(self.conversations, sunco).routes(),

@@ -14,12 +14,13 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from simulator.bodies import BodyTooLarge, loads, read_body
+from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.zendesk import spec
 from simulator.zendesk.auth import Key, Principal, sunco_principal
 from simulator.zendesk.errors import SuncoError, bad_request
-from simulator.zendesk.faults import FaultBook
+from simulator.zendesk.faults import FaultBook, SuncoFault, operation_name
 from simulator.zendesk.state import AppState
 
 log = logging.getLogger("simulator.zendesk.sunco")
@@ -62,6 +63,12 @@ def ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(payload, status_code=status)
 
 
+def _app_path(request: Request) -> str:
+    """The request path after `/sc/v2/apps/{appId}`."""
+    app_id = str(request.path_params.get("app_id", ""))
+    return request.url.path.split(f"/apps/{app_id}", 1)[-1] if app_id else request.url.path
+
+
 class DroppedConnection(Response):
     """Starts a response, then fails: over a socket the server closes the connection mid-response,
     in-process the ASGI transport re-raises, so either way the caller sees an httpx transport error."""
@@ -81,10 +88,11 @@ class SuncoRoutes:
     and a JSON body is checked against the operation's request schema from the spec (400).
     """
 
-    def __init__(self, settings: Settings, faults: FaultBook, state: AppState) -> None:
+    def __init__(self, settings: Settings, faults: FaultBook, state: AppState, clock: Clock | None = None) -> None:
         self.settings = settings
         self.faults = faults
         self.state = state
+        self.clock = clock  # for faults that answer late
         self.built: list[Route] = []
 
     def keys(self) -> dict[str, Key]:
@@ -144,11 +152,26 @@ class SuncoRoutes:
         return Route("/sc/{rest:path}", unknown, methods=ALL_METHODS)
 
     async def _guarded(self, request: Request, handler: Handler, op: str) -> Response:
-        fault = self.faults.take_sunco()
+        fault = self.faults.take_sunco(operation_name(request.method, _app_path(request)), op)
+        if fault is not None and (fault.after_acting or fault.status is None):
+            return await self._late(fault, await self._checked(request, handler, op))
         if fault is not None and fault.status == 0:
             return DroppedConnection()
-        if fault is not None:
+        if fault is not None and fault.status is not None:
             raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
+        return await self._checked(request, handler, op)
+
+    async def _late(self, fault: SuncoFault, response: Response) -> Response:
+        """The call has taken effect: answer after the fault's delay, with its status if it has one."""
+        if fault.delay_seconds > 0 and self.clock is not None:
+            await self.clock.sleep(fault.delay_seconds)
+        if fault.status is None:
+            return response
+        if fault.status == 0:
+            return DroppedConnection()
+        raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
+
+    async def _checked(self, request: Request, handler: Handler, op: str) -> Response:
         # Credentials first: an unauthenticated body is never read, then only up to its limit.
         scopes = spec.operation(op)["scopes"]
         who: Principal | None = None

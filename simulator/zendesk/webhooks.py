@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,7 +20,7 @@ from pydantic import BaseModel
 from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.trace import Trace
-from simulator.zendesk.faults import FaultBook
+from simulator.zendesk.faults import DeliveryFault, FaultBook
 from simulator.zendesk.ids import new_id, sunco_time
 
 log = logging.getLogger("simulator.zendesk.webhooks")
@@ -49,6 +51,41 @@ class Delivery:
     # For the trace: which conversation (or ticket) this delivery is about.
     conversation: str | None = None
     ticket: int | None = None
+    seq: int = 0  # enqueue order, across keys (a batch takes the oldest first)
+
+
+def _same_hook(delivery: Delivery, first: Delivery) -> bool:
+    return delivery.kind == first.kind == "sunco" and delivery.target == first.target
+
+
+# An event no relay can read (no type, no payload), for the `with_invalid_event` batch fault.
+INVALID_EVENT: dict[str, Any] = {"id": "invalid-event", "createdAt": "not a time", "payload": "not an object"}
+
+
+def _merged(batch: list[Delivery], *, invalid: bool = False) -> Delivery:
+    """Several deliveries to one webhook as one POST: their events in order, in one envelope."""
+    if len(batch) == 1 and not invalid:
+        return batch[0]
+    first = batch[0]
+    envelope = json.loads(first.body)
+    events: list[Any] = []
+    for delivery in batch:
+        events.extend(json.loads(delivery.body).get("events", []))
+    if invalid:
+        events.insert(min(1, len(events)), {**INVALID_EVENT, "id": new_id()})
+    envelope["events"] = events
+    return Delivery(
+        kind=first.kind,
+        key=first.key,
+        target=first.target,
+        body=json.dumps(envelope).encode(),
+        headers=first.headers,
+        event_ids=[i for d in batch for i in d.event_ids],
+        event_types=[t for d in batch for t in d.event_types],
+        # The trace links a delivery to one conversation: the first's (the log lists every event).
+        conversation=first.conversation,
+        ticket=first.ticket,
+    )
 
 
 class PendingDelivery(BaseModel):
@@ -87,8 +124,23 @@ class DeliveryLog:
         self._entries.clear()
 
 
+@dataclass
+class _Lane:
+    """The deliveries of one ordering key (one webhook and conversation), oldest first."""
+
+    pending: deque[Delivery] = field(default_factory=deque)
+    busy: bool = False  # a delivery of this key is being sent (alone or in a batch)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class Deliverer:
-    """Queues deliveries per key and sends them from background tasks (never inline in a request)."""
+    """Queues deliveries per key and sends them from background tasks (never inline in a request).
+
+    SunCo deliveries to one webhook are batched as SunCo does: a POST carries up to `batch_size`
+    events, of several conversations, waiting up to `batch_wait_seconds` for more (0: only what
+    is queued already). A key is in at most one POST at a time, so each conversation's events
+    still arrive in order.
+    """
 
     def __init__(
         self,
@@ -96,35 +148,42 @@ class Deliverer:
         transport: httpx.AsyncBaseTransport | None,
         faults: FaultBook,
         *,
+        batch_size: int = 1,
+        batch_wait_seconds: float = 0.0,
         trace: Trace | None = None,
     ) -> None:
         self.clock = clock
         self.transport = transport
         self.faults = faults
+        self.batch_size = batch_size
+        self.batch_wait_seconds = batch_wait_seconds
         self.trace = trace or Trace(clock, size=0)
         self.log = DeliveryLog()
-        self._queues: dict[str, asyncio.Queue[Delivery]] = {}
+        self._lanes: dict[str, _Lane] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._client: httpx.AsyncClient | None = None
         self._running = False
         self._busy = 0
+        # Webhook targets for which a batch fault is collecting deliveries: other keys hold theirs
+        # back meanwhile, so the next deliveries really travel together.
+        self._collecting: dict[str, asyncio.Event] = {}
+        self._seq = itertools.count(1)
         # Accepted but not finished, by delivery id: the emulator makes this durable and sets
         # `signer` and `on_change` (its commit), so a restart resends what a crash interrupted.
-        self.pending: dict[str, PendingDelivery] = {}
+        self.unfinished: dict[str, PendingDelivery] = {}
         self.signer: Signer | None = None
         self.on_change: Callable[[], None] = lambda: None
-        self._seq = 0
 
     async def startup(self) -> None:
         self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
         self._running = True
-        for key in self._queues:
+        for key in self._lanes:
             self._start_worker(key)
         self._resume()  # after: it starts the workers of the keys it queues
 
     async def shutdown(self) -> None:
         self._running = False
-        waiting = sum(q.qsize() for q in self._queues.values())
+        waiting = sum(len(lane.pending) for lane in self._lanes.values())
         if waiting:
             log.warning(kv("zendesk.delivery.abandoned", pending=waiting))
         await self._stop_workers()
@@ -135,21 +194,22 @@ class Deliverer:
     async def reset(self) -> None:
         """Drop queued deliveries and the log (workers restart lazily)."""
         # Forget the queues before awaiting the workers: a delivery queued meanwhile starts afresh.
-        self._queues = {}
-        self.pending.clear()
+        self._lanes = {}
+        self._collecting = {}
+        self.unfinished.clear()
         self.log.clear()
         await self._stop_workers()
 
     @property
     def idle(self) -> bool:
         """True when nothing is queued or being sent."""
-        return self._busy == 0 and all(q.empty() for q in self._queues.values())
+        return self._busy == 0 and all(not lane.pending for lane in self._lanes.values())
 
     def _resume(self) -> None:
         """Queue again, in their order, the deliveries a previous process accepted but never finished."""
-        queued = {d.id for q in self._queues.values() for d in q._queue}  # type: ignore[attr-defined]
-        waiting = sorted((p for p in self.pending.values() if p.id not in queued), key=lambda p: p.seq)
-        self._seq = max((p.seq for p in self.pending.values()), default=self._seq)
+        queued = {d.id for lane in self._lanes.values() for d in lane.pending}
+        waiting = sorted((p for p in self.unfinished.values() if p.id not in queued), key=lambda p: p.seq)
+        self._seq = itertools.count(max((p.seq for p in self.unfinished.values()), default=0) + 1)
         for record in waiting:
             target, headers = (
                 self.signer(record)
@@ -165,6 +225,7 @@ class Deliverer:
                 event_ids=list(record.event_ids),
                 event_types=list(record.event_types),
                 id=record.id,
+                seq=record.seq,
             )
             self._queue(delivery)
         if waiting:
@@ -172,9 +233,9 @@ class Deliverer:
 
     def enqueue(self, delivery: Delivery) -> None:
         """Accept a delivery; it goes out after earlier ones with the same key."""
-        self._seq += 1
-        self.pending[delivery.id] = PendingDelivery(
-            seq=self._seq,
+        delivery.seq = next(self._seq)
+        self.unfinished[delivery.id] = PendingDelivery(
+            seq=delivery.seq,
             id=delivery.id,
             kind=delivery.kind,
             key=delivery.key,
@@ -186,16 +247,17 @@ class Deliverer:
         self._queue(delivery)
 
     def _queue(self, delivery: Delivery) -> None:
-        queue = self._queues.setdefault(delivery.key, asyncio.Queue())
-        queue.put_nowait(delivery)
+        lane = self._lanes.setdefault(delivery.key, _Lane())
+        lane.pending.append(delivery)
+        lane.wake.set()
         if self._running and delivery.key not in self._workers:
             self._start_worker(delivery.key)
 
     def _start_worker(self, key: str) -> None:
         running = self._workers.get(key)
         if running is not None and not running.done():
-            return  # one worker per key, or two would share (and strand) its queue
-        self._workers[key] = asyncio.create_task(self._work(self._queues[key]), name=f"zendesk-delivery-{key}")
+            return  # one worker per key, or two would share (and strand) its lane
+        self._workers[key] = asyncio.create_task(self._work(self._lanes[key]), name=f"zendesk-delivery-{key}")
 
     async def _stop_workers(self) -> None:
         # Swapped out before the first await, so a worker started meanwhile is not cancelled by mistake;
@@ -207,27 +269,38 @@ class Deliverer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _work(self, queue: asyncio.Queue[Delivery]) -> None:
+    async def _work(self, lane: _Lane) -> None:
         while True:
-            delivery = await queue.get()
+            while not lane.pending or lane.busy:
+                lane.wake.clear()
+                await lane.wake.wait()
+            gate = self._collecting.get(lane.pending[0].target)
+            if gate is not None:
+                await gate.wait()
+                continue
+            delivery = lane.pending.popleft()
+            lane.busy = True
             self._busy += 1
+            companions: list[_Lane] = []
             try:
-                await self._dispatch(delivery, queue)
+                companions = await self._dispatch(delivery, lane)
             except Exception:  # a bug in one delivery must not stop the conversation's queue
                 log.exception(kv("zendesk.delivery.crashed", delivery=delivery.id))
             finally:
                 self._busy -= 1
-            if queue.empty() and self._queues.get(delivery.key) is queue:
-                # Nothing more for this key: the worker and queue go (the next delivery starts afresh),
-                # so finished conversations keep nothing here.
-                del self._queues[delivery.key]
-                if self._workers.get(delivery.key) is asyncio.current_task():
-                    del self._workers[delivery.key]
-                return
+                lane.busy = False
+                for other in companions:
+                    other.busy = False
+                    other.wake.set()
 
-    async def _dispatch(self, delivery: Delivery, queue: asyncio.Queue[Delivery]) -> None:
+    async def _dispatch(self, delivery: Delivery, lane: _Lane) -> list[_Lane]:
+        """Send one delivery (with any it is batched with); returns the other lanes it borrowed from."""
         fault = self.faults.take_delivery(delivery.kind, delivery.event_types)
+        if fault is not None and fault.mode == "batch":
+            return await self._batch(delivery, lane, fault.count, fault.delay_seconds or REORDER_WAIT_SECONDS, fault)
         if fault is None:
+            if delivery.kind == "sunco" and self.batch_size > 1:
+                return await self._batch(delivery, lane, self.batch_size, self.batch_wait_seconds, None)
             await self._send(delivery)
         elif fault.mode == "drop":
             self._record(delivery, attempt=0, status=None, error="dropped by fault injection", outcome="dropped")
@@ -237,47 +310,103 @@ class Deliverer:
         elif fault.mode == "delay":
             await self.clock.sleep(fault.delay_seconds)
             await self._send(delivery)
+        elif fault.mode == "latency":
+            await self._send(delivery, latency=fault.delay_seconds)
         else:  # reorder: the following delivery on this key goes first
-            follower = await self._next_within(queue, REORDER_WAIT_SECONDS)
+            follower = await self._next_within(lane, REORDER_WAIT_SECONDS)
             if follower is not None:
                 await self._send(follower)
             await self._send(delivery)
+        return []
 
-    async def _next_within(self, queue: asyncio.Queue[Delivery], seconds: float) -> Delivery | None:
+    async def _batch(
+        self, first: Delivery, lane: _Lane, size: int, wait: float, fault: DeliveryFault | None
+    ) -> list[_Lane]:
+        """Send `first` with up to `size - 1` more events for the same webhook, from any idle key, in one POST."""
+        batch = [first]
+        borrowed: list[_Lane] = []
+        waited = 0.0
+        gate = asyncio.Event() if fault is not None and first.target not in self._collecting else None
+        if gate is not None:
+            self._collecting[first.target] = gate
+        try:
+            while True:
+                self._gather(first, lane, batch, borrowed, size)
+                if len(batch) >= size or waited >= wait:
+                    break
+                step = min(0.1, wait - waited)
+                await self.clock.sleep(step)
+                waited += step
+        finally:
+            if gate is not None:
+                del self._collecting[first.target]
+                gate.set()
+        await self._send(_merged(batch, invalid=fault is not None and fault.with_invalid_event))
+        self._finished([d.id for d in batch])  # sent as one POST under the merged delivery's id
+        return borrowed
+
+    def _gather(self, first: Delivery, lane: _Lane, batch: list[Delivery], borrowed: list[_Lane], size: int) -> None:
+        """Add the next deliveries for the same webhook, oldest first, from this key and any idle key
+        (a key already sending is skipped, so its order holds)."""
+        while len(batch) < size:
+            heads = [
+                other
+                for other in [lane, *self._lanes.values()]
+                if other.pending
+                and _same_hook(other.pending[0], first)
+                and (other is lane or other in borrowed or not other.busy)
+            ]
+            if not heads:
+                return
+            oldest = min(heads, key=lambda other: other.pending[0].seq)
+            if oldest is not lane and oldest not in borrowed:
+                oldest.busy = True
+                borrowed.append(oldest)
+            batch.append(oldest.pending.popleft())
+
+    async def _next_within(self, lane: _Lane, seconds: float) -> Delivery | None:
         waited = 0.0
         step = 0.1
-        while queue.empty() and waited < seconds:
+        while not lane.pending and waited < seconds:
             await self.clock.sleep(step)
             waited += step
-        return None if queue.empty() else queue.get_nowait()
+        return lane.pending.popleft() if lane.pending else None
 
-    async def _send(self, delivery: Delivery) -> None:
-        """Attempt up to MAX_ATTEMPTS times with exponential backoff on clock time."""
+    async def _send(self, delivery: Delivery, *, latency: float = 0.0) -> None:
+        """Attempt up to MAX_ATTEMPTS times with exponential backoff on clock time.
+
+        `latency`: virtual seconds each request spends in flight after it was signed."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            status, error, latency = await self._attempt(delivery)
+            status, error, latency_ms = await self._attempt(delivery, latency)
             ok = status is not None and 200 <= status < 300
             final = ok or status in NO_RETRY or attempt == MAX_ATTEMPTS
             outcome = "delivered" if ok else ("failed" if final else "retrying")
-            self._record(delivery, attempt, status, error, outcome, latency)
+            self._record(delivery, attempt, status, error, outcome, latency_ms)
             if final:
                 return
             await self.clock.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
 
-    async def _attempt(self, delivery: Delivery) -> tuple[int | None, str | None, float]:
+    async def _attempt(self, delivery: Delivery, latency: float = 0.0) -> tuple[int | None, str | None, float]:
         pretend = self.faults.take_failure(delivery.kind, delivery.event_types)
         if pretend is not None:
             return pretend, "failure injected", 0.0
         assert self._client is not None, "deliveries only run between startup and shutdown"
+        headers = delivery.headers(delivery.body)  # signed now...
+        if latency > 0:
+            await self.clock.sleep(latency)  # ...and arriving this much later
         started = time.perf_counter()
         try:
-            response = await self._client.post(
-                delivery.target, content=delivery.body, headers=delivery.headers(delivery.body)
-            )
+            response = await self._client.post(delivery.target, content=delivery.body, headers=headers)
             return response.status_code, None, (time.perf_counter() - started) * 1000
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:300], (time.perf_counter() - started) * 1000
         except Exception as exc:  # in-process (ASGI transport) the target's own crash surfaces here
             return None, f"target raised {type(exc).__name__}"[:300], (time.perf_counter() - started) * 1000
+
+    def _finished(self, ids: list[str]) -> None:
+        """Deliveries done (delivered, failed for good or dropped): the state file forgets them."""
+        if [self.unfinished.pop(i, None) for i in ids if i in self.unfinished]:
+            self.on_change()
 
     def _record(
         self,
@@ -302,8 +431,8 @@ class Deliverer:
             "outcome": outcome,
         }
         self.log.add(entry)
-        if outcome != "retrying" and self.pending.pop(delivery.id, None) is not None:
-            self.on_change()  # finished: the state file forgets it before anything else happens
+        if outcome != "retrying":
+            self._finished([delivery.id])
         self._trace(delivery, entry)
         level = logging.INFO if outcome in ("delivered", "retrying") else logging.WARNING
         log.log(

@@ -156,8 +156,10 @@ class AgentWorkspace:
             self.set_status(ticket, "open", actor_id=ticket.assignee_id)
         return ticket
 
-    async def agent_message(self, ticket_id: int, text: str, *, require_accepted: bool = True) -> Message:
-        """The assigned agent replies: a business message from the agent workspace."""
+    async def agent_message(
+        self, ticket_id: int, text: str = "", *, require_accepted: bool = True, content: Content | None = None
+    ) -> Message:
+        """The assigned agent replies: a business message from the agent workspace (text, or any `content`)."""
         ticket = self._live(ticket_id)
         if ticket.assignee_name is None and require_accepted:
             raise WorkspaceError(409, "accept the ticket first")
@@ -166,15 +168,19 @@ class AgentWorkspace:
         message = await self.conversations.post_message(
             conversation,
             Author(type="business", display_name=name, avatar_url=self.agent_avatar(name)),
-            Content(type="text", text=text),
+            content or Content(type="text", text=text),
             Source(type=AGENT_WORKSPACE_TYPE),
             {"__zendesk_msg.agent.id": str(self.agent_id(name))},
         )
+        body = text or str(_line(message)["text"])  # an image or file: its caption, or "[image]"
         ticket.comments.append(
-            {"author_id": self.agent_id(name), "body": text, "public": True, "created_at": message.received}
+            {"author_id": self.agent_id(name), "body": body, "public": True, "created_at": message.received}
         )
         ticket.updated_at = self.clock.now()
-        self._traced(ticket, "message", f"{name} on #{ticket.id}: {text[:80]}", agent=name, text=text)
+        extra: dict[str, Any] = {}
+        if content is not None and content.type != "text":  # what was sent, so a recording can send it again
+            extra["content"] = content.model_dump(by_alias=True, exclude_none=True, mode="json")
+        self._traced(ticket, "message", f"{name} on #{ticket.id}: {body[:80]}", agent=name, text=body, **extra)
         return message
 
     def agent_typing(self, ticket_id: int, typing: bool) -> None:
@@ -262,7 +268,7 @@ def _record_id(value: object) -> int | None:
 def _line(message: Message) -> dict[str, Any]:
     """One transcript line."""
     content = message.content
-    return {
+    line = {
         "id": message.id,
         "author_type": message.author.type,
         "author_name": message.author.display_name,
@@ -270,3 +276,6 @@ def _line(message: Message) -> dict[str, Any]:
         "received": message.received,
         "source_type": message.source.type,
     }
+    if content.media_url:
+        line["media_url"] = content.media_url
+    return line

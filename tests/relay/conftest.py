@@ -41,6 +41,17 @@ async def until(condition: Callable[[], bool], *, within: float = 5.0) -> None:
         await asyncio.sleep(0.001)
 
 
+async def outbox_drained(store: Store, session_id: str, *, within: float = 5.0) -> None:
+    """Wait (real time, as a safety net) until the session's outbox is empty: an item leaves the
+    store only after its 2xx is recorded, which on SQLite happens on the store's own thread."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while await store.outbox_items(session_id):
+        if loop.time() > deadline:
+            raise AssertionError("the outbox did not drain in time")
+        await quiet(3)
+
+
 async def quiet(rounds: int = 30) -> None:
     """Give background work a moment when asserting that nothing happens."""
     for _ in range(rounds):
@@ -190,7 +201,7 @@ class Harness:
         from simulator.relay.webhooks import zendesk_signature
 
         raw = body if isinstance(body, bytes) else httpx.Request("POST", "/", json=body).content
-        timestamp = "2026-01-01T09:30:00Z"
+        timestamp = self.clock.now().isoformat().replace("+00:00", "Z")  # signed now, as Zendesk does
         signature = zendesk_signature(self.settings.zendesk_webhook_signing_secret.get_secret_value(), timestamp, raw)
         sent = {
             self.settings.zendesk_webhook_auth_header: self.settings.zendesk_webhook_secret_key.get_secret_value(),

@@ -14,6 +14,9 @@ import httpx
 from simulator.clock import Clock
 from simulator.relay.chat import ChatEvent
 
+# ListMessages, optionally after a cursor (`page[after]`, brackets encoded or not).
+LIST_MESSAGES = re.compile(r"/conversations/([^/]+)/messages(?:\?page(?:\[|%5B)after(?:\]|%5D)=(.+))?")
+
 
 @dataclass
 class Recorded:
@@ -34,6 +37,7 @@ class Failure:
     # (httpx.ReadTimeout) without doing anything; "lost_reply": do it, then time out; "hang": do it,
     # then never answer (until the caller is cancelled).
     mode: str = "refuse"
+    method: str | None = None  # only requests with this method (None: any)
 
 
 @dataclass
@@ -63,13 +67,14 @@ class FakeSunCo:
         path: str = "",
         retry_after: str | None = None,
         mode: str = "refuse",
+        method: str | None = None,
     ) -> None:
         """Answer the next `times` requests whose path contains `path` with `status` (None: transport error).
 
         `mode="timeout"`: a read timeout, nothing done. `"lost_reply"` / `"hang"`: the request takes
         effect, but its answer times out / never comes.
         """
-        self.failures.append(Failure(status, times, path, retry_after, mode))
+        self.failures.append(Failure(status, times, path, retry_after, mode, method))
 
     def heal(self) -> None:
         """Stop failing."""
@@ -91,6 +96,8 @@ class FakeSunCo:
         if request.headers.get("authorization") != expected:
             return self._answer(record, 401, {"errors": [{"code": "unauthorized", "title": "bad key"}]})
         for failure in self.failures:
+            if failure.method not in (None, request.method):
+                continue
             if failure.path in path and (failure.times is None or failure.times > 0):
                 if failure.times is not None:
                     failure.times -= 1
@@ -131,8 +138,14 @@ class FakeSunCo:
             self.conversations[conversation] = body["participants"][0]["userId"]
             self.messages[conversation] = []
             return self._answer(record, 201, {"conversation": {"id": conversation, "type": "personal"}})
-        if method == "GET" and (m := re.fullmatch(r"/conversations/([^/]+)/messages", path)):
-            return self._answer(record, 200, {"messages": self.messages.get(m.group(1), [])[-100:], "meta": {}})
+        if method == "GET" and (m := LIST_MESSAGES.fullmatch(path)):
+            messages = self.messages.get(m.group(1), [])
+            if m.group(2):  # messages after a cursor (SunCo's page[after])
+                ids = [message["id"] for message in messages]
+                if m.group(2) not in ids:
+                    return self._answer(record, 400, {"errors": [{"code": "bad_request", "title": "unknown cursor"}]})
+                return self._answer(record, 200, {"messages": messages[ids.index(m.group(2)) + 1 :][:100], "meta": {}})
+            return self._answer(record, 200, {"messages": messages[-100:], "meta": {}})
         m = re.fullmatch(r"/conversations/([^/]+)/(messages|activity|passControl|releaseControl)", path)
         if method == "POST" and m:
             conversation, action = m.groups()

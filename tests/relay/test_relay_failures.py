@@ -6,11 +6,11 @@ import pytest
 
 from simulator.relay import InvalidHandoffPayload
 from simulator.relay.chat import EndUserProfile, HandoffRequest
-from simulator.relay.events import FORWARD_FAILED_TEXT, HANDOFF_FAILED_TEXT
+from simulator.relay.events import FORWARD_FAILED_TEXT, HANDOFF_FAILED_TEXT, HELD_TEXT
 from simulator.relay.sessions import SessionState
 from simulator.relay.store import SQLiteStore
 
-from .conftest import ZENDESK_PAYLOAD, Harness, quiet, until
+from .conftest import ZENDESK_PAYLOAD, Harness, outbox_drained, quiet, until
 
 FAILED = ["EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF", "EVENT_TYPE_HANDOFF_FAILED", "EVENT_TYPE_SYSTEM_MESSAGE"]
 
@@ -26,28 +26,28 @@ def request(session_id: str = "s1", payload: dict[str, object] | None = None) ->
 
 async def test_429_with_retry_after_then_200(h: Harness) -> None:
     conversation = await h.handoff("s1", transcript=[])
-    h.sunco.fail(429, times=1, path="/messages", retry_after="7")
+    h.sunco.fail(429, times=1, path="/messages", retry_after="7", method="POST")
     await h.relay.user_message("s1", "hello", "m1")
     await quiet()
-    attempts = [r for r in h.sunco.requests if r.path.endswith("/messages")]
+    attempts = [r for r in h.sunco.requests if r.path.endswith("/messages") and r.method == "POST"]
     assert [r.status for r in attempts] == [429]
     await h.advance(6.9)
-    assert len([r for r in h.sunco.requests if r.path.endswith("/messages")]) == 1
+    assert len([r for r in h.sunco.requests if r.path.endswith("/messages") and r.method == "POST"]) == 1
     await h.advance_until(lambda: h.sunco.texts(conversation) == ["hello"], limit=1)
-    attempts = [r for r in h.sunco.requests if r.path.endswith("/messages")]
+    attempts = [r for r in h.sunco.requests if r.path.endswith("/messages") and r.method == "POST"]
     assert [r.status for r in attempts] == [429, 201]
     assert attempts[1].at - attempts[0].at == pytest.approx(7.0)
 
 
 async def test_500_three_times_then_200_arrives_once(h: Harness) -> None:
     conversation = await h.handoff("s1", transcript=[])
-    h.sunco.fail(500, times=3, path="/messages")
+    h.sunco.fail(500, times=3, path="/messages", method="POST")
     await h.relay.user_message("s1", "hello", "m1")
     await h.relay.user_message("s1", "second", "m2")
     await h.advance_until(lambda: len(h.sunco.texts(conversation)) == 2, limit=60)
     await quiet()
     assert h.sunco.texts(conversation) == ["hello", "second"]
-    statuses = [r.status for r in h.sunco.requests if r.path.endswith("/messages")]
+    statuses = [r.status for r in h.sunco.requests if r.path.endswith("/messages") and r.method == "POST"]
     assert statuses == [500, 500, 500, 201, 201]
     assert "EVENT_TYPE_SYSTEM_MESSAGE" not in h.sink.types("s1")
 
@@ -67,22 +67,30 @@ async def test_handoff_fails_after_retries(h: Harness) -> None:
     await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_FAILED" in h.sink.types("s1"), limit=60)
     await quiet()
 
-    # The message typed while connecting never reached anyone, and the user is told so.
-    assert h.sink.types("s1") == [*FAILED, "EVENT_TYPE_SYSTEM_MESSAGE"]
-    assert h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE") == [
-        {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": HANDOFF_FAILED_TEXT},
-        {"level": "SYSTEM_MESSAGE_LEVEL_ERROR", "message": "Failed to forward message to live agent"},
+    # The message typed while connecting is kept (the user is told so) for the next handoff. (On a
+    # loaded machine the store's thread can let virtual time pass the outbox deadline first: then
+    # a "failed to forward" notice comes before, which is right, so it is not counted here.)
+    shown = [
+        (event.type, event.payload.get("message"))
+        for event in h.sink.of("s1")
+        if event.payload.get("message") != FORWARD_FAILED_TEXT
     ]
+    assert [kind for kind, _ in shown] == [*FAILED, "EVENT_TYPE_SYSTEM_MESSAGE"]
+    assert [text for _, text in shown[-2:]] == [HANDOFF_FAILED_TEXT, HELD_TEXT]
     assert len([r for r in h.sunco.requests if r.path.endswith("/passControl")]) == h.settings.relay_sunco_max_attempts
     assert await h.relay.session_state("s1") == SessionState.HANDOFF_FAILED
     assert not await h.relay.is_handed_off("s1")  # the bot resumes
-    assert await h.store.outbox_items("s1") == []
+    assert [item.text for item in await h.store.outbox_items("s1")] == ["waiting..."]
 
-    # The bot may try again later, reusing the SunCo user and conversation.
+    # The bot may try again later, reusing the SunCo user and conversation; the agent then gets
+    # what was typed while the first attempt was connecting.
     h.sunco.heal()
     await h.relay.start_handoff(request())
     await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_ACCEPTED" in h.sink.types("s1"), limit=5)
     assert len(h.sunco.conversations) == 1
+    conversation = next(iter(h.sunco.conversations))
+    await h.advance_until(lambda: "waiting..." in h.sunco.texts(conversation), limit=5)
+    await outbox_drained(h.store, "s1")
 
 
 async def test_4xx_is_not_retried(h: Harness) -> None:
@@ -137,12 +145,12 @@ async def test_outbox_deadline_notice_then_later_delivery(h: Harness) -> None:
     await quiet()
     assert h.sunco.texts(conversation) == ["are you there?", "hello??"]
     assert len(h.sink.payloads("s1", "EVENT_TYPE_SYSTEM_MESSAGE")) == 2
-    assert await h.store.outbox_items("s1") == []
+    await outbox_drained(h.store, "s1")
 
 
 async def test_restart_mid_handoff_carries_on(h: Harness) -> None:
     conversation = await h.handoff("s1", transcript=[])
-    h.sunco.fail(503, times=None, path="/messages")
+    h.sunco.fail(503, times=None, path="/messages", method="POST")
     await h.relay.user_message("s1", "queued before restart", "m1")
     await h.advance(1)
     await h.relay.shutdown()
@@ -188,7 +196,7 @@ async def test_restart_rearms_the_join_timeout_from_stored_time(h: Harness) -> N
 
 async def test_long_retry_after_is_honoured_by_the_outbox(h: Harness) -> None:
     conversation = await h.handoff("s1", transcript=[])
-    h.sunco.fail(429, times=1, path="/messages", retry_after="90")
+    h.sunco.fail(429, times=1, path="/messages", retry_after="90", method="POST")
     await h.relay.user_message("s1", "hello", "m1")
     await h.advance(89)
     assert h.sunco.texts(conversation) == []
@@ -206,9 +214,12 @@ async def test_outbox_retry_rounds_back_off_exponentially_with_jitter(h: Harness
     await relay.startup()
     conversation = await h.handoff("s1", transcript=[])
     h.sunco.fail(503, times=None, path="/messages")
+    start = len(h.sunco.requests)
     await relay.user_message("s1", "hello", "m1")
     await h.advance(200)
-    times = [r.at for r in h.sunco.requests if r.path.endswith("/messages")]
+    # Each round is one request: the first a POST, the later ones first look for it (a 5xx may
+    # come after SunCo stored the message).
+    times = [r.at for r in h.sunco.requests[start:] if r.path.endswith("/messages")]
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
     assert len(gaps) >= 6
     for round_, gap in enumerate(gaps, start=1):

@@ -51,7 +51,8 @@ async def test_handoff_happy_path_events_and_pass_control_metadata(h: Harness) -
     }
     # passControl comes after the whole transcript.
     paths = [r.path for r in h.sunco.requests]
-    assert paths.index(pass_control.path) > max(i for i, p in enumerate(paths) if p.endswith("/messages"))
+    posts = [i for i, r in enumerate(h.sunco.requests) if r.method == "POST" and r.path.endswith("/messages")]
+    assert paths.index(pass_control.path) > max(posts)
 
 
 async def test_known_user_is_reused_and_unknown_profile_is_left_out(h: Harness) -> None:

@@ -70,16 +70,25 @@ async def test_malformed_json_is_400(h: Harness, conversation: str) -> None:
     assert body["error"] == "invalid_json"
 
 
-async def test_invalid_body_is_400_naming_the_field(h: Harness, conversation: str) -> None:
+async def test_an_invalid_event_costs_only_itself_and_is_named(h: Harness, conversation: str) -> None:
     good = h.agent_message(conversation, "fine")
     missing_type = {k: v for k, v in h.agent_message(conversation, "x").items() if k != "type"}
-    body = await unchanged(h, lambda: h.post_events([good, missing_type]), 400)
-    assert body == {"error": "invalid_body", "detail": "events.1.type: Field required"}
-
     no_author = h.agent_message(conversation, "x")
     del no_author["payload"]["message"]["author"]
-    body = await unchanged(h, lambda: h.post_events([no_author]), 400)
-    assert body["detail"] == "events.0.payload.message.author: Field required"
+    after = h.agent_message(conversation, "after the bad ones")
+    response = await h.post_events([good, missing_type, no_author, after])
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 2
+    assert [(bad["index"], bad["detail"]) for bad in response.json()["invalid"]] == [
+        (1, "events.1.type: Field required"),
+        (2, "events.2.payload.message.author: Field required"),
+    ]
+    await until(lambda: len(h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")) == 2)
+    assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["fine", "after the bad ones"]
+    await quiet()
+
+    body = await unchanged(h, lambda: h.post_events("not a list"), 400)  # type: ignore[arg-type]
+    assert body["error"] == "invalid_body"
 
     status = h.status_body(conversation, "SOLVED")
     del status["id"]

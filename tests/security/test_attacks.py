@@ -16,6 +16,7 @@ import pytest
 from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError, aconnect_ws
 
 from simulator.scenarios.harness import Harness
+from simulator.zendesk.ids import zendesk_time
 from simulator.zendesk.status_webhook import zendesk_signature
 
 NESTED = ("[" * 5000 + "]" * 5000).encode()
@@ -54,6 +55,7 @@ class Routes:
             ("POST", s.status_webhook_path, status_key, {s.zendesk_webhook_auth_header: "wrong"}),
         ]
         self.signing_secret = s.zendesk_webhook_signing_secret.get_secret_value()
+        self.clock = sim.clock
         self.open: list[tuple[str, str]] = [
             ("POST", "/sms/inbound"),
             ("POST", "/_sim/faults"),
@@ -66,7 +68,7 @@ class Routes:
         """The status webhook's signature headers for this body (other routes: none)."""
         if path != self.s.status_webhook_path:
             return {}
-        stamp = "2026-01-01T00:00:00Z"
+        stamp = zendesk_time(self.clock.now())  # fresh: stale signatures are refused
         signature = zendesk_signature(self.signing_secret, stamp, body)
         return {"X-Zendesk-Webhook-Signature": signature, "X-Zendesk-Webhook-Signature-Timestamp": stamp}
 

@@ -89,7 +89,7 @@ async def test_a_resumed_delivery_goes_first_and_later_ones_follow() -> None:
         return httpx.Response(200)
 
     deliverer = Deliverer(SystemClock(), httpx.MockTransport(receiver), FaultBook())
-    deliverer.pending["d1"] = PendingDelivery(
+    deliverer.unfinished["d1"] = PendingDelivery(
         seq=1, id="d1", kind="sunco", key="k", target="http://relay/", body="A", event_ids=[], event_types=["e"]
     )
     await deliverer.startup()
@@ -109,4 +109,4 @@ async def test_a_resumed_delivery_goes_first_and_later_ones_follow() -> None:
     finally:
         await deliverer.shutdown()
     assert sent == [b"A", b"B"]
-    assert deliverer.pending == {}
+    assert deliverer.unfinished == {}
