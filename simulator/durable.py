@@ -75,22 +75,29 @@ class DurableDict(dict[K, V], Generic[K, V]):
         if self.loader is not None:
             self.leaving.add(key)
 
-    def _load(self, key: K) -> None:
-        if self.loader is not None and not super().__contains__(key):
-            value = self.loader(key)
-            if value is not None:
-                super().__setitem__(key, value)
+    def _load(self, key: K) -> V | None:
+        """An entry that left memory, from the state file: kept again unless only read (GET)."""
+        if self.loader is None or super().__contains__(key):
+            return None
+        value = self.loader(key)
+        if value is not None and not _reading.get():
+            super().__setitem__(key, value)
+        return value
 
     # Every way a value leaves or enters the dict notes its key.
     def __getitem__(self, key: K) -> V:
-        self._load(key)
+        loaded = self._load(key)
+        if loaded is not None and _reading.get():
+            return loaded
         value = super().__getitem__(key)
         if not _reading.get():
             self.touched.add(key)
         return value
 
     def get(self, key: K, default: Any = None) -> Any:
-        self._load(key)
+        loaded = self._load(key)
+        if loaded is not None and _reading.get():
+            return loaded
         if key in self:
             if not _reading.get():
                 self.touched.add(key)
