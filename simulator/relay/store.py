@@ -20,7 +20,7 @@ from typing import Literal, Protocol, cast, runtime_checkable
 
 import aiosqlite
 
-from simulator.config import Settings
+from simulator.config import Settings, private_file
 from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionRecord, SessionState
 
 DB_FILE = "relay.sqlite3"
@@ -59,6 +59,10 @@ class Store(Protocol):
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         """Record a processed event id; False when it was recorded before."""
+        ...
+
+    async def event_seen(self, event_id: str) -> bool:
+        """Whether `mark_event` recorded this id."""
         ...
 
     async def prune_events(self, before: datetime) -> int:
@@ -143,6 +147,9 @@ class MemoryStore:
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         return [r.model_copy(deep=True) for r in self._sessions.values() if r.state in states]
+
+    async def event_seen(self, event_id: str) -> bool:
+        return event_id in self._events
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         if event_id in self._events:
@@ -229,7 +236,7 @@ class SQLiteStore:
         async with self._lock:
             if self._db is not None:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # names, emails and messages: this user only
             db = await aiosqlite.connect(str(self.path))
             await db.execute("PRAGMA journal_mode=WAL")
             await db.executescript(_SCHEMA)
@@ -289,6 +296,10 @@ class SQLiteStore:
         rows = await self.db.execute_fetchall(sql, tuple(s.value for s in states))
         unique = {str(row[0]): row[1] for row in rows}
         return [SessionRecord.model_validate_json(data) for data in unique.values()]
+
+    async def event_seen(self, event_id: str) -> bool:
+        async with self.db.execute("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)) as cur:
+            return await cur.fetchone() is not None
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         cursor = await self._write(
