@@ -1,10 +1,16 @@
-"""The values an admin copies between Zendesk Admin Center and Agent Studio, as rows (secrets marked)."""
+"""The values an admin copies between Zendesk Admin Center and Agent Studio, as rows (secrets marked).
+
+The start-up banner, `python -m simulator secrets` and the TUI's Admin screen all show this
+list; `secret` says which values must be masked wherever the output may be kept (logs, CI).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from simulator.config import Settings
+
+MASK = "********"
 
 
 @dataclass(frozen=True)
@@ -14,6 +20,10 @@ class AdminValue:
     label: str
     value: str
     secret: bool = False
+
+    def shown(self, reveal: bool) -> str:
+        """The value as displayed: secrets masked unless `reveal`."""
+        return self.value if reveal or not self.secret or not self.value else MASK
 
 
 def admin_values(settings: Settings) -> list[AdminValue]:
@@ -43,3 +53,15 @@ def admin_values(settings: Settings) -> list[AdminValue]:
         AdminValue("Zendesk API token", settings.zendesk_api_token.get_secret_value(), secret=True),
         AdminValue("Widget connector token", settings.polyai_connector_token.get_secret_value(), secret=True),
     ]
+
+
+def render(values: list[AdminValue], *, reveal: bool) -> list[str]:
+    """The rows as aligned text lines (a heading, a row without a value, stands after a blank line)."""
+    width = max(len(v.label) for v in values)
+    lines: list[str] = []
+    for value in values:
+        if not value.value and not value.label.startswith(" "):
+            lines += ["", value.label]
+        else:
+            lines.append(f"{value.label:<{width}}  {value.shown(reveal) or '(not set)'}")
+    return lines

@@ -10,12 +10,16 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from simulator.bodies import BodyLimit, BodyRule
 from simulator.clock import Clock, SystemClock
 from simulator.config import Settings
+from simulator.durable import DB_FILE as STATE_DB_FILE
+from simulator.durable import StateDB
 from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest, MediaRef
@@ -25,6 +29,8 @@ from simulator.trace.routes import TraceRoutes
 from simulator.types import Part
 from simulator.widget import WidgetServer
 from simulator.zendesk import ZendeskEmulator
+
+WIDGET_MAX_BODY_BYTES = 64 * 1024
 
 log = logging.getLogger("simulator.app")
 
@@ -39,9 +45,15 @@ class _CurrentRelay(HandoffPort):
         await self._owner.relay.start_handoff(request)
 
     async def user_message(
-        self, session_id: str, text: str, message_id: str, media: list[MediaRef] | None = None
+        self,
+        session_id: str,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        maybe_repeat: bool = False,
     ) -> None:
-        await self._owner.relay.user_message(session_id, text, message_id, media)
+        await self._owner.relay.user_message(session_id, text, message_id, media, maybe_repeat=maybe_repeat)
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         await self._owner.relay.user_typing(session_id, typing)
@@ -51,6 +63,17 @@ class _CurrentRelay(HandoffPort):
 
     async def is_handed_off(self, session_id: str) -> bool:
         return await self._owner.relay.is_handed_off(session_id)
+
+
+def body_rules() -> list[BodyRule]:
+    """Request body limits per part (1 MiB elsewhere); the relay's routes enforce their own."""
+    widget_refusal = lambda limit: JSONResponse({"error": "Request body too large"}, status_code=413)  # noqa: E731
+    return [
+        BodyRule("/sc/", None),  # SunCo's guard: 100 kB, 50 MB for attachments, after credentials
+        BodyRule("/handoff/", None),
+        BodyRule("/widget/", WIDGET_MAX_BODY_BYTES, widget_refusal),
+        BodyRule("/sms/", WIDGET_MAX_BODY_BYTES, widget_refusal),
+    ]
 
 
 class SimulatorApp:
@@ -76,12 +99,14 @@ class SimulatorApp:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.ready = False
-        self.app = Starlette(lifespan=self._lifespan)
+        self.app = Starlette(lifespan=self._lifespan, middleware=[Middleware(BodyLimit, rules=body_rules())])
         self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
         # Made first: every part writes its boundary crossings to this one record.
         self.trace = Trace(self.clock, size=settings.sim_trace_size, file=settings.sim_trace_file)
-        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport, trace=self.trace)
+        # The emulators' and the widget's state: the state folder's SQLite file, unless ephemeral.
+        self.state_db = StateDB(None if settings.sim_ephemeral else settings.sim_state_dir / STATE_DB_FILE)
+        self.zendesk = ZendeskEmulator(settings, self.clock, self.transport, self.state_db, trace=self.trace)
         # The relay is configured separately from Zendesk in real life; overrides model an admin's
         # copy-paste mistake (a wrong shared secret) without touching the emulator's side.
         self.relay_settings = Settings.model_validate({**settings.model_dump(), **(relay_overrides or {})})
@@ -91,6 +116,7 @@ class SimulatorApp:
             self.clock,
             _CurrentRelay(self),
             agent_file=agent_file or settings.polyai_agent_file,
+            state_db=self.state_db,
             trace=self.trace,
         )
         self.relay.attach_sink(self.widget)
@@ -153,6 +179,7 @@ class SimulatorApp:
         for part in reversed(self.parts()):
             await part.shutdown()
         await self.store.close()
+        self.state_db.close()
         self.trace.close()
 
     async def reset(self) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator import __version__
+from simulator.admin import admin_values, render
 from simulator.config import ConfigError, Settings, load_settings
 from simulator.logs import configure_logging
 from simulator.recordings.cli import add_record_command, add_serve_flags, finish_recording, start_recording
@@ -19,33 +20,16 @@ from simulator.recordings.cli import add_record_command, add_serve_flags, finish
 EXIT_USAGE = 2
 
 
-def _admin_banner(settings: Settings) -> str:
-    """The values an admin copies between Zendesk Admin Center and Agent Studio, shown once."""
-    base = settings.public_base_url
-    rows = [
-        ("Simulator", base),
-        ("SunCo API (SUNCO_BASE_URL)", settings.sunco_url),
-        ("Webchat widget", f"{base}/widget/api/v1"),
-        ("Agent workspace", f"{base}/_sim/agent/tickets"),
-        ("", ""),
-        ("Zendesk Admin Center > Conversations integration", ""),
-        ("  App ID", settings.zendesk_app_id),
-        ("  Integration ID", settings.zendesk_integration_id),
-        ("  Webhook ID", settings.zendesk_webhook_id),
-        ("  Shared secret", settings.zendesk_shared_secret.get_secret_value()),
-        ("  Webhook URL", settings.relay_url + settings.events_webhook_path),
-        ("Zendesk Admin Center > Webhooks (ticket status)", ""),
-        ("  Endpoint URL", settings.relay_url + settings.status_webhook_path),
-        (
-            f"  API key header ({settings.zendesk_webhook_auth_header})",
-            settings.zendesk_webhook_secret_key.get_secret_value(),
-        ),
-        ("SunCo API key", f"{settings.zendesk_key_id} / (secret in {settings.sim_state_dir}/secrets.json)"),
-    ]
-    width = max(len(name) for name, _ in rows)
-    lines = [f"Zendesk handoff simulator {__version__}"]
-    lines += [f"{name:<{width}}  {value}".rstrip() if name else "" for name, value in rows]
-    lines.append("These values are shown once; they are kept in the state folder and never logged.")
+def _admin_banner(settings: Settings, *, reveal: bool) -> str:
+    """The values an admin copies between Zendesk Admin Center and Agent Studio, shown once.
+
+    Secrets are shown only on a terminal: redirected stdout ends up in CI and container logs.
+    """
+    lines = [f"Zendesk handoff simulator {__version__}", *render(admin_values(settings), reveal=reveal)]
+    if reveal:
+        lines.append("These values are shown once; they are kept in the state folder and never logged.")
+    else:
+        lines.append("Secrets are masked because stdout is not a terminal; `python -m simulator secrets` shows them.")
     return "\n".join(lines)
 
 
@@ -57,6 +41,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         overrides["sim_port"] = args.port
     if getattr(args, "agent", None) is not None:
         overrides["polyai_agent_file"] = args.agent
+    if getattr(args, "ephemeral", False):
+        overrides.update(sim_ephemeral=True, relay_store="memory")
     if getattr(args, "trace", None) is not None:
         overrides["sim_trace_file"] = args.trace
     return load_settings(overrides, config_file=getattr(args, "config", None))
@@ -73,7 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level.upper())
     sim = SimulatorApp(settings)
     recorder = start_recording(sim, args)
-    print(_admin_banner(settings), flush=True)
+    print(_admin_banner(settings, reveal=sys.stdout.isatty()), flush=True)
     try:
         asyncio.run(serve_forever(sim, sock, log_level=args.log_level))
     except KeyboardInterrupt:
@@ -87,6 +73,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from simulator.tui.run import run_tui
 
     return run_tui(_settings_from(args), log_level=args.log_level, record=args.record, force=args.force)
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    """Print the Admin Center values with their secrets (what the banner masks off a terminal)."""
+    settings = _settings_from(args)
+    print("\n".join(render(admin_values(settings), reveal=True)).lstrip("\n"), flush=True)
+    return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -143,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--trace", type=Path, metavar="FILE", help="append every trace entry to FILE as JSON Lines (SIM_TRACE_FILE)"
         )
+        p.add_argument(
+            "--ephemeral", action="store_true", help="keep conversations in memory only (gone when it stops)"
+        )
         add_serve_flags(p)
         common(p)
 
@@ -154,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     tui = sub.add_parser("tui", help="play the end user and the Zendesk agent side by side (the default in a terminal)")
     server(tui)
     tui.set_defaults(run=cmd_tui)
+
+    secrets = sub.add_parser("secrets", help="print the Admin Center values, secrets included")
+    secrets.add_argument("--host", help="interface the simulator listens on (SIM_HOST)")
+    secrets.add_argument("--port", type=int, help="port the simulator listens on (SIM_PORT)")
+    common(secrets)
+    secrets.set_defaults(run=cmd_secrets)
 
     from simulator.bench.commands import add_commands as add_bench_commands
 

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # Widget behaviour
     widget_session_idle_seconds: float = Field(600.0, gt=0)
 
+    # State: kept in the state folder (SQLite) unless ephemeral; ended conversations kept, newest first
+    sim_ephemeral: bool = False
+    sim_ended_retention: int = Field(1000, ge=0)
+
     @field_validator("polyai_project_id")
     @classmethod
     def _project_id(cls, value: str) -> str:
@@ -167,6 +171,24 @@ class Settings(BaseSettings):
         ]
 
 
+def private_dir(path: Path) -> Path:
+    """The state folder (made if needed), readable by this user only: it holds secrets and chats."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """A state file (made empty if needed) readable by this user only, in a private folder.
+
+    Made before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
+    """
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    path.chmod(0o600)
+    return path
+
+
 def _field_env_name(name: str) -> str:
     return name.upper()
 
@@ -202,9 +224,8 @@ def _load_generated(state_dir: Path, needed: set[str]) -> dict[str, str]:
         for name in missing:
             stored[name] = GENERATED[name]()
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            private_file(path)
             path.write_text(json.dumps(stored, indent=2, sort_keys=True))
-            path.chmod(0o600)
         except OSError as exc:
             raise ConfigError(f"SIM_STATE_DIR: cannot write {path}: {exc.strerror}") from None
     return {name: stored[name] for name in needed}

@@ -6,15 +6,19 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote_plus
 
 REDACTED = "[redacted]"
 
 # Credentials that are minted per session (so no setting knows them) but still end up in text,
 # e.g. the widget's access token in a WebSocket URL that uvicorn logs on every connect.
 CREDENTIAL_PATTERNS = [
-    re.compile(r"(?i)(access_token=)[^&\s\"']+"),
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:basic|bearer)\s+)[A-Za-z0-9._~+/=-]+"),
 ]
+# Query parameters whose value is a credential, compared on the percent-decoded, lower-cased name,
+# so `access%5Ftoken=` or `ACCESS_TOKEN=` is redacted like `access_token=`.
+CREDENTIAL_PARAMS = frozenset({"access_token", "token", "api_key", "apikey", "secret", "password", "signature"})
+QUERY_PARAM = re.compile(r"(?<=[?&;\s])([^=&;\s\"'?#]+)=([^&;\s\"'#]*)")
 
 
 def kv(event: str, **fields: Any) -> str:
@@ -47,7 +51,28 @@ class Redactor:
                 text = text.replace(secret, REDACTED)
         for pattern in CREDENTIAL_PATTERNS:
             text = pattern.sub(rf"\g<1>{REDACTED}", text)
+        if "=" in text:
+            text = QUERY_PARAM.sub(self._param, text)
         return text
+
+    def _param(self, match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        if _decoded(name).lower() in CREDENTIAL_PARAMS:
+            return f"{name}={REDACTED}"
+        plain = _decoded(value)
+        if plain != value and any(secret in plain for secret in self._secrets):
+            return f"{name}={REDACTED}"  # a known secret, percent-encoded
+        return match.group(0)
+
+
+def _decoded(text: str) -> str:
+    """Percent-decoded until it stops changing (a few rounds: double encoding is still one name)."""
+    for _ in range(3):
+        plain = unquote_plus(text)
+        if plain == text:
+            break
+        text = plain
+    return text
 
 
 redactor = Redactor()
@@ -74,6 +99,29 @@ def install_redaction() -> None:
 
     logging.setLogRecordFactory(factory)
     _installed = True
+
+
+class RefusedHandshakeFilter(logging.Filter):
+    """Drops uvicorn's ERROR after a WebSocket handshake we refused on purpose with an HTTP answer.
+
+    uvicorn's websockets-sansio protocol reports every denial response as "returned without
+    completing handshake"; the widget already logs each refusal in one INFO line with its reason.
+    """
+
+    MESSAGE = "ASGI callable returned without completing handshake."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.MESSAGE
+
+
+_handshake_filter = RefusedHandshakeFilter()
+
+
+def quiet_refused_handshakes() -> None:
+    """Install `RefusedHandshakeFilter` on uvicorn's error logger (idempotent)."""
+    logger = logging.getLogger("uvicorn.error")
+    if _handshake_filter not in logger.filters:
+        logger.addFilter(_handshake_filter)
 
 
 def configure_logging(level: str = "INFO") -> None:

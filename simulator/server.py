@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from simulator.config import ConfigError, Settings
+from simulator.logs import quiet_refused_handshakes
 
 if TYPE_CHECKING:  # only in annotations: `bind_socket` stays cheap to import (the TUI binds before it draws)
     from simulator.app import SimulatorApp
@@ -51,6 +52,7 @@ def _uvicorn_server(sim: SimulatorApp, log_level: str, embedded: bool = False) -
         ws="websockets-sansio",
         timeout_graceful_shutdown=5,
     )
+    quiet_refused_handshakes()  # after uvicorn's own logging set-up
     return (_EmbeddedServer if embedded else uvicorn.Server)(config)
 
 

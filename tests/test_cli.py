@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -53,7 +54,7 @@ def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
             proc.kill()
 
 
-def test_banner_shows_admin_values_once_and_logs_hold_no_secret(tmp_path: Path) -> None:
+def test_banner_off_a_terminal_masks_secrets_and_says_how_to_read_them(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator", "serve", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -67,17 +68,33 @@ def test_banner_shows_admin_values_once_and_logs_hold_no_secret(tmp_path: Path) 
         lines = []
         for line in proc.stdout:
             lines.append(line)
-            if line.startswith("These values are shown once"):
+            if line.startswith("Secrets are masked"):
                 break
         banner = "".join(lines)
         assert "Shared secret" in banner and "/live/events" in banner
+        assert "python -m simulator secrets" in banner
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
-        secret = [ln.split()[-1] for ln in lines if ln.strip().startswith("Shared secret")][0]
-        assert secret not in err
+        out, err = proc.communicate(timeout=20)
+        stored = json.loads((tmp_path / "state" / "secrets.json").read_text())
+        secrets = [stored[name] for name in stored if not name.endswith("_id")]
+        leaked = [s for s in secrets if s in banner + out + err]
+        assert not leaked
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_secrets_command_prints_the_admin_values_with_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIM_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("ZENDESK_SHARED_SECRET", "shared-secret-for-the-test")
+    assert main(["secrets"]) == 0
+    out = capsys.readouterr().out
+    assert "Shared secret" in out and "shared-secret-for-the-test" in out
+    stored = json.loads((tmp_path / "state" / "secrets.json").read_text())
+    assert stored["zendesk_key_secret"] in out and stored["polyai_connector_token"] in out
 
 
 @pytest.mark.parametrize(

@@ -72,9 +72,19 @@ class HandoffPort(Protocol):
         ...
 
     async def user_message(
-        self, session_id: str, text: str, message_id: str, media: list[MediaRef] | None = None
+        self,
+        session_id: str,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        maybe_repeat: bool = False,
     ) -> None:
-        """Forward an end-user message (and any media it carries) to the agent, in order, exactly once."""
+        """Forward an end-user message (and any media it carries) to the agent, in order, exactly once.
+
+        `maybe_repeat`: the chat side may have handed this message over before (it resumed after
+        a crash), so the relay checks before posting it again.
+        """
         ...
 
     async def user_typing(self, session_id: str, typing: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -35,7 +36,8 @@ class RelayCore:
         self.sunco = sunco
         self.trace = trace or Trace(clock, size=0)
         self.sink: ChatSink | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Weak: a session's lock lives while someone holds or waits on it, so ended sessions leave memory.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
         # Set by the relay's shutdown: no new background work may start (it would outlive the relay).
         self.stopped = False
@@ -44,7 +46,10 @@ class RelayCore:
 
     def lock(self, session_id: str) -> asyncio.Lock:
         """The lock for one session's record (read-modify-write only; no network calls inside)."""
-        return self._locks.setdefault(session_id, asyncio.Lock())
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
 
     async def mutate(self, session_id: str, change: Callable[[SessionRecord], bool]) -> SessionRecord | None:
         """Load the session, apply `change` under its lock, save when it returns True.

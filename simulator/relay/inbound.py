@@ -296,20 +296,27 @@ class Inbound:
         return [m for m in agent if m.id not in shown]
 
     async def _show(self, record: SessionRecord, message: Message) -> bool:
-        """Show an agent message to the end user, once per message id, while the session is live."""
+        """Show an agent message to the end user, once per message id, while the session is live.
+
+        Marked shown in the store only after the chat side has it: a crash in between shows it
+        again after the restart (the chat side drops a message id it already has) rather than never.
+        """
         sid = record.session_id
-        if not await self.core.store.mark_event("message:" + message.id, self.core.clock.now()):
+        key = "message:" + message.id
+        if await self.core.store.event_seen(key):
             self._shown.setdefault(sid, set()).add(message.id)
             return False
         self._shown.setdefault(sid, set()).add(message.id)
         agent = await self._joined(record, agent_from(message.author, message.metadata))
         if agent is None:
             log.info(kv("relay.inbound.not_live", session=sid, message=message.id))
+            await self.core.store.mark_event(key, self.core.clock.now())
             return False
         self.core.unread.add(sid)
         shown = to_chat(message.content.model_dump(mode="json", exclude_none=True))
         chat_event = events.agent_message(message.id, agent.id, shown.text, shown.attachments, shown.suggestions)
         await self.core.deliver(sid, chat_event)
+        await self.core.store.mark_event(key, self.core.clock.now())
         return True
 
     # --- keeping a live conversation in step with SunCo ---

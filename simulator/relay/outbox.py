@@ -162,7 +162,7 @@ class Outbox:
         if wake.is_set():
             self.wake(session_id)
         elif self._wake.get(session_id) is wake:
-            del self._wake[session_id]
+            del self._wake[session_id]  # a finished session keeps nothing in memory
 
     async def _send(self, record: SessionRecord, item: OutboxItem, *, maybe_sent: bool) -> None:
         sunco = self.core.sunco

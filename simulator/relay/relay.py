@@ -184,19 +184,41 @@ class Relay:
         await self.handoffs.start(request)
 
     async def user_message(
-        self, session_id: str, text: str, message_id: str, media: list[MediaRef] | None = None
+        self,
+        session_id: str,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        maybe_repeat: bool = False,
     ) -> None:
         """Queue an end-user message for the agent (persisted first; sent in order, once): its text
-        (in several SunCo messages when longer than SunCo allows), then each media item it carries."""
+        (in several SunCo messages when longer than SunCo allows), then each media item it carries.
+
+        `maybe_repeat` (the chat side resumed after a crash): a message still queued is not queued
+        twice, and one already sent is found among the conversation's messages instead of reposted.
+        """
         record = await self.store.get_session(session_id)
         if record is None or record.state not in HANDED_OFF:
             log.warning(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
             return
+        if maybe_repeat and any(
+            i.message_id == message_id or i.message_id.startswith(f"{message_id}:")
+            for i in await self.store.outbox_items(session_id)
+        ):
+            log.info(kv("relay.user_message.already_queued", session=session_id, message=message_id))
+            return
         now = self.clock.now()
+        # An attempted item is looked for among the conversation's messages before it is posted.
         if text.strip() or not media:
             await self.outbox.add(
                 OutboxItem(
-                    session_id=session_id, kind="user_message", text=text, message_id=message_id, accepted_at=now
+                    session_id=session_id,
+                    kind="user_message",
+                    text=text,
+                    message_id=message_id,
+                    accepted_at=now,
+                    attempted=maybe_repeat,
                 )
             )
         for index, ref in enumerate(media or []):
@@ -207,6 +229,7 @@ class Relay:
                 media_url=ref.url,
                 media_type=ref.content_type,
                 accepted_at=now,
+                attempted=maybe_repeat,
             )
             await self.outbox.add(item)
         if self.core.is_live(record):

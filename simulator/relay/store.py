@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
 
-from simulator.config import Settings
+from simulator.config import Settings, private_file
 from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionRecord, SessionState
 
 DB_FILE = "relay.sqlite3"
@@ -61,6 +61,10 @@ class Store(Protocol):
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         """Record a processed event id; False when it was recorded before."""
+        ...
+
+    async def event_seen(self, event_id: str) -> bool:
+        """Whether `mark_event` recorded this id."""
         ...
 
     async def prune_events(self, before: datetime) -> int:
@@ -145,6 +149,9 @@ class MemoryStore:
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         return [r.model_copy(deep=True) for r in self._sessions.values() if r.state in states]
+
+    async def event_seen(self, event_id: str) -> bool:
+        return event_id in self._events
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         if event_id in self._events:
@@ -236,7 +243,7 @@ class SQLiteStore:
     async def open(self) -> None:
         if self._conn is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # names, emails and messages: this user only
         conn = sqlite3.connect(str(self.path), check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -311,6 +318,9 @@ class SQLiteStore:
         rows = await self._rows(sql, tuple(s.value for s in states))
         unique = {str(row[0]): row[1] for row in rows}
         return [SessionRecord.model_validate_json(data) for data in unique.values()]
+
+    async def event_seen(self, event_id: str) -> bool:
+        return bool(await self._rows("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)))
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
         cursor = await self._execute(

@@ -220,7 +220,9 @@ class SunCoClient:
             try:
                 return await once()
             except SunCoError as error:
-                log.warning(kv("relay.sunco.error", call=call, status=error.status, attempt=attempt))
+                # No status means a transport error or timeout: the line names it (e.g. ConnectError).
+                transport = str(error).rsplit(": ", 1)[-1] if error.status is None else None
+                log.warning(kv("relay.sunco.error", call=call, status=error.status, error=transport, attempt=attempt))
                 delay = error.retry_after
                 if not error.retryable or attempt >= attempts:
                     raise

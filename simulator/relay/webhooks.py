@@ -260,6 +260,8 @@ async def read_body(request: Request) -> bytes:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
+    except RecursionError:
+        raise WebhookRejected(400, "invalid_json", "body is nested too deeply") from None
     except ValueError as exc:
         raise WebhookRejected(400, "invalid_json", f"body is not JSON: {exc}") from None
 

@@ -80,7 +80,7 @@ class Harness:
     async def _start(self) -> None:
         state = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="handoff-sim-"))
         settings = self._settings or load_settings(
-            {"sim_state_dir": Path(state), "relay_store": "memory", **self._overrides},
+            {"sim_state_dir": Path(state), "relay_store": "memory", "sim_ephemeral": True, **self._overrides},
             environ={},
             persist_generated=False,
         )

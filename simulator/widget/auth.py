@@ -31,17 +31,20 @@ def normalise_host(value: str) -> str:
 class TokenService:
     """Checks connector credentials and issues and verifies access tokens.
 
-    The signing key is made per process: a restarted simulator invalidates old tokens, as a
-    rotated key would. Expiry is checked against the injected clock (virtual time in tests),
-    so PyJWT's own wall-clock `exp` check is off.
+    The signing key is given (kept in the state file, so tokens outlive a restart) or made per
+    process (memory-only runs: a restart invalidates old tokens, as a rotated key would).
+    Expiry is checked against the injected clock (virtual time in tests), so PyJWT's own
+    wall-clock `exp` check is off.
     """
 
-    def __init__(self, clock: Clock, connector_token: str, host: str, project_id: str) -> None:
+    def __init__(
+        self, clock: Clock, connector_token: str, host: str, project_id: str, key: bytes | None = None
+    ) -> None:
         self.clock = clock
         self._connector_token = connector_token
         self._host = normalise_host(host)
         self._project_id = project_id
-        self._key = secrets.token_bytes(32)
+        self._key = key or secrets.token_bytes(32)
 
     def connector_ok(self, token: str, host: str) -> bool:
         """Whether this connector token is registered for this host."""
@@ -87,10 +90,15 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self._hits: dict[str, deque[float]] = {}
+        self._next_sweep = 0.0
 
     def check(self, key: str) -> int | None:
         """Record one request; None if allowed, else the seconds to wait (for `Retry-After`)."""
         now = self.clock.monotonic()
+        if now >= self._next_sweep:
+            # Once a window: keys (tokens of finished sessions) with no hit in it leave memory.
+            self._hits = {k: h for k, h in self._hits.items() if h and h[-1] > now - self.window}
+            self._next_sweep = now + self.window
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - self.window:
             hits.popleft()

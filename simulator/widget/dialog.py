@@ -56,11 +56,18 @@ class Dialog:
     # Opening
 
     def open(
-        self, channel: Channel, *, name: str | None = None, email: str | None = None, phone: str | None = None
+        self,
+        channel: Channel,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        owner: str | None = None,
     ) -> Session:
         """A new session with its SESSION_START, worker and idle watchdog.
 
         Without a name or email, a stable fake identity is drawn from the session id (or phone).
+        `owner` is the id of the access token that opened it (webchat): only that token reconnects.
         """
         session_id = new_session_id()
         fake_name, fake_email = self._fake_identity(phone or session_id)
@@ -69,7 +76,7 @@ class Dialog:
             email = email or fake_email
         user = EndUserProfile(external_id=f"polyai-{session_id}", name=name, email=email, phone=phone)
         conv = self._bot.new_conversation(session_id, CHANNEL_TYPES[channel], phone or email)
-        session = self.store.create(channel, user, conv, session_id)
+        session = self.store.create(channel, user, conv, session_id, owner=owner)
         session.emit(p.SESSION_START, {"capabilities": dict(p.CAPABILITIES)})
         session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session_id}"))
         session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session_id}")
@@ -120,8 +127,11 @@ class Dialog:
         `media` (an MMS's pictures and files) reaches a live agent; the bot reads text only."""
         session.touch()
         message_id = str(uuid.uuid4())
+        # Pending before the echo is written: an acknowledged message is handled even after a crash.
+        turn = (text, message_id, [m.model_dump() for m in media or []])
+        session.pending.append(("text", turn))
         session.emit(p.USER_MESSAGE, {"text": text, "message_id": message_id}, custom=custom)
-        session.turns.put_nowait(("text", (text, message_id, list(media or []))))
+        session.turns.put_nowait(("text", turn))
         return message_id
 
     def note(self, session: Session, text: str) -> None:
@@ -149,6 +159,7 @@ class Dialog:
     def _finish(self, session: Session, reason: str) -> None:
         if session.ended:
             return
+        session.pending.append(("end", None))
         session.emit(p.SESSION_END, {"reason": reason})
         self._stop_watch(session)
         log.info(kv("widget.session_ended", session=session.id, reason=reason))
@@ -162,6 +173,10 @@ class Dialog:
         session = self.store.get(session_id)
         if session is None:
             log.warning(kv("widget.unknown_session", session=session_id, type=event.type))
+            return
+        if event.type == p.LIVE_AGENT_MESSAGE and _already_shown(session, event.payload.get("message_id")):
+            # The relay redelivers what it had not marked done before a crash: the user sees it once.
+            log.info(kv("widget.duplicate_dropped", session=session_id, type=event.type))
             return
         if event.type in (p.HANDOFF_FAILED, p.HANDOFF_TIMEOUT):
             session.handing_off = False  # the bot answers again
@@ -184,26 +199,73 @@ class Dialog:
     # The session's worker and watchdog
 
     async def _work(self, session: Session) -> None:
+        try:
+            await self._turns(session)
+        finally:
+            if session.ended and not session.pending:
+                session.save()
+                self.store.finished(session)
+
+    async def _turns(self, session: Session) -> None:
         while True:
             kind, value = await session.turns.get()
             try:
-                if kind == "text":
-                    await self._turn(session, *value)
+                if kind in ("text", "resumed"):
+                    text, message_id, media = value
+                    refs = [MediaRef.model_validate(m) for m in media]
+                    await self._turn(session, text, message_id, refs, again=kind == "resumed")
+                    kind = "text"
                 elif kind == "typing" and session.handing_off:
                     await self.handoff.user_typing(session.id, bool(value))
                 elif kind == "end":
                     if session.handing_off or await self.handoff.is_handed_off(session.id):
                         await self.handoff.user_ended(session.id)
+                    self._handled(session, kind, value)
                     return
                 elif kind == "stop":
+                    session.pending.clear()  # the relay ended it: nothing left to forward
                     return
             except Exception:
                 log.exception(kv("widget.turn_failed", session=session.id, kind=kind))
+            self._handled(session, kind, value)
 
-    async def _turn(self, session: Session, text: str, message_id: str, media: list[MediaRef] | None = None) -> None:
+    @staticmethod
+    def _handled(session: Session, kind: str, value: Any) -> None:
+        """A pending turn is done: the state file stops listing it (a text turn is known by its message id)."""
+        for entry in session.pending:
+            same = entry[1][1] == value[1] if kind == "text" and entry[0] == "text" else entry == (kind, value)
+            if entry[0] == kind and same:
+                session.pending.remove(entry)
+                session.save()
+                return
+
+    def resume(self, session: Session) -> None:
+        """Restart a session restored from the state file: its worker (with the turns it had not
+        handled yet, in order) and, while it is live, its idle watchdog."""
+        for kind, value in session.pending:
+            session.turns.put_nowait(("resumed" if kind == "text" else kind, value))
+        session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session.id}"))
+        if not session.ended:
+            session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session.id}")
+            session.tasks.append(session.watchdog)
+        log.info(
+            kv("widget.session_resumed", session=session.id, sequence=session.sequence, turns=len(session.pending))
+        )
+
+    async def _turn(
+        self,
+        session: Session,
+        text: str,
+        message_id: str,
+        media: list[MediaRef] | None = None,
+        *,
+        again: bool = False,
+    ) -> None:
         if session.handing_off and await self._relay_has(session):
             try:
-                if media:
+                if again:  # resumed after a restart: the relay may have it already, and checks
+                    await self.handoff.user_message(session.id, text, message_id, media or None, maybe_repeat=True)
+                elif media:
                     await self.handoff.user_message(session.id, text, message_id, media)
                 else:
                     await self.handoff.user_message(session.id, text, message_id)
@@ -215,6 +277,7 @@ class Dialog:
             return
         if not text.strip():
             log.info(kv("widget.media_ignored", session=session.id, items=len(media or [])))  # the bot reads text
+            self._handled(session, "text", (text, message_id))
             return
         session.emit(p.POLY_AGENT_THINKING, {})
         reply = await self._bot.respond(session.conv, text)
@@ -223,6 +286,8 @@ class Dialog:
             return
         if reply.text:
             session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text, suggestions=reply.suggestions))
+        # Answered: a restart must not answer it again (the relay keeps its own record of a handoff).
+        self._handled(session, "text", (text, message_id))
         if reply.handoff is not None:
             await self._start_handoff(session, reply.handoff)
 
@@ -295,3 +360,13 @@ class Dialog:
             if task is not current:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+def _already_shown(session: Session, message_id: object, window: int = 50) -> bool:
+    """Whether a live-agent message with this id is among the session's recent events."""
+    if not isinstance(message_id, str):
+        return False
+    return any(
+        e["type"] == p.LIVE_AGENT_MESSAGE and e["payload"].get("message_id") == message_id
+        for e in session.history[-window:]
+    )

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.durable import StateDB
 from simulator.logs import kv
 from simulator.relay.chat import ChatEvent, HandoffPort
 from simulator.trace import Trace
@@ -16,7 +17,8 @@ from simulator.widget.auth import TokenService
 from simulator.widget.bot import Bot
 from simulator.widget.dialog import Dialog
 from simulator.widget.loader import load_agent
-from simulator.widget.sessions import SessionStore
+from simulator.widget.persist import WidgetStore
+from simulator.widget.sessions import SessionStore, restored_session
 from simulator.widget.sms import SmsChannel
 from simulator.widget.webchat import Webchat
 
@@ -36,22 +38,26 @@ class WidgetServer:
         handoff: HandoffPort,
         *,
         agent_file: Path | None = None,
+        state_db: StateDB | None = None,
         trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.handoff = handoff
         self.agent_file = agent_file
-        self.store = SessionStore(clock, trace)
+        # Sessions, their events, the token key and the SMS outbox: in the state file when given one.
+        self.persist = WidgetStore(state_db or StateDB(None), settings.sim_ended_retention)
+        self.store = SessionStore(clock, trace, self.persist, settings.sim_ended_retention)
         self.dialog = Dialog(settings, clock, handoff, self.store)
         self.tokens = TokenService(
             clock,
             settings.polyai_connector_token.get_secret_value(),
             settings.polyai_widget_host,
             settings.polyai_project_id,
+            key=self.persist.signing_key(),
         )
         self.webchat = Webchat(self.dialog, self.tokens, clock)
-        self.sms = SmsChannel(self.dialog, clock)
+        self.sms = SmsChannel(self.dialog, clock, self.persist)
         # Loaded here, not in startup(): a broken agent file then stops the CLI before it serves,
         # with a one-line `AgentLoadError` (a ConfigError) naming the file and line.
         loaded = load_agent(agent_file)
@@ -68,7 +74,15 @@ class WidgetServer:
         return [*self.webchat.routes(), *self.sms.routes()]
 
     async def startup(self) -> None:
-        """Nothing to start: sessions and their tasks begin with the first request."""
+        """Resume the sessions a previous process left live (new ones begin with the first request)."""
+        for saved, events in self.persist.live():
+            if saved.id in self.store.live_ids():
+                continue  # already running
+            session = restored_session(saved, events, self.clock)
+            self.store.add(session)
+            if session.channel == "sms":
+                self.sms.listen(session)
+            self.dialog.resume(session)
 
     async def shutdown(self) -> None:
         await self.dialog.stop_all()

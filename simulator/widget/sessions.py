@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -14,7 +16,8 @@ from simulator.logs import kv
 from simulator.relay.chat import EndUserProfile
 from simulator.trace import Trace
 from simulator.widget import protocol as p
-from simulator.widget.agent import Conversation
+from simulator.widget.agent import Conversation, Turn
+from simulator.widget.persist import SavedConversation, SavedSession, SavedTurn, WidgetStore, as_json
 
 log = logging.getLogger("simulator.widget.sessions")
 
@@ -42,6 +45,12 @@ class Session:
     last_activity: float
     history: list[dict[str, Any]] = field(default_factory=list)
     sequence: int = 0
+    owner: str | None = None  # id (jti) of the access token that created it; only it opens the socket
+    # User turns accepted (echoed) but not yet handled; kept in the state file so a restart handles them.
+    pending: list[tuple[str, Any]] = field(default_factory=list)
+    service_number: str | None = None  # SMS: the number the user texted
+    # Writes the session (and the event just numbered) to the state file; None keeps it in memory.
+    saver: Callable[[Session, dict[str, Any] | None], None] | None = None
     subscribers: list[Subscriber] = field(default_factory=list)
     sockets: int = 0  # open webchat sockets (the connection limit counts these)
     joined: bool = False
@@ -84,14 +93,22 @@ class Session:
                 session=self.id,
                 data={"channel": self.channel, "event": event},
             )
-        for subscriber in list(self.subscribers):
-            subscriber.push(event)
         if type_ == p.SESSION_END:
             self.ended = True
             self.end_reason = (payload or {}).get("reason")
+        if not transient:
+            self.save(event)  # in the state file before anyone sees it
+        for subscriber in list(self.subscribers):
+            subscriber.push(event)
+        if type_ == p.SESSION_END:
             for subscriber in list(self.subscribers):
                 subscriber.close()
         return event
+
+    def save(self, event: dict[str, Any] | None = None) -> None:
+        """Write the session (with a new event) through to the state file, when there is one."""
+        if self.saver is not None:
+            self.saver(self, event)
 
     def after(self, cursor: int) -> list[dict[str, Any]]:
         """The recorded events with a sequence above `cursor`."""
@@ -116,16 +133,29 @@ def _gist(payload: dict[str, Any] | None) -> str:
 
 
 class SessionStore:
-    """Sessions by id; SMS sessions also by phone number (one live session per number)."""
+    """Live sessions by id; SMS sessions also by phone number (one live session per number).
 
-    def __init__(self, clock: Clock, trace: Trace | None = None) -> None:
+    An ended session leaves memory once its worker is done (`finished`). Its history stays in
+    the state file (read back by `get`), or, in memory-only mode, among the newest `retention`
+    ended sessions kept here.
+    """
+
+    def __init__(
+        self, clock: Clock, trace: Trace | None = None, persist: WidgetStore | None = None, retention: int = 1000
+    ) -> None:
         self.clock = clock
         self.trace = trace
+        self.persist = persist
+        self.retention = retention
         self._sessions: dict[str, Session] = {}
         self._by_phone: dict[str, str] = {}
+        self._ended: OrderedDict[str, Session] = OrderedDict()
 
-    def create(self, channel: Channel, user: EndUserProfile, conv: Conversation, session_id: str) -> Session:
+    def create(
+        self, channel: Channel, user: EndUserProfile, conv: Conversation, session_id: str, owner: str | None = None
+    ) -> Session:
         session = Session(
+            owner=owner,
             id=session_id,
             channel=channel,
             user=user,
@@ -135,13 +165,48 @@ class SessionStore:
             last_activity=self.clock.monotonic(),
             trace=self.trace,
         )
-        self._sessions[session.id] = session
-        if channel == "sms" and user.phone:
-            self._by_phone[user.phone] = session.id
+        self.add(session)
         return session
 
+    def add(self, session: Session) -> None:
+        """Hold a live session (new, or restored from the state file)."""
+        if self.persist is not None and self.persist.persistent:
+            session.saver = self._save
+        if session.trace is None:
+            session.trace = self.trace
+        self._sessions[session.id] = session
+        if session.channel == "sms" and session.user.phone:
+            self._by_phone[session.user.phone] = session.id
+
+    def _save(self, session: Session, event: dict[str, Any] | None) -> None:
+        assert self.persist is not None
+        self.persist.save(saved_session(session), event)
+
     def get(self, session_id: str) -> Session | None:
-        return self._sessions.get(session_id)
+        """A live session, else an ended one still kept (from the state file: a read-only copy)."""
+        session = self._sessions.get(session_id) or self._ended.get(session_id)
+        if session is not None or self.persist is None:
+            return session
+        loaded = self.persist.load(session_id)
+        return restored_session(loaded[0], loaded[1], self.clock) if loaded else None
+
+    def live_ids(self) -> set[str]:
+        return set(self._sessions)
+
+    def finished(self, session: Session) -> None:
+        """An ended session's work is done: it leaves memory (its history stays in the store)."""
+        if self._sessions.get(session.id) is not session:
+            return
+        del self._sessions[session.id]
+        if session.user.phone and self._by_phone.get(session.user.phone) == session.id:
+            del self._by_phone[session.user.phone]
+        session.subscribers.clear()
+        if self.persist is not None and self.persist.persistent:
+            self.persist.prune()
+            return
+        self._ended[session.id] = session
+        while len(self._ended) > self.retention:
+            self._ended.popitem(last=False)
 
     def for_phone(self, phone: str) -> Session | None:
         """The number's session, unless it has ended."""
@@ -154,6 +219,71 @@ class SessionStore:
     def clear(self) -> None:
         self._sessions.clear()
         self._by_phone.clear()
+        self._ended.clear()
+        if self.persist is not None:
+            self.persist.clear()
+
+
+def saved_session(session: Session) -> SavedSession:
+    """What the state file keeps of a session (its events are rows of their own)."""
+    conv = session.conv
+    return SavedSession(
+        id=session.id,
+        channel=session.channel,
+        user=session.user,
+        created_at=session.created_at,
+        owner=session.owner,
+        sequence=session.sequence,
+        joined=session.joined,
+        handing_off=session.handing_off,
+        ended=session.ended,
+        end_reason=session.end_reason,
+        conv=SavedConversation(
+            id=conv.id,
+            project_id=conv.project_id,
+            channel_type=conv.channel_type,
+            caller_number=conv.caller_number,
+            env=conv.env,
+            state=as_json(conv.state),
+            memory=as_json(conv.memory),
+            history=[SavedTurn(speaker=t.speaker, text=t.text, timestamp=t.timestamp) for t in conv.history],
+        ),
+        pending=list(session.pending),
+        service_number=session.service_number,
+    )
+
+
+def restored_session(saved: SavedSession, events: list[dict[str, Any]], clock: Clock) -> Session:
+    """A session back from the state file (no tasks or listeners yet)."""
+    c = saved.conv
+    conv = Conversation(
+        id=c.id,
+        project_id=c.project_id,
+        channel_type=c.channel_type,
+        caller_number=c.caller_number,
+        env=c.env,
+        state=dict(c.state),
+        memory=dict(c.memory),
+        history=[Turn(t.speaker, t.text, t.timestamp) for t in c.history],
+    )
+    return Session(
+        id=saved.id,
+        channel=saved.channel,
+        user=saved.user,
+        conv=conv,
+        clock=clock,
+        created_at=saved.created_at,
+        last_activity=clock.monotonic(),
+        history=events,
+        sequence=max([saved.sequence, *(e["sequence"] for e in events)]),
+        owner=saved.owner,
+        joined=saved.joined,
+        handing_off=saved.handing_off,
+        ended=saved.ended,
+        end_reason=saved.end_reason,
+        pending=[(kind, tuple(value) if isinstance(value, list) else value) for kind, value in saved.pending],
+        service_number=saved.service_number,
+    )
 
 
 def new_session_id() -> str:

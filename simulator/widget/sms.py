@@ -9,7 +9,6 @@ segments listed (`segments`: the parts, in order).
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,12 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from simulator.bodies import loads
 from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.relay.chat import MediaRef
 from simulator.trace import Trace
 from simulator.widget import protocol as p
 from simulator.widget.dialog import HANDOFF_FAILED_TEXT, Dialog
+from simulator.widget.persist import WidgetStore
 from simulator.widget.segments import split
 from simulator.widget.sessions import Session
 
@@ -37,6 +38,7 @@ QUEUE_POSITION = "You are #{position} in the queue."
 HANDOFF_TIMEOUT_TEXT = "Sorry, no agent is available right now. Please try again later."
 CONVERSATION_ENDED = "This conversation has ended. Text us again any time."
 STOP_WORDS = frozenset({"STOP", "END", "QUIT", "CANCEL", "UNSUBSCRIBE", "STOPALL"})
+DEFAULT_SERVICE_NUMBER = "+15550000000"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -96,11 +98,12 @@ class SmsFeed:
 class SmsOutbox:
     """Every text sent to a phone, in order."""
 
-    def __init__(self, clock: Clock, trace: Trace | None = None) -> None:
+    def __init__(self, clock: Clock, trace: Trace | None = None, persist: WidgetStore | None = None) -> None:
         self.clock = clock
         self.trace = trace
-        self.messages: list[dict[str, Any]] = []
-        self._ids = itertools.count(1)
+        self.persist = persist
+        self.messages: list[dict[str, Any]] = persist.sms() if persist else []
+        self._ids = itertools.count(len(self.messages) + 1)
 
     def send(self, *, to: str, from_: str, body: str, session_id: str) -> dict[str, Any]:
         segmented = split(body)
@@ -115,6 +118,8 @@ class SmsOutbox:
             "sent_at": p.iso(self.clock.now()),
             "session_id": session_id,
         }
+        if self.persist is not None:
+            self.persist.add_sms(message)
         self.messages.append(message)
         if self.trace is not None:
             self.trace.record(
@@ -172,7 +177,7 @@ async def _form(request: Request) -> dict[str, Any] | None:
     # Parsed here rather than with request.form(), which needs python-multipart.
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            data = json.loads(raw)
+            data = loads(raw)
         except ValueError:
             return None
         return data if isinstance(data, dict) else None
@@ -185,9 +190,9 @@ async def _form(request: Request) -> dict[str, Any] | None:
 class SmsChannel:
     """`POST /sms/inbound` (form fields From, To, Body) and `GET /_sim/sms/outbox[?to=+1555...]`."""
 
-    def __init__(self, dialog: Dialog, clock: Clock) -> None:
+    def __init__(self, dialog: Dialog, clock: Clock, persist: WidgetStore | None = None) -> None:
         self.dialog = dialog
-        self.outbox = SmsOutbox(clock, dialog.store.trace)
+        self.outbox = SmsOutbox(clock, dialog.store.trace, persist)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -200,11 +205,15 @@ class SmsChannel:
         form = await _form(request)
         if form is None:
             return JSONResponse({"error": "Error parsing request"}, status_code=400)
-        phone, service, body = (str(form.get(k) or "").strip() for k in ("From", "To", "Body"))
+        fields = [form.get(k) for k in ("From", "To", "Body")]
+        if any(value is not None and not isinstance(value, str) for value in fields):
+            # JSON can carry numbers, lists or objects; a provider's fields are always text.
+            return JSONResponse({"error": "From, To and Body must be strings"}, status_code=400)
+        phone, service, body = ((value or "").strip() for value in fields)
         media = _media(form)
         if not phone or not (body or media):
             return JSONResponse({"error": "From and Body (or MediaUrl0) are required"}, status_code=400)
-        self.receive(phone, service or "+15550000000", body, media)
+        self.receive(phone, service or DEFAULT_SERVICE_NUMBER, body, media)
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     def receive(
@@ -254,8 +263,14 @@ class SmsChannel:
 
     def _open(self, phone: str, service_number: str) -> Session:
         session = self.dialog.open("sms", phone=phone)
-        session.subscribe(SmsFeed(self.outbox, phone, service_number, session.id))
+        session.service_number = service_number
+        self.listen(session)
         return session
+
+    def listen(self, session: Session) -> None:
+        """Texts for the session's phone go to the outbox (also for a session restored after a restart)."""
+        phone = session.user.phone or ""
+        session.subscribe(SmsFeed(self.outbox, phone, session.service_number or DEFAULT_SERVICE_NUMBER, session.id))
 
     async def read_outbox(self, request: Request) -> Response:
         to = request.query_params.get("to")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from simulator.bodies import BodyTooLarge, loads
 from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.widget import protocol as p
@@ -60,6 +62,8 @@ def _guarded(handler: Handler) -> Handler:
     async def run(request: Request) -> Response:
         try:
             return await handler(request)
+        except BodyTooLarge:
+            raise  # the app's BodyLimit answers 413
         except Exception:
             log.exception(kv("widget.http_error", path=request.url.path))
             return error(500, "Internal server error")
@@ -73,7 +77,7 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = loads(raw)
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
@@ -131,11 +135,12 @@ class Webchat:
         token, host = request.headers.get("x-token"), request.headers.get("x-host")
         if not token or not host:
             return error(401, "Missing authentication headers")
-        if await _json_object(request) is None:
-            return error(400, "Error parsing request")
+        # Credentials before the body: an unknown caller's body is never read.
         if not self.tokens.connector_ok(token, host):
             log.warning(kv("widget.bad_connector_token", host=host))
             return error(401, "Connector token does not exist")
+        if await _json_object(request) is None:
+            return error(400, "Error parsing request")
         if limited := self._limited(f"connector:{token}"):
             return limited
         return JSONResponse(
@@ -162,7 +167,8 @@ class Webchat:
         if limited := self._limited(f"token:{claims['jti']}"):
             return limited
         user = wanted.user or SessionUser()
-        session = self.dialog.open("webchat", name=user.name, email=user.email)
+        # The session belongs to this token: only it opens the session's socket.
+        session = self.dialog.open("webchat", name=user.name, email=user.email, owner=str(claims["jti"]))
         return JSONResponse({"session_id": session.id})
 
     # The socket
@@ -174,12 +180,13 @@ class Webchat:
         if not session_id or not token:
             return await self._deny(websocket, 400, "invalid connection parameters")
         try:
-            self.tokens.verify(token)
+            claims = self.tokens.verify(token)
         except TokenError:
             return await self._deny(websocket, 401, "authentication failed")
         session = self.dialog.store.get(session_id)
-        # Ended and expired sessions can't be resumed; SMS sessions have no socket.
-        if session is None or session.ended or session.channel != "webchat":
+        # Ended and expired sessions can't be resumed; SMS sessions have no socket. Another token's
+        # session is "not found" too, so a token cannot tell others' session ids from made-up ones.
+        if session is None or session.ended or session.channel != "webchat" or not _owns(session, claims):
             return await self._deny(websocket, 404, "session not found")
         if session.sockets >= p.MAX_SOCKETS_PER_SESSION:
             return await self._deny(websocket, 429, "connection limit exceeded for session")
@@ -264,6 +271,11 @@ class Webchat:
 
     def reset(self) -> None:
         self.limiter.reset()
+
+
+def _owns(session: Session, claims: dict[str, object]) -> bool:
+    """Whether the token that made these claims created the session."""
+    return session.owner is not None and hmac.compare_digest(session.owner, str(claims.get("jti", "")))
 
 
 def _said(event: p.ClientEvent) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -10,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from simulator.bodies import loads
 from simulator.zendesk.errors import SuncoError, field_errors
 from simulator.zendesk.faults import FaultBook, fault_adapter
 from simulator.zendesk.models import Content
@@ -55,7 +55,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 async def _json(request: Request) -> Any:
     try:
-        return json.loads(await request.body() or b"{}")
+        return loads(await request.body() or b"{}")
     except ValueError:
         raise WorkspaceError(400, "body: invalid JSON") from None
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.durable import StateDB, committing, evict
 from simulator.trace import Trace
 from simulator.zendesk.control_api import ControlApi
 from simulator.zendesk.conversations import Conversations
-from simulator.zendesk.events import EventBus
+from simulator.zendesk.events import EventBus, api_key_headers
 from simulator.zendesk.faults import FaultBook
 from simulator.zendesk.http import SuncoRoutes
-from simulator.zendesk.state import seeded_state
+from simulator.zendesk.models import Webhook
+from simulator.zendesk.state import reseed, seeded_state
 from simulator.zendesk.status_webhook import StatusWebhook
 from simulator.zendesk.sunco_api import SuncoApi
 from simulator.zendesk.sunco_apps_api import SuncoAppsApi
@@ -27,7 +30,8 @@ from simulator.zendesk.sunco_switchboards_api import SuncoSwitchboardsApi
 from simulator.zendesk.sunco_users_api import SuncoUsersApi
 from simulator.zendesk.support_api import SupportApi
 from simulator.zendesk.switchboard import SwitchboardControl
-from simulator.zendesk.webhooks import Deliverer
+from simulator.zendesk.ticket import Ticket
+from simulator.zendesk.webhooks import Deliverer, PendingDelivery
 from simulator.zendesk.workspace import AgentWorkspace
 
 
@@ -39,14 +43,23 @@ class ZendeskEmulator:
         settings: Settings,
         clock: Clock,
         transport: httpx.AsyncBaseTransport | None,
+        state_db: StateDB | None = None,
         *,
         trace: Trace | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.transport = transport
+        # In memory unless given a state file; then every request's changes are written before it is answered.
+        self.db = state_db or StateDB(None)
         self.trace = trace or Trace(clock, size=0)
         self.state = seeded_state(settings)
+        seeded_webhook = settings.zendesk_webhook_id
+        loaded = self.db.bind(
+            self.state, "zendesk", scrub={"webhooks": lambda hooks: _without_secret(hooks, seeded_webhook)}
+        )
+        if loaded:
+            reseed(self.state, settings)
         self.faults = FaultBook()
         self.deliverer = Deliverer(
             clock,
@@ -56,12 +69,19 @@ class ZendeskEmulator:
             batch_size=settings.zendesk_webhook_batch_size,
             batch_wait_seconds=settings.zendesk_webhook_batch_wait_seconds,
         )
+        self.deliverer.unfinished = self.db.bind_dict(
+            "zendesk.deliveries", self.deliverer.unfinished, str, PendingDelivery
+        )
+        self.deliverer.on_change = self.db.commit
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
+        self.workspace.tickets = self.db.bind_dict("zendesk.tickets", self.workspace.tickets, int, Ticket)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
+        self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)
+        self.workspace.on_status.append(self._finished)
         sunco = SuncoRoutes(settings, self.faults, self.state, clock)
         self._routes: list[BaseRoute] = [
             *SuncoApi(self.conversations, sunco).routes(),
@@ -76,6 +96,10 @@ class ZendeskEmulator:
             *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             sunco.fallback(),
         ]
+        for route in self._routes:
+            if isinstance(route, Route):
+                route.app = committing(route.app, self.db.commit)
+        self.db.commit()  # the seeded app, on first start
 
     def routes(self) -> list[BaseRoute]:
         """`/sc/v2/...`, `/api/v2/tickets...`, `/_sim/agent/...`, `/_sim/faults`, `/_sim/deliveries`."""
@@ -95,6 +119,22 @@ class ZendeskEmulator:
         self.state.clear_data()
         self.workspace.reset()
         self.faults.clear()
+        self.db.commit()
+
+    def _finished(self, ticket: Ticket, previous: str) -> None:
+        """A solved or closed ticket's conversation messages leave memory (the state file keeps them;
+        a returning user or a read by id brings them back)."""
+        if ticket.status in ("solved", "closed"):
+            evict(self.state.messages, ticket.conversation_id)
+
+    def _signer(self, pending: PendingDelivery) -> tuple[str, Callable[[bytes], dict[str, str]]]:
+        """Target and headers for a delivery resumed after a restart: the webhook's as configured now."""
+        if pending.kind == "zendesk_status":
+            return self.status_webhook.target, self.status_webhook.signer()
+        found = self.state.find_webhook(pending.key.split(":", 1)[0])
+        if found is None:
+            return pending.target, api_key_headers("")
+        return found[1].target, api_key_headers(found[1].secret)
 
     async def wait_for_deliveries(self, rounds: int = 200) -> bool:
         """Yield to the event loop until no delivery is queued or in flight (True) or rounds run out.
@@ -106,3 +146,8 @@ class ZendeskEmulator:
                 return True
             await asyncio.sleep(0)
         return self.deliverer.idle
+
+
+def _without_secret(hooks: list[Webhook], seeded_id: str) -> list[Webhook]:
+    """The seeded webhook's secret is the shared secret: the state file leaves it to the settings."""
+    return [h.model_copy(update={"secret": ""}) if h.id == seeded_id else h for h in hooks]

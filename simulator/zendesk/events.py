@@ -98,7 +98,7 @@ class EventBus:
                         key=f"{hook.id}:{subject}",
                         target=hook.target,
                         body=json.dumps(envelope).encode(),
-                        headers=_api_key_headers(hook.secret),
+                        headers=api_key_headers(hook.secret),
                         event_ids=[event["id"]],
                         event_types=[event_type],
                         conversation=conversation_id,
@@ -108,7 +108,7 @@ class EventBus:
         return event_ids
 
 
-def _api_key_headers(secret: str) -> Callable[[bytes], dict[str, str]]:
+def api_key_headers(secret: str) -> Callable[[bytes], dict[str, str]]:
     """SunCo sends the webhook's secret as a plain header on every delivery."""
 
     def headers(_body: bytes) -> dict[str, str]:

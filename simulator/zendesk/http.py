@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
+from simulator.bodies import BodyTooLarge, loads, read_body
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
@@ -46,6 +46,11 @@ def parse(model: type[M], body: Any) -> M:
         return model.model_validate(body)
     except ValidationError as exc:
         raise bad_request(exc) from None
+
+
+def too_large(limit: int) -> Response:
+    """SunCo's 413, for a body over its limit."""
+    return SuncoError(413, f"Request body exceeds the {limit // 1024} kB limit").response()
 
 
 def principal(request: Request) -> Principal:
@@ -167,11 +172,7 @@ class SuncoRoutes:
         raise SuncoError(fault.status, "Injected fault", retry_after=fault.retry_after)
 
     async def _checked(self, request: Request, handler: Handler, op: str) -> Response:
-        raw = await request.body()
-        if op == "UploadAttachment" and len(raw) > MAX_UPLOAD_BYTES:
-            raise SuncoError(413, "Attachment exceeds the 50 MB limit")
-        if op != "UploadAttachment" and len(raw) > MAX_BODY_BYTES:
-            raise SuncoError(413, "Request body exceeds the 100 kB limit")
+        # Credentials first: an unauthenticated body is never read, then only up to its limit.
         scopes = spec.operation(op)["scopes"]
         who: Principal | None = None
         if scopes:
@@ -193,6 +194,13 @@ class SuncoRoutes:
             and (who.app_id or self.settings.zendesk_app_id) != (app_id or self.settings.zendesk_app_id)
         ):
             raise SuncoError(401, "Invalid credentials")  # an app's key is unknown to every other app
+        upload = op == "UploadAttachment"
+        try:
+            raw = await read_body(request, MAX_UPLOAD_BYTES if upload else MAX_BODY_BYTES)
+        except BodyTooLarge:
+            raise SuncoError(
+                413, "Attachment exceeds the 50 MB limit" if upload else "Request body exceeds the 100 kB limit"
+            ) from None
         body: Any = None
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             if op != "UploadAttachment":
@@ -200,7 +208,7 @@ class SuncoRoutes:
             body = None  # the handler reads the form
         elif request.method in ("POST", "PUT", "PATCH") and raw:
             try:
-                body = json.loads(raw)
+                body = loads(raw)
             except ValueError:
                 raise SuncoError(400, "body: invalid JSON") from None
             spec.check_request(op, body)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from simulator.config import Settings
+from simulator.durable import durable, scan
 from simulator.zendesk.ids import new_id
 from simulator.zendesk.models import (
     Conversation,
@@ -42,31 +43,33 @@ class AppState:
     """Everything the emulated SunCo app holds. Configuration is seeded from settings."""
 
     app_id: str
-    integrations: dict[str, Integration] = field(default_factory=dict)
-    webhooks: dict[str, list[Webhook]] = field(default_factory=dict)  # by integration id
-    switchboard: Switchboard | None = None
-    switchboard_integrations: dict[str, SwitchboardIntegration] = field(default_factory=dict)
-    users: dict[str, User] = field(default_factory=dict)
-    conversations: dict[str, Conversation] = field(default_factory=dict)
-    participants: dict[str, list[str]] = field(default_factory=dict)  # conversation id -> user ids
-    messages: dict[str, list[Message]] = field(default_factory=dict)  # conversation id -> oldest first
+    # `durable()` fields are kept in the state file (see simulator.durable): declare new ones the same way.
+    integrations: dict[str, Integration] = durable()
+    webhooks: dict[str, list[Webhook]] = durable()  # by integration id
+    switchboard: Switchboard | None = durable(None)
+    switchboard_integrations: dict[str, SwitchboardIntegration] = durable()
+    users: dict[str, User] = durable()
+    conversations: dict[str, Conversation] = durable()
+    participants: dict[str, list[str]] = durable()  # conversation id -> user ids
+    messages: dict[str, list[Message]] = durable()  # conversation id -> oldest first
     # Resources of the rest of the API (JSON as SunCo shows them; secrets included, never logged).
-    apps: dict[str, dict[str, Any]] = field(default_factory=dict)  # app id -> app (the seeded one first)
-    app_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # key id -> {id, displayName, secret}
-    integration_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # key id -> key + integrationId
-    attachments: dict[str, dict[str, Any]] = field(default_factory=dict)  # mediaUrl -> attachment
-    attachment_files: dict[str, bytes] = field(default_factory=dict)  # attachment id -> uploaded bytes
-    clients: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> clients
-    devices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> devices
-    oauth_codes: dict[str, str] = field(default_factory=dict)  # authorization code -> OAuth client id
-    oauth_tokens: dict[str, str] = field(default_factory=dict)  # access token -> integration id
+    apps: dict[str, dict[str, Any]] = durable()  # app id -> app (the seeded one first)
+    app_keys: dict[str, dict[str, Any]] = durable()  # key id -> {id, displayName, secret}
+    integration_keys: dict[str, dict[str, Any]] = durable()  # key id -> key + integrationId
+    attachments: dict[str, dict[str, Any]] = durable()  # mediaUrl -> attachment
+    attachment_files: dict[str, bytes] = durable()  # attachment id -> uploaded bytes
+    clients: dict[str, list[dict[str, Any]]] = durable()  # user id -> clients
+    devices: dict[str, list[dict[str, Any]]] = durable()  # user id -> devices
+    oauth_codes: dict[str, str] = durable()  # authorization code -> OAuth client id
+    oauth_tokens: dict[str, str] = durable()  # access token -> integration id
 
     def find_user(self, user_id_or_external_id: str) -> User | None:
         """Look a user up by SunCo id, then by externalId."""
         user = self.users.get(user_id_or_external_id)
         if user:
             return user
-        return next((u for u in self.users.values() if u.external_id == user_id_or_external_id), None)
+        found = next((u for u in scan(self.users) if u.external_id == user_id_or_external_id), None)
+        return self.users[found.id] if found else None
 
     def find_webhook(self, webhook_id: str) -> tuple[str, Webhook] | None:
         for integration_id, hooks in self.webhooks.items():
@@ -157,3 +160,14 @@ def seeded_state(settings: Settings) -> AppState:
     }
     state.switchboard = Switchboard(id=new_id(), enabled=True, default_switchboard_integration_id=polyai_id)
     return state
+
+
+def reseed(state: AppState, settings: Settings) -> None:
+    """After loading the state file: the seeded webhook follows the settings (its target, its secret)."""
+    for integration_id, hooks in state.webhooks.items():
+        for index, hook in enumerate(hooks):
+            if hook.id == settings.zendesk_webhook_id:
+                target = settings.relay_url + settings.events_webhook_path
+                secret = settings.zendesk_shared_secret.get_secret_value()
+                hooks[index] = hook.model_copy(update={"target": target, "secret": secret})
+        state.webhooks[integration_id] = hooks

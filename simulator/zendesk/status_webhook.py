@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable
 
 from simulator.clock import Clock
 from simulator.config import Settings
@@ -56,20 +57,24 @@ class StatusWebhook:
                 },
             }
         ).encode()
-        invocation_id = str(uuid.uuid4().int)[:19]
         self.deliverer.enqueue(
             Delivery(
                 kind="zendesk_status",
                 key=f"ticket:{ticket.id}",
                 target=self.target,
                 body=body,
-                headers=lambda raw: self._headers(raw, invocation_id),
+                headers=self.signer(),
                 event_ids=[event_id],
                 event_types=[EVENT_TYPE],
                 conversation=ticket.conversation_id,
                 ticket=ticket.id,
             )
         )
+
+    def signer(self) -> Callable[[bytes], dict[str, str]]:
+        """Headers per attempt for one invocation (also for deliveries resumed after a restart)."""
+        invocation_id = str(uuid.uuid4().int)[:19]
+        return lambda raw: self._headers(raw, invocation_id)
 
     def _headers(self, body: bytes, invocation_id: str) -> dict[str, str]:
         """Headers for one attempt: the signature covers this attempt's timestamp."""

@@ -3,7 +3,6 @@ Zendesk's auth (API token or OAuth bearer) and error shapes."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from simulator.bodies import loads
 from simulator.config import Settings
 from simulator.zendesk.auth import zendesk_authorized, zendesk_caller
 from simulator.zendesk.comments import ticket_comments
@@ -136,7 +136,7 @@ class SupportApi:
         if ticket is None:
             return JSONResponse(NOT_FOUND, status_code=404)
         try:
-            raw = json.loads(await request.body())
+            raw = loads(await request.body())
             update = TicketUpdate.model_validate(raw["ticket"])
         except (ValueError, KeyError, TypeError, ValidationError):
             return JSONResponse(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel
 
 from simulator.clock import Clock
 from simulator.logs import kv
@@ -102,6 +103,24 @@ def _merged(batch: list[Delivery], *, invalid: bool = False) -> Delivery:
     )
 
 
+class PendingDelivery(BaseModel):
+    """A delivery not yet finished, as the state file keeps it (resent after a restart)."""
+
+    seq: int
+    id: str
+    kind: Kind
+    key: str
+    target: str
+    body: str
+    event_ids: list[str]
+    event_types: list[str]
+
+
+# For a delivery resumed after a restart: its target now and its per-attempt headers (the port and
+# the secrets come from the settings of the new process).
+Signer = Callable[[PendingDelivery], tuple[str, Callable[[bytes], dict[str, str]]]]
+
+
 class DeliveryLog:
     """Every attempt, as the Admin Center "Integrations > Logs" view would list it (oldest first)."""
 
@@ -165,6 +184,11 @@ class Deliverer:
         # back meanwhile, so the next deliveries really travel together.
         self._collecting: dict[str, asyncio.Event] = {}
         self._seq = itertools.count(1)
+        # Accepted but not finished, by delivery id: the emulator makes this durable and sets
+        # `signer` and `on_change` (its commit), so a restart resends what a crash interrupted.
+        self.unfinished: dict[str, PendingDelivery] = {}
+        self.signer: Signer | None = None
+        self.on_change: Callable[[], None] = lambda: None
 
     async def startup(self) -> None:
         self._client = httpx.AsyncClient(
@@ -173,6 +197,7 @@ class Deliverer:
         self._running = True
         for key in self._lanes:
             self._start_worker(key)
+        self._resume()  # after: it starts the workers of the keys it queues
 
     async def shutdown(self) -> None:
         self._running = False
@@ -189,6 +214,7 @@ class Deliverer:
         # Forget the queues before awaiting the workers: a delivery queued meanwhile starts afresh.
         self._lanes = {}
         self._collecting = {}
+        self.unfinished.clear()
         self.log.clear()
         await self._stop_workers()
 
@@ -197,9 +223,48 @@ class Deliverer:
         """True when nothing is queued or being sent."""
         return self._busy == 0 and all(not lane.pending for lane in self._lanes.values())
 
+    def _resume(self) -> None:
+        """Queue again, in their order, the deliveries a previous process accepted but never finished."""
+        queued = {d.id for lane in self._lanes.values() for d in lane.pending}
+        waiting = sorted((p for p in self.unfinished.values() if p.id not in queued), key=lambda p: p.seq)
+        self._seq = itertools.count(max((p.seq for p in self.unfinished.values()), default=0) + 1)
+        for record in waiting:
+            target, headers = (
+                self.signer(record)
+                if self.signer
+                else (record.target, lambda _body: {"Content-Type": "application/json"})
+            )
+            delivery = Delivery(
+                kind=record.kind,
+                key=record.key,
+                target=target,
+                body=record.body.encode(),
+                headers=headers,
+                event_ids=list(record.event_ids),
+                event_types=list(record.event_types),
+                id=record.id,
+                seq=record.seq,
+            )
+            self._queue(delivery)
+        if waiting:
+            log.info(kv("zendesk.delivery.resumed", pending=len(waiting)))
+
     def enqueue(self, delivery: Delivery) -> None:
         """Accept a delivery; it goes out after earlier ones with the same key."""
         delivery.seq = next(self._seq)
+        self.unfinished[delivery.id] = PendingDelivery(
+            seq=delivery.seq,
+            id=delivery.id,
+            kind=delivery.kind,
+            key=delivery.key,
+            target=delivery.target,
+            body=delivery.body.decode(),
+            event_ids=list(delivery.event_ids),
+            event_types=list(delivery.event_types),
+        )
+        self._queue(delivery)
+
+    def _queue(self, delivery: Delivery) -> None:
         lane = self._lanes.setdefault(delivery.key, _Lane())
         lane.pending.append(delivery)
         lane.wake.set()
@@ -207,6 +272,9 @@ class Deliverer:
             self._start_worker(delivery.key)
 
     def _start_worker(self, key: str) -> None:
+        running = self._workers.get(key)
+        if running is not None and not running.done():
+            return  # one worker per key, or two would share (and strand) its lane
         self._workers[key] = asyncio.create_task(self._work(self._lanes[key]), name=f"zendesk-delivery-{key}")
 
     async def _stop_workers(self) -> None:
@@ -292,6 +360,7 @@ class Deliverer:
                 del self._collecting[first.target]
                 gate.set()
         await self._send(_merged(batch, invalid=fault is not None and fault.with_invalid_event))
+        self._finished([d.id for d in batch])  # sent as one POST under the merged delivery's id
         return borrowed
 
     def _gather(self, first: Delivery, lane: _Lane, batch: list[Delivery], borrowed: list[_Lane], size: int) -> None:
@@ -355,6 +424,11 @@ class Deliverer:
         finally:
             self._send_slots.release()
 
+    def _finished(self, ids: list[str]) -> None:
+        """Deliveries done (delivered, failed for good or dropped): the state file forgets them."""
+        if [self.unfinished.pop(i, None) for i in ids if i in self.unfinished]:
+            self.on_change()
+
     def _record(
         self,
         delivery: Delivery,
@@ -378,6 +452,8 @@ class Deliverer:
             "outcome": outcome,
         }
         self.log.add(entry)
+        if outcome != "retrying":
+            self._finished([delivery.id])
         self._trace(delivery, entry)
         level = logging.INFO if outcome in ("delivered", "retrying") else logging.WARNING
         log.log(

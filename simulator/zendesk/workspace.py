@@ -9,6 +9,7 @@ from typing import Any
 
 from simulator.clock import Clock
 from simulator.config import Settings
+from simulator.durable import scan
 from simulator.logs import kv
 from simulator.trace import Trace
 from simulator.zendesk.conversations import Conversations
@@ -81,9 +82,10 @@ class AgentWorkspace:
         return ticket
 
     def open_ticket_for(self, conversation_id: str) -> Ticket | None:
-        return next(
-            (t for t in self.tickets.values() if t.conversation_id == conversation_id and t.status != "closed"), None
-        )
+        # Read-only scan (the state file need not re-check every ticket); the one found is noted.
+        live = (t for t in scan(self.tickets) if t.conversation_id == conversation_id and t.status != "closed")
+        found = next(live, None)
+        return self.tickets[found.id] if found else None
 
     async def control_received(
         self, conversation: Conversation, integration: SwitchboardIntegration, metadata: Metadata

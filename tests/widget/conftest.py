@@ -47,7 +47,9 @@ class FakeRelay:
             for type_ in ("POLY_AGENT_TRIGGERED_HANDOFF", "POLY_AGENT_LEFT", "HANDOFF_ACCEPTED"):
                 await self.push(request.session_id, type_)
 
-    async def user_message(self, session_id: str, text: str, message_id: str) -> None:
+    async def user_message(
+        self, session_id: str, text: str, message_id: str, media: Any = None, *, maybe_repeat: bool = False
+    ) -> None:
         self.calls.append(("user_message", (session_id, text, message_id)))
         if self.raise_on_message is not None:
             raise self.raise_on_message

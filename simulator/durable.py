@@ -1,0 +1,424 @@
+"""The emulators' and the widget's state on disk: one SQLite file (WAL), written through.
+
+A simulator stands in for services that never forget, so a `kill -9` must lose nothing they
+acknowledged. Collections stay plain dicts in memory (reads cost nothing); each write is made
+durable at the next `commit()`, which the parts call before they answer (the emulator after
+every request, the widget with every event).
+
+Making a collection durable is one line: declare it on a dataclass with `durable()`::
+
+    @dataclass
+    class AppState:
+        users: dict[str, User] = durable()                  # a dict of models
+        switchboard: Switchboard | None = durable(None)     # a single value
+
+`StateDB.bind(obj, "zendesk")` swaps each such dict for a `DurableDict` (loaded from the file
+when it has rows) and watches each single value. A `DurableDict` notes every key it hands out
+or is given (`d[k]`, `d.get(k)`, `d[k] = v`, iteration, ...), since the caller may change the value
+in place; `commit()` re-encodes those entries and writes the ones that changed. `scan()` iterates
+without noting, for read-only loops on hot paths; nothing is noted during GET requests.
+
+`StateDB(None)` keeps everything in memory and writes nothing (tests, `serve --ephemeral`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import hashlib
+import sqlite3
+import typing
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import ConfigDict, TypeAdapter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from simulator.config import private_file
+
+# True while a read-only request (GET, HEAD) runs: what it reads is not noted as maybe changed.
+_reading: contextvars.ContextVar[bool] = contextvars.ContextVar("durable_reading", default=False)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+DB_FILE = "state.sqlite3"
+_DURABLE = "durable"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    collection TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (collection, key));
+"""
+
+
+def durable(default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field kept in the state file: a dict (no argument) or a single value (its default)."""
+    if default is dataclasses.MISSING:
+        return dataclasses.field(default_factory=dict, metadata={_DURABLE: True})
+    return dataclasses.field(default=default, metadata={_DURABLE: True})
+
+
+class DurableDict(dict[K, V], Generic[K, V]):
+    """A dict that remembers which entries may have changed since the last commit."""
+
+    def __init__(self, initial: dict[K, V] | None = None) -> None:
+        super().__init__(initial or {})
+        self.touched: set[K] = set(self)
+        # Set when bound to a state file: reads an entry `evict` let go of back in on first use.
+        self.loader: Callable[[K], V | None] | None = None
+        self.leaving: set[K] = set()
+
+    def evict(self, key: K) -> None:
+        """Let the entry leave memory after the next commit (it stays in the state file, and comes
+        back when used by key). Without a state file the entry stays."""
+        if self.loader is not None:
+            self.leaving.add(key)
+
+    def _load(self, key: K) -> V | None:
+        """An entry that left memory, from the state file: kept again unless only read (GET)."""
+        if self.loader is None or super().__contains__(key):
+            return None
+        value = self.loader(key)
+        if value is not None and not _reading.get():
+            super().__setitem__(key, value)
+        return value
+
+    # Every way a value leaves or enters the dict notes its key.
+    def __getitem__(self, key: K) -> V:
+        loaded = self._load(key)
+        if loaded is not None and _reading.get():
+            return loaded
+        value = super().__getitem__(key)
+        if not _reading.get():
+            self.touched.add(key)
+        return value
+
+    def get(self, key: K, default: Any = None) -> Any:
+        loaded = self._load(key)
+        if loaded is not None and _reading.get():
+            return loaded
+        if key in self:
+            if not _reading.get():
+                self.touched.add(key)
+            return super().__getitem__(key)
+        return default
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self.touched.add(key)
+
+    def __delitem__(self, key: K) -> None:
+        super().__delitem__(key)
+        self.touched.add(key)
+
+    def setdefault(self, key: K, default: Any = None) -> Any:
+        self._load(key)
+        self.touched.add(key)
+        return super().setdefault(key, default)
+
+    def pop(self, key: K, *default: Any) -> Any:
+        self._load(key)
+        self.touched.add(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[K, V]:
+        key, value = super().popitem()
+        self.touched.add(key)
+        return key, value
+
+    def clear(self) -> None:
+        self.touched.update(self)
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        other = dict(*args, **kwargs)
+        super().update(other)
+        self.touched.update(other)
+
+    def values(self) -> Iterator[V]:  # type: ignore[override]
+        if _reading.get():
+            return iter(super().values())
+        return self._noting_values()
+
+    def items(self) -> Iterator[tuple[K, V]]:  # type: ignore[override]
+        if _reading.get():
+            return iter(super().items())
+        return self._noting_items()
+
+    def _noting_values(self) -> Iterator[V]:
+        for key, value in super().items():
+            self.touched.add(key)
+            yield value
+
+    def _noting_items(self) -> Iterator[tuple[K, V]]:
+        for key, value in super().items():
+            self.touched.add(key)
+            yield key, value
+
+    def scan(self) -> Iterator[V]:
+        """The values, without noting them: for loops that only read."""
+        return iter(super().values())
+
+
+def _adapter(value_type: Any) -> TypeAdapter[Any]:
+    """The value's JSON encoding; raw bytes (uploads) as base64."""
+    if value_type is bytes:
+        return TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
+    return TypeAdapter(value_type)
+
+
+def evict(data: dict[K, V], key: K) -> None:
+    """Let a (maybe durable) dict's entry leave memory after the next commit (see `DurableDict.evict`)."""
+    if isinstance(data, DurableDict):
+        data.evict(key)
+
+
+def scan(data: dict[K, V]) -> Iterator[V]:
+    """Iterate a (maybe durable) dict's values without noting them: for loops that only read."""
+    return data.scan() if isinstance(data, DurableDict) else iter(data.values())
+
+
+class _Collection:
+    """One durable dict's encoding and the digest of what the file holds for each key."""
+
+    def __init__(
+        self,
+        name: str,
+        data: DurableDict[Any, Any],
+        adapter: TypeAdapter[Any],
+        key: TypeAdapter[Any],
+        scrub: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.scrub = scrub
+        self.data = data
+        self.adapter = adapter
+        self.key = key
+        self.written: dict[Any, bytes] = {}
+
+    def evict(self) -> None:
+        """After a commit: entries marked to leave memory go (unless changed since)."""
+        leaving, self.data.leaving = self.data.leaving, set()
+        for key in leaving:
+            if key in self.written and key not in self.data.touched and dict.__contains__(self.data, key):
+                dict.__delitem__(self.data, key)
+
+    def changes(self) -> list[tuple[str, bytes | None]]:
+        out: list[tuple[str, bytes | None]] = []
+        touched, self.data.touched = self.data.touched, set()
+        for key in touched:
+            if dict.__contains__(self.data, key):
+                value = dict.__getitem__(self.data, key)
+                blob = self.adapter.dump_json(self.scrub(value) if self.scrub else value)
+                digest = hashlib.blake2b(blob, digest_size=16).digest()
+                if self.written.get(key) == digest:
+                    continue
+                self.written[key] = digest
+                out.append((self.key.dump_json(key).decode(), blob))
+            elif self.written.pop(key, None) is not None:
+                out.append((self.key.dump_json(key).decode(), None))
+        return out
+
+
+class _Single:
+    """One durable single value, re-encoded at each commit (these are small)."""
+
+    def __init__(self, name: str, owner: Any, attribute: str, adapter: TypeAdapter[Any]) -> None:
+        self.name = name
+        self.owner = owner
+        self.attribute = attribute
+        self.adapter = adapter
+        self.written: bytes | None = None
+
+    def changes(self) -> list[tuple[str, bytes | None]]:
+        blob = self.adapter.dump_json(getattr(self.owner, self.attribute))
+        if blob == self.written:
+            return []
+        self.written = blob
+        return [("", blob)]
+
+
+class StateDB:
+    """The state file (or nothing, for memory only) and every collection bound to it."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._parts: list[_Collection | _Single] = []
+        if path is not None:
+            private_file(path)
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            # WAL + NORMAL: a commit is in the OS before the answer goes out, so a killed process
+            # loses nothing (only a power cut could lose the last commits).
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    @property
+    def persistent(self) -> bool:
+        return self._db is not None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for parts with their own tables (check `persistent` first)."""
+        if self._db is None:
+            raise RuntimeError("this state is in memory only")
+        return self._db
+
+    def bind(self, owner: Any, prefix: str, *, scrub: dict[str, Callable[[Any], Any]] | None = None) -> list[str]:
+        """Make `owner`'s `durable()` fields durable under `prefix`; returns the names loaded from the file.
+
+        A collection with rows in the file is replaced by them; one without keeps its current
+        (seeded) value, which is written at the next commit. `scrub[field]` maps a value to what
+        is written for it (e.g. without a secret the settings supply again on load).
+        """
+        hints = typing.get_type_hints(type(owner))
+        loaded: list[str] = []
+        for spec in dataclasses.fields(owner):
+            if not spec.metadata.get(_DURABLE):
+                continue
+            clean = (scrub or {}).get(spec.name)
+            name = f"{prefix}.{spec.name}"
+            hint = hints[spec.name]
+            if typing.get_origin(hint) is dict:
+                key_type, value_type = typing.get_args(hint)
+                loaded += self._bind_dict(owner, spec.name, name, key_type, value_type, clean)
+            else:
+                loaded += self._bind_single(owner, spec.name, name, hint)
+        return loaded
+
+    def bind_dict(self, name: str, current: dict[K, V], key_type: Any, value_type: Any) -> DurableDict[K, V]:
+        """A durable dict outside a dataclass (e.g. the agent workspace's tickets)."""
+        holder = _Holder(current)
+        self._bind_dict(holder, "value", name, key_type, value_type)
+        result: DurableDict[K, V] = holder.value
+        return result
+
+    def _bind_dict(
+        self,
+        owner: Any,
+        attribute: str,
+        name: str,
+        key_type: Any,
+        value_type: Any,
+        scrub: Callable[[Any], Any] | None = None,
+    ) -> list[str]:
+        adapter, keys = _adapter(value_type), TypeAdapter(key_type)
+        rows = self._rows(name)
+        data: DurableDict[Any, Any]
+        if rows:
+            data = DurableDict({keys.validate_json(k): adapter.validate_json(v) for k, v in rows})
+        else:
+            data = DurableDict(getattr(owner, attribute))
+        setattr(owner, attribute, data)
+        collection = _Collection(name, data, adapter, keys, scrub)
+        if self._db is not None:
+            data.loader = lambda key: self._load_one(name, keys, adapter, key)
+        for key, value in rows:
+            collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
+        collection.data.touched -= set(collection.written)
+        self._parts.append(collection)
+        return [name] if rows else []
+
+    def _bind_single(self, owner: Any, attribute: str, name: str, hint: Any) -> list[str]:
+        adapter = TypeAdapter(hint)
+        rows = self._rows(name)
+        single = _Single(name, owner, attribute, adapter)
+        if rows:
+            setattr(owner, attribute, adapter.validate_json(rows[0][1]))
+            single.written = rows[0][1]
+        self._parts.append(single)
+        return [name] if rows else []
+
+    def _load_one(self, name: str, keys: TypeAdapter[Any], adapter: TypeAdapter[Any], key: Any) -> Any:
+        if self._db is None:
+            return None
+        row = self._db.execute(
+            "SELECT data FROM items WHERE collection = ? AND key = ?", (name, keys.dump_json(key).decode())
+        ).fetchone()
+        return adapter.validate_json(row[0]) if row else None
+
+    def _rows(self, name: str) -> list[tuple[str, bytes]]:
+        if self._db is None:
+            return []
+        cursor = self._db.execute("SELECT key, data FROM items WHERE collection = ? ORDER BY rowid", (name,))
+        return [(str(key), bytes(data)) for key, data in cursor.fetchall()]
+
+    def commit(self) -> None:
+        """Write every change since the last commit, in one transaction."""
+        if self._db is None:
+            for part in self._parts:
+                if isinstance(part, _Collection):
+                    part.data.touched.clear()
+            return
+        changes = [(part.name, key, blob) for part in self._parts for key, blob in part.changes()]
+        if changes:
+            self._write_changes(changes)
+        for part in self._parts:
+            if isinstance(part, _Collection):
+                part.evict()
+
+    def _write_changes(self, changes: list[tuple[str, str, bytes | None]]) -> None:
+        if changes:
+            self.write(
+                [
+                    ("DELETE FROM items WHERE collection = ? AND key = ?", (name, key))
+                    if blob is None
+                    else (
+                        "INSERT INTO items (collection, key, data) VALUES (?, ?, ?) "
+                        "ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data",
+                        (name, key, blob),
+                    )
+                    for name, key, blob in changes
+                ]
+            )
+
+    def write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Run statements in one transaction (parts with their own tables); nothing in memory-only mode."""
+        if self._db is None or not statements:
+            return
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            for sql, params in statements:
+                db.execute(sql, params)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+class _Holder:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def committing(app: ASGIApp, commit: Callable[[], None]) -> ASGIApp:
+    """Wrap a route's ASGI app so what a request changed is committed before its answer starts."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        if scope.get("method") in ("GET", "HEAD"):
+            token = _reading.set(True)  # reads change nothing: nothing to re-check at the next commit
+            try:
+                await app(scope, receive, send)
+            finally:
+                _reading.reset(token)
+            return
+
+        async def send_after_commit(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                commit()
+            await send(message)
+
+        await app(scope, receive, send_after_commit)
+
+    return wrapped
