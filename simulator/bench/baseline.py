@@ -50,7 +50,10 @@ class HopChain:
         hops: int = request.path_params["n"]
         if hops > 0:
             assert self.client is not None
-            response = await self.client.post(f"/hop/{hops - 1}", json=body)
+            try:
+                response = await self.client.post(f"/hop/{hops - 1}", json=body)
+            except httpx.TransportError:  # a keep-alive connection the server closed just then: once more
+                response = await self.client.post(f"/hop/{hops - 1}", json=body)
             body = response.json()
         return JSONResponse(body)
 
