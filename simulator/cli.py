@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,14 +116,6 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(f"error: `{name}` is not available yet in this version; use `serve`.", file=sys.stderr)
-        return 1
-
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -165,12 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(secrets)
     secrets.set_defaults(run=cmd_secrets)
 
-    for name, text in (
-        ("bench", "measure relay throughput and latency (coming)"),
-    ):
-        p = sub.add_parser(name, help=text)
-        common(p)
-        p.set_defaults(run=_not_yet(name))
+    from simulator.bench.commands import add_commands as add_bench_commands
+
+    add_bench_commands(sub, common)
 
     replay = sub.add_parser("replay", help="run scenario files as tests, on virtual time")
     replay.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default scenarios/)")

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     relay_agent_join_timeout_seconds: float = Field(600.0, gt=0)
     relay_outbox_deadline_seconds: float = Field(120.0, gt=0)
     relay_sunco_max_attempts: int = Field(5, ge=1, le=20)
+    # SunCo requests in flight at once; the rest wait their turn (waiting spends no attempt).
+    relay_sunco_max_concurrency: int = Field(16, ge=1, le=1000)
     # A signed status webhook whose timestamp is older than this is refused (401): no replays.
     relay_status_webhook_max_age_seconds: float = Field(300.0, gt=0)
     # A live conversation quiet for this long is checked against SunCo (missed agent messages,

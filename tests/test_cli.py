@@ -122,11 +122,6 @@ def test_wrong_configuration_is_one_line_and_exit_2(
     assert err.startswith(f"error: {needle}") and "\n" not in err
 
 
-def test_commands_not_yet_built_say_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench"]) == 1
-    assert "not available yet" in capsys.readouterr().err
-
-
 def test_no_command_without_a_terminal_runs_headless_and_takes_serves_flags(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--port", "0", "--log-level", "warning"],

@@ -1,6 +1,7 @@
 """The per-session outbox: what the relay must send to SunCo, persisted first, sent in order.
 
-One worker task per session sends the oldest item; an item leaves the store only after a 2xx.
+A worker task per session with queued items sends the oldest item (and ends once the queue is
+empty); an item leaves the store only after a 2xx.
 Posting a message is not idempotent, so an item is flagged `attempted` before its first send, and
 any later send (a retry round, or a new instance after a restart) first looks for it among the
 conversation's recent messages by its relay message id: SunCo gets it exactly once.
@@ -16,6 +17,7 @@ rejects an item outright (4xx other than 429).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 
 from simulator.logs import kv
@@ -37,6 +39,11 @@ class Outbox:
         self.core = core
         self._wake: dict[str, asyncio.Event] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        # User-message deadlines, earliest first: (due as a POSIX timestamp, item id, session id),
+        # watched by one timer task for all of them (not a sleeping task per message).
+        self._deadlines: list[tuple[float, int, str]] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_sleeping_until: float | None = None
 
     async def add(self, item: OutboxItem) -> OutboxItem:
         """Persist `item`, arm its deadline (user messages), and make sure a worker picks it up."""
@@ -57,27 +64,55 @@ class Outbox:
                 self._workers[session_id] = started
 
     def forget(self) -> None:
-        """Drop references to workers (after the core cancelled its tasks)."""
+        """Drop references to workers and deadlines (after the core cancelled its tasks; a new
+        instance re-arms the deadlines of what is still in the store)."""
         self._workers.clear()
         self._wake.clear()
+        self._deadlines.clear()
+        self._timer = None
+        self._timer_sleeping_until = None
 
     def arm_deadline(self, item: OutboxItem) -> None:
         """Notify the user once if `item` is still unsent when its deadline passes."""
-        self.core.spawn(self._deadline(item), f"relay-outbox-deadline-{item.id}")
+        due = item.accepted_at.timestamp() + self.core.settings.relay_outbox_deadline_seconds
+        heapq.heappush(self._deadlines, (due, item.id, item.session_id))
+        timer = self._timer
+        if timer is not None and not timer.done():
+            sleeping_until = self._timer_sleeping_until
+            if sleeping_until is None or due >= sleeping_until:
+                return  # the timer reaches it in turn
+            timer.cancel()  # asleep until a later deadline: start again from this earlier one
+        self._timer = self.core.spawn(self._watch_deadlines(), "relay-outbox-deadlines")
 
-    async def _deadline(self, item: OutboxItem) -> None:
+    async def _watch_deadlines(self) -> None:
         core = self.core
-        elapsed = (core.clock.now() - item.accepted_at).total_seconds()
-        await core.clock.sleep(core.settings.relay_outbox_deadline_seconds - elapsed)
-        current = await core.store.outbox_get(item.id)
+        while self._deadlines:
+            due, item_id, session_id = self._deadlines[0]
+            wait = due - core.clock.now().timestamp()
+            if wait > 0:
+                # Only cancelled (by an earlier deadline) while asleep, never halfway through a notice.
+                self._timer_sleeping_until = due
+                try:
+                    await core.clock.sleep(wait)
+                finally:
+                    self._timer_sleeping_until = None
+                continue
+            heapq.heappop(self._deadlines)
+            await self._deadline_passed(item_id, session_id)
+        if self._timer is asyncio.current_task():
+            self._timer = None
+
+    async def _deadline_passed(self, item_id: int, session_id: str) -> None:
+        core = self.core
+        current = await core.store.outbox_get(item_id)
         if current is None or current.notified:
             return
-        record = await core.store.get_session(item.session_id)
+        record = await core.store.get_session(session_id)
         if record is not None and record.state == SessionState.HANDOFF_FAILED:
             return  # held for the next handoff, and the user was told so when it failed
-        await core.store.outbox_mark(item.id, "notified")
-        log.warning(kv("relay.outbox.late", session=item.session_id, item=item.id))
-        await core.deliver(item.session_id, events.system_error(events.FORWARD_FAILED_TEXT))
+        await core.store.outbox_mark(item_id, "notified")
+        log.warning(kv("relay.outbox.late", session=session_id, item=item_id))
+        await core.deliver(session_id, events.system_error(events.FORWARD_FAILED_TEXT))
 
     async def _run(self, session_id: str) -> None:
         wake = self._wake.setdefault(session_id, asyncio.Event())
@@ -85,12 +120,9 @@ class Outbox:
         while True:
             wake.clear()  # before reading, so a wake during the read is not lost
             items = await self.core.store.outbox_items(session_id)
-            record = await self.core.store.get_session(session_id)
             if not items:
-                if record is None or record.state not in HANDED_OFF:
-                    break
-                await wake.wait()
-                continue
+                break  # an idle session keeps no task: `wake` starts one for the next item
+            record = await self.core.store.get_session(session_id)
             if record is None or record.handed_off_at is None:
                 if record is not None and record.state in HANDED_OFF:
                     await wake.wait()  # control not yet with Zendesk: hold the queue

@@ -18,7 +18,7 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.relay.chat import ChatSink, HandoffRequest, MediaRef
-from simulator.relay.core import RelayCore
+from simulator.relay.core import RELAY_MARK, RelayCore
 from simulator.relay.handoff import Handoffs
 from simulator.relay.inbound import Inbound, inbox_key
 from simulator.relay.outbox import Outbox
@@ -28,6 +28,8 @@ from simulator.relay.sunco_client import SunCoClient, SunCoError
 from simulator.relay.webhooks import (
     PAYLOAD_MODELS,
     STATUS_CHANGED,
+    ActivityPayload,
+    MessagePayload,
     ParsedEvent,
     WebhookRejected,
     ZendeskEvent,
@@ -44,6 +46,19 @@ from simulator.trace import Trace
 log = logging.getLogger("simulator.relay")
 
 PRUNE_EVERY_SECONDS = 3600.0
+
+
+def _own_echo(event: ParsedEvent) -> bool:
+    """A message the relay posted itself (marked, or user-authored: only the relay posts those), or
+    activity that is not an agent typing: the inbound worker would drop either unread."""
+    payload = event.payload
+    if isinstance(payload, MessagePayload):
+        message = payload.message
+        return str((message.metadata or {}).get(RELAY_MARK, "")) == "1" or message.author.type == "user"
+    if isinstance(payload, ActivityPayload):
+        activity = payload.activity
+        return activity.author.type != "business" or activity.type not in ("typing:start", "typing:stop")
+    return False
 
 
 class Relay:
@@ -101,6 +116,9 @@ class Relay:
         for event in parsed:
             if event.type not in PAYLOAD_MODELS:
                 log.info(kv("relay.webhook.ignored", event_id=event.id, type=event.type))
+                continue
+            if _own_echo(event):  # recognised before storing: nothing to persist, dedupe or handle
+                log.debug(kv("relay.webhook.echo", event_id=event.id, type=event.type))
                 continue
             if await self._accept("sunco", event.id, event) is not None:
                 accepted += 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -89,6 +91,18 @@ class _RawMessages(BaseModel):
     messages: list[dict[str, Any]]
 
 
+_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process, shared by every client the relay makes (a restart makes a
+    new client): building one loads the CA bundle, tens of milliseconds each time."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
+
+
 def backoff_delay(attempt: int, rng: random.Random) -> float:
     """Capped exponential backoff with jitter for retry number `attempt` (1-based)."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
@@ -121,11 +135,17 @@ class SunCoClient:
         self.clock = clock
         self.rng = rng or random.Random()
         self.trace = trace or Trace(clock, size=0)
+        # Every session's outbox and handoff shares this client: at most `cap` requests run at once and
+        # the rest queue here, untimed, so a burst never ends in PoolTimeouts that burn retry attempts.
+        cap = settings.relay_sunco_max_concurrency
+        self._slots = asyncio.Semaphore(cap)
         self._http = httpx.AsyncClient(
             base_url=settings.sunco_url,
             auth=(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret)),
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
+            limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap),
+            verify=_ssl_context(),
         )
         self._prefix = f"/v2/apps/{settings.zendesk_app_id}"
 
@@ -143,6 +163,7 @@ class SunCoClient:
 
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         """One try: the 2xx response, or `SunCoError`."""
+        await self._slots.acquire()  # waiting for a slot is no part of the attempt, its timeout or its latency
         started = time.perf_counter()
         try:
             response = await self._http.request(method, self._prefix + path, json=body)
@@ -152,6 +173,8 @@ class SunCoClient:
             raise SunCoError(
                 f"{method} {path}: {type(exc).__name__}", None, retryable=True, maybe_delivered=maybe
             ) from None
+        finally:
+            self._slots.release()
         self._traced(method, path, body, response, started)
         if response.is_success:
             return response

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import uuid
-from typing import Any
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any
 
 from simulator.clock import Clock
 from simulator.config import Settings
@@ -26,10 +25,22 @@ from simulator.widget.agent import Turn
 from simulator.widget.bot import Bot
 from simulator.widget.sessions import Channel, Session, SessionStore, new_session_id
 
+if TYPE_CHECKING:
+    from faker import Faker
+
 log = logging.getLogger("simulator.widget.dialog")
 
 CHANNEL_TYPES: dict[Channel, str] = {"webchat": "webchat.polyai", "sms": "sms"}
 HANDOFF_FAILED_TEXT = "Sorry, we could not connect you to an agent. Please try again."
+
+
+@functools.cache
+def _shared_faker() -> Faker:
+    # Building a Faker scans its provider modules (~60-120 ms): once per process, when first needed.
+    # Sharing is safe: each draw re-seeds it and runs without awaiting.
+    from faker import Faker  # imported here: ~90 ms at start-up that only fake identities need
+
+    return Faker()
 
 
 class Dialog:
@@ -41,7 +52,6 @@ class Dialog:
         self.handoff = handoff
         self.store = store
         self.bot: Bot | None = None  # set at start-up, once the agent file has loaded
-        self._faker = Faker()
 
     # Opening
 
@@ -75,8 +85,9 @@ class Dialog:
         return session
 
     def _fake_identity(self, seed: str) -> tuple[str, str]:
-        self._faker.seed_instance(seed)
-        first, last = self._faker.first_name(), self._faker.last_name()
+        faker = _shared_faker()
+        faker.seed_instance(seed)
+        first, last = faker.first_name(), faker.last_name()
         local = re.sub(r"[^a-z0-9.]", "", f"{first}.{last}".lower())
         return f"{first} {last}", f"{local}@example.com"
 

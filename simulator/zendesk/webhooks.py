@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -32,8 +33,22 @@ BACKOFF_SECONDS = (10.0, 60.0, 240.0, 600.0)
 REQUEST_TIMEOUT_SECONDS = 20.0
 NO_RETRY = frozenset({400, 401, 403, 404, 406})
 REORDER_WAIT_SECONDS = 5.0  # how long a reordered delivery waits for a follower before going anyway
+# POSTs in flight at once across every conversation's queue; the rest wait for a slot (untimed,
+# spending no attempt), so a burst of a thousand handoffs cannot end in PoolTimeouts.
+MAX_CONCURRENT_SENDS = 16  # below httpx's default pool of 100 connections
 
 Kind = Literal["sunco", "zendesk_status"]
+
+
+_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process for every delivery client (each costs a CA bundle load)."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
 
 
 @dataclass
@@ -164,6 +179,7 @@ class Deliverer:
         self._client: httpx.AsyncClient | None = None
         self._running = False
         self._busy = 0
+        self._send_slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
         # Webhook targets for which a batch fault is collecting deliveries: other keys hold theirs
         # back meanwhile, so the next deliveries really travel together.
         self._collecting: dict[str, asyncio.Event] = {}
@@ -175,7 +191,9 @@ class Deliverer:
         self.on_change: Callable[[], None] = lambda: None
 
     async def startup(self) -> None:
-        self._client = httpx.AsyncClient(transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS)
+        self._client = httpx.AsyncClient(
+            transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS, verify=_ssl_context()
+        )
         self._running = True
         for key in self._lanes:
             self._start_worker(key)
@@ -394,6 +412,7 @@ class Deliverer:
         headers = delivery.headers(delivery.body)  # signed now...
         if latency > 0:
             await self.clock.sleep(latency)  # ...and arriving this much later
+        await self._send_slots.acquire()  # queueing for a slot is not part of the attempt or its latency
         started = time.perf_counter()
         try:
             response = await self._client.post(delivery.target, content=delivery.body, headers=headers)
@@ -402,6 +421,8 @@ class Deliverer:
             return None, f"{type(exc).__name__}: {exc}"[:300], (time.perf_counter() - started) * 1000
         except Exception as exc:  # in-process (ASGI transport) the target's own crash surfaces here
             return None, f"target raised {type(exc).__name__}"[:300], (time.perf_counter() - started) * 1000
+        finally:
+            self._send_slots.release()
 
     def _finished(self, ids: list[str]) -> None:
         """Deliveries done (delivered, failed for good or dropped): the state file forgets them."""

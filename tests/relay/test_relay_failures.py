@@ -8,7 +8,6 @@ from simulator.relay import InvalidHandoffPayload
 from simulator.relay.chat import EndUserProfile, HandoffRequest
 from simulator.relay.events import FORWARD_FAILED_TEXT, HANDOFF_FAILED_TEXT, HELD_TEXT
 from simulator.relay.sessions import SessionState
-from simulator.relay.store import SQLiteStore
 
 from .conftest import ZENDESK_PAYLOAD, Harness, outbox_drained, quiet, until
 
@@ -204,10 +203,6 @@ async def test_long_retry_after_is_honoured_by_the_outbox(h: Harness) -> None:
 
 
 async def test_outbox_retry_rounds_back_off_exponentially_with_jitter(h: Harness) -> None:
-    if isinstance(h.store, SQLiteStore):
-        # The backoff arithmetic does not depend on the store, and SQLite's worker thread can finish
-        # a write after virtual time has moved on, which blurs the measured gaps under load.
-        pytest.skip("store-independent timing check; measured on the memory store")
     await h.relay.shutdown()
     h.settings = h.settings.model_copy(update={"relay_sunco_max_attempts": 1})  # only the outbox retries
     relay = h.new_relay()

@@ -158,6 +158,7 @@ async def test_echoes_of_own_messages_are_not_shown(h: Harness, conversation: st
         )
     response = await h.post_events(echoes)
     assert response.status_code == 200
+    assert response.json()["accepted"] == 0  # recognised at the door: nothing stored to handle later
     await quiet()
     assert h.sink.types("s1") == [
         "EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF",

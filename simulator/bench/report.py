@@ -1,0 +1,229 @@
+"""The bench's JSON object (top-level keys other tools read) and its table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from simulator.bench.load import LoadResult
+
+
+class HopFigures(BaseModel):
+    """The bare chain over one transport."""
+
+    p50_1_hop_ms: float | None
+    p99_1_hop_ms: float | None
+    p50_2_hops_ms: float | None
+    p99_2_hops_ms: float | None
+    messages_per_second: float | None
+
+
+class PathFigures(BaseModel):
+    """The relay's two paths, one message at a time, over sockets, for one store."""
+
+    p50_user_to_agent_ms: float | None
+    p99_user_to_agent_ms: float | None
+    p50_agent_to_user_ms: float | None
+    p99_agent_to_user_ms: float | None
+    ratio_user_to_agent: float | None
+    ratio_agent_to_user: float | None
+
+
+class BenchResult(BaseModel):
+    """Everything `python -m simulator bench --json` prints. The first block is read by other tools:
+    keep those names."""
+
+    ratio_user_to_agent: float | None
+    ratio_agent_to_user: float | None
+    messages_per_second: float | None
+    baseline_messages_per_second: float | None
+    messages_lost: int
+    messages_reordered: int
+    messages_duplicated: int
+    p99_agent_to_user_ms: float | None
+    memory_per_idle_conversation_kb: float | None
+    startup_seconds: float | None
+    replay_seconds: float | None
+    conversations: int
+    cores: int
+
+    date: str
+    machine: str
+    python: str
+    quick: bool
+    load_average: list[float]
+    messages_each_way: int
+    baseline: dict[str, HopFigures]
+    paths: dict[str, PathFigures]
+    load: dict[str, list[LoadResult]]
+    memory_per_bare_socket_kb: float | None
+    memory_beyond_bare_socket_kb: float | None
+    idle_conversations: int
+    peak_memory_mb: float
+    baseline_startup_seconds: float | None
+    replay_passed: bool
+    replay_socket_seconds: float | None = None
+    trace: dict[str, PathFigures] = Field(default_factory=dict)  # "on" (default size) / "off" (SIM_TRACE_SIZE=0)
+    wall_seconds: float = 0.0
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        text = f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    else:
+        text = f"{value:,}"
+    return f"{text}{unit}"
+
+
+def load_table(result: LoadResult) -> str:
+    """The figures of one load run, as a small table."""
+    rows = [
+        ("conversations x messages each way", f"{result.conversations} x {result.messages_each_way}"),
+        (
+            "handoffs completed",
+            f"{result.handoffs_completed} (all within {_fmt(result.handoffs_all_done_seconds, ' s')})",
+        ),
+        ("handoff p50 / p99", f"{_fmt(result.handoff_p50_ms, ' ms')} / {_fmt(result.handoff_p99_ms, ' ms')}"),
+        ("messages delivered / sent", f"{result.messages_delivered} / {result.messages_sent}"),
+        (
+            "lost / reordered / duplicated",
+            f"{result.messages_lost} / {result.messages_reordered} / {result.messages_duplicated}",
+        ),
+        ("relayed messages/s", _fmt(result.messages_per_second)),
+        (
+            "user->agent p50 / p99",
+            f"{_fmt(result.p50_user_to_agent_ms, ' ms')} / {_fmt(result.p99_user_to_agent_ms, ' ms')}",
+        ),
+        (
+            "agent->user p50 / p99",
+            f"{_fmt(result.p50_agent_to_user_ms, ' ms')} / {_fmt(result.p99_agent_to_user_ms, ' ms')}",
+        ),
+        ("wall time", _fmt(result.wall_seconds, " s")),
+    ]
+    lines = _rows(rows)
+    lines += [f"error: {e}" for e in result.errors]
+    return "\n".join(lines)
+
+
+def _rows(rows: list[tuple[str, str]]) -> list[str]:
+    width = max(len(name) for name, _ in rows)
+    return [f"{name:<{width}}  {value}" for name, value in rows]
+
+
+def bench_table(result: BenchResult) -> str:
+    """The whole bench as a Markdown table (also what docs/performance.md shows)."""
+    sock = result.baseline.get("socket")
+    asgi = result.baseline.get("asgi")
+    lines = [
+        f"{result.date} · {result.machine} · {result.cores} cores · Python {result.python} · "
+        f"load average at start {' '.join(f'{v:.2f}' for v in result.load_average)}"
+        + (" · QUICK (reduced size)" if result.quick else ""),
+        "",
+        "| figure | relay | baseline | ratio | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+
+    def row(figure: str, relay: str, base: str = "", ratio: str = "", target: str = "") -> None:
+        lines.append(f"| {figure} | {relay} | {base} | {ratio} | {target} |")
+
+    if asgi:
+        row(
+            "bare chain in-process (httpx→ASGI) p50 1 / 2 hops",
+            f"{_fmt(asgi.p50_1_hop_ms, ' ms')} / {_fmt(asgi.p50_2_hops_ms, ' ms')}",
+            "",
+            "",
+            "",
+        )
+    for store, path in result.paths.items():
+        base1 = sock.p50_1_hop_ms if sock else None
+        base2 = sock.p50_2_hops_ms if sock else None
+        row(
+            f"user→agent p50 (p99), sockets, {store}",
+            f"{_fmt(path.p50_user_to_agent_ms, ' ms')} ({_fmt(path.p99_user_to_agent_ms, ' ms')})",
+            f"{_fmt(base1, ' ms')} (1 hop)",
+            _fmt(path.ratio_user_to_agent, "×"),
+            "≤ 1.5× (sqlite)",
+        )
+        row(
+            f"agent→user p50 (p99), sockets, {store}",
+            f"{_fmt(path.p50_agent_to_user_ms, ' ms')} ({_fmt(path.p99_agent_to_user_ms, ' ms')})",
+            f"{_fmt(base2, ' ms')} (2 hops)",
+            _fmt(path.ratio_agent_to_user, "×"),
+            "≤ 1.5× (sqlite)",
+        )
+    for label, path in result.trace.items():
+        row(
+            f"sqlite, trace {label}: user→agent / agent→user p50",
+            f"{_fmt(path.p50_user_to_agent_ms, ' ms')} / {_fmt(path.p50_agent_to_user_ms, ' ms')}",
+            "",
+            f"{_fmt(path.ratio_user_to_agent, '×')} / {_fmt(path.ratio_agent_to_user, '×')}",
+        )
+    for store, runs in result.load.items():
+        for run in runs:
+            mps = run.messages_per_second
+            base_mps = result.baseline_messages_per_second
+            ratio = f"{mps / base_mps:.2f}" if mps and base_mps else "-"
+            row(
+                f"load {store}, {run.conversations} conv × {run.messages_each_way}: messages/s",
+                _fmt(mps),
+                _fmt(base_mps),
+                ratio,
+                "≥ 0.8",
+            )
+            row(
+                f"load {store}, {run.conversations} conv: handoffs done / all within",
+                f"{run.handoffs_completed} / {_fmt(run.handoffs_all_done_seconds, ' s')}",
+                "",
+                "",
+                "all, < 60 s",
+            )
+            row(
+                f"load {store}, {run.conversations} conv: lost / reordered / duplicated",
+                f"{run.messages_lost} / {run.messages_reordered} / {run.messages_duplicated}",
+                "",
+                "",
+                "0 / 0 / 0",
+            )
+            row(
+                f"load {store}, {run.conversations} conv: user→agent p50 / p99",
+                f"{_fmt(run.p50_user_to_agent_ms, ' ms')} / {_fmt(run.p99_user_to_agent_ms, ' ms')}",
+            )
+            row(
+                f"load {store}, {run.conversations} conv: agent→user p50 / p99",
+                f"{_fmt(run.p50_agent_to_user_ms, ' ms')} / {_fmt(run.p99_agent_to_user_ms, ' ms')}",
+                "",
+                "",
+                "p99 < 1 s",
+            )
+    row(
+        f"memory per idle handed-off conversation ({result.idle_conversations})",
+        _fmt(result.memory_per_idle_conversation_kb, " KB"),
+        f"{_fmt(result.memory_per_bare_socket_kb, ' KB')} bare socket",
+        f"+{_fmt(result.memory_beyond_bare_socket_kb, ' KB')}",
+        "< +40 KB",
+    )
+    row("peak memory of the bench process", _fmt(result.peak_memory_mb, " MB"))
+    row(
+        "scenario library, in-process" + ("" if result.replay_passed else " (FAILURES)"),
+        _fmt(result.replay_seconds, " s"),
+        "",
+        "",
+        "< 1 s",
+    )
+    if result.replay_socket_seconds is not None:
+        row("scenario library, over sockets", _fmt(result.replay_socket_seconds, " s"))
+    row(
+        "start-up to /_sim/health",
+        _fmt(result.startup_seconds, " s"),
+        f"{_fmt(result.baseline_startup_seconds, ' s')} bare uvicorn",
+        _fmt(_div(result.startup_seconds, result.baseline_startup_seconds), "×"),
+        "< 0.5 s",
+    )
+    return "\n".join(lines)
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None

@@ -1,0 +1,325 @@
+"""The `bench` and `load` commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from simulator.app import SimulatorApp
+from simulator.bench import baseline as bare
+from simulator.bench import measure
+from simulator.bench.load import LoadResult, Progress, run_load
+from simulator.bench.plot import latency_svg
+from simulator.bench.report import BenchResult, HopFigures, PathFigures, bench_table, load_table
+from simulator.bench.serving import serve_app
+from simulator.bench.stats import percentile, ratio, rounded
+from simulator.config import Settings, load_settings
+from simulator.server import running_server
+
+Store = Literal["sqlite", "memory"]
+# Exchanges each path makes: user->agent is the relay's POST to SunCo; agent->user is the agent's
+# POST to Zendesk, then SunCo's webhook to the relay (WebSocket frames are not counted).
+USER_TO_AGENT_HOPS = 1
+AGENT_TO_USER_HOPS = 2
+
+
+class Sizes:
+    """How big each part of the bench is (`--quick` shrinks everything for CI)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        quick = bool(args.quick)
+        self.quick = quick
+        self.conversations: int = args.conversations or (10 if quick else 1000)
+        self.messages: int = args.messages if args.messages is not None else (3 if quick else 10)
+        self.idle: int = args.idle or (10 if quick else self.conversations)
+        self.samples = 20 if quick else 300
+        self.rounds = 1 if quick else 5
+        self.baseline_messages = 200 if quick else 4000
+        levels = [] if quick else [10, 100]
+        self.levels = [n for n in levels if n < self.conversations] + [self.conversations]
+        self.stores: list[Store] = args.stores
+        self.ramp: float = args.ramp if args.ramp is not None else (0.2 if quick else 1.0)
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def fresh_settings(state: Path, store: Store, **extra: Any) -> Settings:
+    return load_settings({"sim_state_dir": state, "relay_store": store, **extra}, environ={}, persist_generated=False)
+
+
+@contextlib.asynccontextmanager
+async def simulator_on_socket(store: Store, **extra: Any) -> AsyncIterator[SimulatorApp]:
+    """The whole simulator, real time, on a loopback socket in this process, in a fresh state folder.
+
+    What earlier parts of the bench left alive is collected and then frozen out of the garbage
+    collector's view: a full collection walks every tracked object, and at a thousand conversations
+    those pauses (0.3-1 s) are what a long bench process would otherwise add to later parts.
+    """
+    gc.collect()
+    gc.freeze()
+    with tempfile.TemporaryDirectory(prefix="bench-") as state:
+        async with running_server(lambda s: SimulatorApp(s), fresh_settings(Path(state), store, **extra)) as sim:
+            yield sim
+
+
+async def baseline_rate(sizes: Sizes) -> float:
+    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges."""
+    async with bare.chain_client("socket") as client:
+        return await bare.messages_per_second(
+            client, (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations), sizes.baseline_messages
+        )
+
+
+async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float]]:
+    """Milliseconds through the bare chain: (1 exchange, 2 exchanges)."""
+    async with bare.chain_client(transport) as client:
+        return await bare.latencies(client, 1, count), await bare.latencies(client, 2, count)
+
+
+async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[float], list[float]]:
+    """Milliseconds for the relay's paths on a fresh simulator: (user->agent, agent->user)."""
+    async with simulator_on_socket(store, **extra) as sim:
+        return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count)
+
+
+def hop_figures(one: list[float], two: list[float], rate: float | None) -> HopFigures:
+    return HopFigures(
+        p50_1_hop_ms=rounded(percentile(one, 50), 3),
+        p99_1_hop_ms=rounded(percentile(one, 99), 3),
+        p50_2_hops_ms=rounded(percentile(two, 50), 3),
+        p99_2_hops_ms=rounded(percentile(two, 99), 3),
+        messages_per_second=rounded(rate, 1),
+    )
+
+
+def path_figures(u2a: list[float], a2u: list[float], base: HopFigures) -> PathFigures:
+    p50_u2a, p50_a2u = percentile(u2a, 50), percentile(a2u, 50)
+    return PathFigures(
+        p50_user_to_agent_ms=rounded(p50_u2a, 3),
+        p99_user_to_agent_ms=rounded(percentile(u2a, 99), 3),
+        p50_agent_to_user_ms=rounded(p50_a2u, 3),
+        p99_agent_to_user_ms=rounded(percentile(a2u, 99), 3),
+        ratio_user_to_agent=rounded(ratio(p50_u2a, base.p50_1_hop_ms)),
+        ratio_agent_to_user=rounded(ratio(p50_a2u, base.p50_2_hops_ms)),
+    )
+
+
+async def latency_rounds(
+    sizes: Sizes,
+) -> tuple[dict[str, HopFigures], dict[str, PathFigures], dict[str, PathFigures]]:
+    """The bare chain and the relay's paths, measured in interleaved rounds (chain, each store,
+    trace off, again...) so a neighbour's load on the machine falls on all of them alike."""
+    variants: dict[str, tuple[Store, dict[str, Any]]] = {store: (store, {}) for store in sizes.stores}
+    variants["trace off"] = ("sqlite", {"sim_trace_size": 0})
+    chain: dict[str, tuple[list[float], list[float]]] = {"asgi": ([], []), "socket": ([], [])}
+    paths: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in variants}
+    per_round = max(10, sizes.samples // sizes.rounds)
+    for _ in range(sizes.rounds):
+        for transport, (one, two) in chain.items():
+            more_one, more_two = await chain_samples(transport, per_round)  # type: ignore[arg-type]
+            one += more_one
+            two += more_two
+        for name, (store, extra) in variants.items():
+            u2a, a2u = await path_samples(store, per_round, **extra)
+            paths[name][0].extend(u2a)
+            paths[name][1].extend(a2u)
+    rate = await baseline_rate(sizes)
+    hops = {t: hop_figures(one, two, rate if t == "socket" else None) for t, (one, two) in chain.items()}
+    figures = {name: path_figures(u2a, a2u, hops["socket"]) for name, (u2a, a2u) in paths.items()}
+    trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
+    return hops, figures, trace
+
+
+async def load_figures(
+    store: Store,
+    conversations: int,
+    sizes: Sizes,
+    progress: Progress,
+    messages: int | None = None,
+    on_idle: Callable[[], Awaitable[None]] | None = None,
+    ramp: float | None = None,
+    handoff_timeout: float = 60.0,
+) -> LoadResult:
+    async with simulator_on_socket(store) as sim:
+        return await run_load(
+            sim.settings.public_base_url,
+            sim.settings,
+            conversations=conversations,
+            messages=sizes.messages if messages is None else messages,
+            ramp=sizes.ramp if ramp is None else ramp,
+            handoff_timeout=handoff_timeout,
+            sim=sim,
+            progress=progress,
+            on_idle=on_idle,
+        )
+
+
+async def bare_socket_kb(count: int) -> float:
+    chain = bare.HopChain()
+    async with serve_app(chain.app) as url:
+        return await measure.bare_socket_bytes(url, count) / 1024
+
+
+async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]) -> BenchResult:
+    """Every part of the bench, in this process, one after another."""
+    started = time.perf_counter()
+    load_average = list(os.getloadavg())
+    say("start-up ...")
+    startup = measure.simulator_startup(attempts=1 if sizes.quick else 3, warm=not sizes.quick)
+    bare_startup = measure.bare_startup(attempts=1 if sizes.quick else 3)
+    say("replay ...")
+    library = measure.scenario_library()
+    replay_paths = sorted(library.glob("*.json"))[:3] if sizes.quick else [library]
+    replay_s, replay_ok = await measure.replay_seconds(replay_paths)
+    replay_socket = None if sizes.quick else (await measure.replay_seconds([library], "socket"))[0]
+    say("bare chain and the relay's paths, one message at a time, in interleaved rounds ...")
+    baseline, paths, trace = await latency_rounds(sizes)
+    loads: dict[str, list[LoadResult]] = {}
+    for store in sizes.stores:
+        loads[store] = []
+        for level in sizes.levels:
+            say(f"load: {store} store, {level} conversations x {sizes.messages} messages each way ...")
+            loads[store].append(await load_figures(store, level, sizes, progress))
+    say(f"memory: {sizes.idle} idle handed-off conversations, then as many bare sockets ...")
+
+    async def idle_run(on_idle: Callable[[], Awaitable[None]]) -> object:
+        # tracemalloc makes every allocation several times dearer: handoffs are spread out and given
+        # longer, so every conversation is handed off when the figure is taken (what is measured is
+        # memory, not speed).
+        return await load_figures(
+            "sqlite",
+            sizes.idle,
+            sizes,
+            progress,
+            messages=0,
+            on_idle=on_idle,
+            ramp=max(sizes.ramp, sizes.idle / 50),
+            handoff_timeout=600.0,
+        )
+
+    idle_kb = await measure.measure_idle(idle_run, sizes.idle) / 1024
+    socket_kb = await bare_socket_kb(sizes.idle)
+    main_store = "sqlite" if "sqlite" in loads else sizes.stores[0]
+    main = loads[main_store][-1]
+    main_path = paths[main_store]
+    return BenchResult(
+        ratio_user_to_agent=main_path.ratio_user_to_agent,
+        ratio_agent_to_user=main_path.ratio_agent_to_user,
+        messages_per_second=main.messages_per_second,
+        baseline_messages_per_second=baseline["socket"].messages_per_second,
+        messages_lost=sum(r.messages_lost for runs in loads.values() for r in runs),
+        messages_reordered=sum(r.messages_reordered for runs in loads.values() for r in runs),
+        messages_duplicated=sum(r.messages_duplicated for runs in loads.values() for r in runs),
+        p99_agent_to_user_ms=main.p99_agent_to_user_ms,
+        memory_per_idle_conversation_kb=rounded(idle_kb, 1),
+        startup_seconds=rounded(startup, 3),
+        replay_seconds=rounded(replay_s, 3),
+        conversations=sizes.conversations,
+        cores=cores(),
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
+        python=platform.python_version(),
+        quick=sizes.quick,
+        load_average=[round(v, 2) for v in load_average],
+        messages_each_way=sizes.messages,
+        baseline=baseline,
+        paths=paths,
+        load=loads,
+        memory_per_bare_socket_kb=rounded(socket_kb, 1),
+        memory_beyond_bare_socket_kb=rounded(idle_kb - socket_kb, 1),
+        idle_conversations=sizes.idle,
+        peak_memory_mb=round(measure.peak_memory_mb(), 1),
+        baseline_startup_seconds=rounded(bare_startup, 3),
+        replay_passed=replay_ok,
+        replay_socket_seconds=rounded(replay_socket, 3),
+        trace=trace,
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
+
+
+def _cpu_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def plot(result: BenchResult) -> str:
+    """Latency against concurrent conversations, from the load runs at each size."""
+    series = []
+    for store, runs in result.load.items():
+        for direction, p50, p99 in (
+            ("agent→user", "p50_agent_to_user_ms", "p99_agent_to_user_ms"),
+            ("user→agent", "p50_user_to_agent_ms", "p99_user_to_agent_ms"),
+        ):
+            for label, key in (("p50", p50), ("p99", p99)):
+                pts = [(float(r.conversations), getattr(r, key)) for r in runs if getattr(r, key)]
+                series.append((f"{store} {direction} {label}", pts))
+    title = f"Relay latency under load ({result.messages_each_way} messages each way), {result.cores} cores"
+    return latency_svg(series, title)
+
+
+def _quiet_logs() -> None:
+    # The relay logs a line per event at INFO: at a thousand conversations that is the bench's output.
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("simulator", "uvicorn", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the whole bench; print the table (or, with --json, one JSON object)."""
+    from simulator.logs import install_redaction
+
+    install_redaction()
+    _quiet_logs()
+    sizes = Sizes(args)
+    progress = Progress(sys.stderr)
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    result = asyncio.run(run_bench(sizes, progress, say))
+    if args.plot is not None:
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        args.plot.write_text(plot(result))
+        say(f"plot written to {args.plot}")
+    print(result.model_dump_json(indent=2) if args.json else bench_table(result))
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Run the load against a running simulator (default: the one `serve` would start here)."""
+    from simulator.logs import install_redaction
+
+    install_redaction()
+    _quiet_logs()
+    overrides: dict[str, Any] = {}
+    settings = load_settings(overrides, config_file=args.config)
+    target = (args.target or settings.public_base_url).rstrip("/")
+    result = asyncio.run(
+        run_load(
+            target,
+            settings,
+            conversations=args.conversations,
+            messages=args.messages,
+            ramp=args.ramp,
+            progress=Progress(sys.stderr),
+        )
+    )
+    print(result.model_dump_json(indent=2) if args.json else load_table(result))
+    return 0 if result.messages_lost == result.messages_reordered == result.messages_duplicated == 0 else 1

@@ -1,0 +1,76 @@
+"""`python -m simulator bench --quick` runs end to end and prints the JSON other tools read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.bench.load import _order_figures
+
+TOP_LEVEL = {
+    "ratio_user_to_agent": float,
+    "ratio_agent_to_user": float,
+    "messages_per_second": float,
+    "baseline_messages_per_second": float,
+    "messages_lost": int,
+    "messages_reordered": int,
+    "messages_duplicated": int,
+    "p99_agent_to_user_ms": float,
+    "memory_per_idle_conversation_kb": float,
+    "startup_seconds": float,
+    "replay_seconds": float,
+    "conversations": int,
+    "cores": int,
+}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path]:
+    out = tmp_path_factory.mktemp("bench")
+    plot = out / "latency.svg"
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "bench", "--quick", "--json", "--plot", str(plot)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=out,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout), plot
+
+
+def test_quick_bench_prints_every_figure_other_tools_read(quick: tuple[dict[str, object], Path]) -> None:
+    result, _ = quick
+    for key, kind in TOP_LEVEL.items():
+        assert isinstance(result.get(key), kind), f"{key}: {result.get(key)!r}"
+    assert result["quick"] is True
+    assert result["cores"] >= 1  # type: ignore[operator]
+    assert result["replay_passed"] is True
+
+
+def test_quick_bench_relays_every_message_once_in_order(quick: tuple[dict[str, object], Path]) -> None:
+    result, _ = quick
+    assert (result["messages_lost"], result["messages_reordered"], result["messages_duplicated"]) == (0, 0, 0)
+    loads = result["load"]
+    assert isinstance(loads, dict) and set(loads) == {"sqlite", "memory"}
+    for runs in loads.values():
+        for run in runs:
+            assert run["handoffs_completed"] == run["conversations"] == result["conversations"]
+            assert run["messages_delivered"] == run["messages_sent"] > 0
+            assert run["errors"] == []
+
+
+def test_quick_bench_draws_the_latency_plot(quick: tuple[dict[str, object], Path]) -> None:
+    _, plot = quick
+    svg = plot.read_text()
+    assert svg.startswith("<svg") and "concurrent conversations" in svg and "<polyline" in svg
+
+
+def test_order_figures_count_lost_reordered_and_duplicated() -> None:
+    expected = ["a", "b", "c", "d"]
+    assert _order_figures(expected, ["a", "b", "c", "d"]) == (0, 0, 0)
+    assert _order_figures(expected, ["a", "c", "b", "b"]) == (1, 1, 1)
