@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,28 +28,35 @@ SECRET_KEYS = frozenset(
     }
 )
 _FOLD = re.compile(r"[-_]")
-MAX_DEPTH = 32
+# Words one of those keys contains; text without any of them skips the walk over every key.
+_KEY_WORDS = ("authorization", "key", "token", "secret", "passw", "signature", "jwt")
 
 
 def _secret_key(key: str) -> bool:
     return _FOLD.sub("", key.lower()) in SECRET_KEYS
 
 
-def redact_data(value: Any, scrub: Callable[[str], str], depth: int = 0) -> Any:
-    """A copy of `value` (JSON-like) with credential keys blanked and secret values scrubbed from text."""
-    if isinstance(value, str):
-        return scrub(value) if len(value) >= 8 else value
+def _blank_keys(value: Any) -> Any:
+    """`value` with the values of credential keys replaced, at any depth (mutates the fresh copy it is given)."""
     if isinstance(value, dict):
-        if depth >= MAX_DEPTH:
-            return "[too deep]"
-        return {
-            str(k): (REDACTED if _secret_key(str(k)) and v else redact_data(v, scrub, depth + 1))
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        if depth >= MAX_DEPTH:
-            return "[too deep]"
-        return [redact_data(item, scrub, depth + 1) for item in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return scrub(str(value))
+        for key, item in value.items():
+            value[key] = REDACTED if item and _secret_key(str(key)) else _blank_keys(item)
+    elif isinstance(value, list):
+        value[:] = [_blank_keys(item) for item in value]
+    return value
+
+
+def redact_data(value: Any, scrub: Callable[[str], str]) -> Any:
+    """A redacted copy of `value` (JSON-like): credential keys blanked, known secrets scrubbed from all text.
+
+    The copy is made through JSON text, so the scrub runs once over the whole entry (in C-speed
+    regex passes) rather than once per string.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        lowered = text.lower()  # substring tests: far cheaper than one case-insensitive regex
+        if any(word in lowered for word in _KEY_WORDS):
+            text = json.dumps(_blank_keys(json.loads(text)), ensure_ascii=False)
+        return json.loads(scrub(text))
+    except (ValueError, TypeError, RecursionError) as exc:
+        return {"unreadable": f"{type(exc).__name__}: the detail could not be kept"}

@@ -79,7 +79,8 @@ class Trace:
             conversation = conversation or group.conversation
             ticket = ticket if ticket is not None else group.ticket
         self._last = next(self._seq)
-        entry = TraceEntry(
+        # Built without validation: every value comes from this method, already of the right type.
+        entry = TraceEntry.model_construct(
             seq=self._last,
             t=round(self.clock.monotonic(), 6),
             time=self.clock.now().isoformat().replace("+00:00", "Z"),
