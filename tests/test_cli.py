@@ -154,3 +154,22 @@ def test_no_command_without_a_terminal_runs_headless_and_takes_serves_flags(tmp_
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_secrets_piped_into_a_reader_that_has_gone_is_not_an_error(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `| head -1` does once it has its line
+    try:
+        writer = subprocess.run(
+            [sys.executable, "-m", "simulator", "secrets"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=_env(tmp_path),
+            cwd=tmp_path,
+            timeout=60,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert writer.returncode == 0, writer.stderr
+    assert "Traceback" not in writer.stderr
