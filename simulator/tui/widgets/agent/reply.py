@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
-
 from simulator.tui.messages import AgentSubmitted, AgentTyping
+from simulator.tui.widgets.typing_input import TypingInput
 
 
-class ReplyBox(Input):
+class ReplyBox(TypingInput):
     """Type as the Zendesk agent."""
 
-    _typing = False
-
     def __init__(self, agent_name: str) -> None:
-        super().__init__(placeholder=f"Reply as {agent_name}… (F2 accept, F4 solve)", id="reply")
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        typing = bool(event.value)
-        if typing != self._typing:
-            self._typing = typing
-            self.post_message(AgentTyping(typing))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
-        self._typing = False
-        self.clear()
-        if text:
-            self.post_message(AgentSubmitted(text))
+        super().__init__(
+            placeholder=f"Reply as {agent_name}… (F2 accept, F4 solve)",
+            id="reply",
+            typing=AgentTyping,
+            submitted=AgentSubmitted,
+        )
