@@ -10,9 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.zendesk.content import check_content
-from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.errors import SuncoError, not_found
-from simulator.zendesk.http import SuncoRoutes, ok, parse
+from simulator.zendesk.http import ok, parse
 from simulator.zendesk.models import (
     ActivityPostBody,
     ConversationCreateBody,
@@ -21,17 +20,13 @@ from simulator.zendesk.models import (
     Source,
 )
 from simulator.zendesk.paging import cursors, paginate
+from simulator.zendesk.resource import SuncoResource
 
 PAGE_SIZE = 100  # ListMessages: fixed at 100 per page, the newest page by default (page[size] is ignored)
 
 
-class SuncoApi:
+class SuncoApi(SuncoResource):
     """Route handlers for conversations, messages and activities."""
-
-    def __init__(self, conversations: Conversations, routes: SuncoRoutes) -> None:
-        self.conversations = conversations
-        self.state = conversations.state
-        self.builder = routes
 
     def routes(self) -> list[Route]:
         r = self.builder.route

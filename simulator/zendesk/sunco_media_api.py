@@ -11,23 +11,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.zendesk import spec
-from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.errors import SuncoError, not_found
-from simulator.zendesk.http import MAX_UPLOAD_BYTES, SuncoRoutes, ok
+from simulator.zendesk.http import MAX_UPLOAD_BYTES, ok
 from simulator.zendesk.ids import new_id
+from simulator.zendesk.resource import SuncoResource
 
 ACCESS = ("public", "private")
 MEDIA_PATH = "/_sim/media"
 CONVERSION_CHANNELS = ("messenger", "instagram", "whatsapp")
 
 
-class SuncoMediaApi:
+class SuncoMediaApi(SuncoResource):
     """UploadAttachment, DeleteAttachment, DownloadMessageRef, PostConversionEvents."""
-
-    def __init__(self, conversations: Conversations, routes: SuncoRoutes) -> None:
-        self.conversations = conversations
-        self.state = conversations.state
-        self.builder = routes
 
     def routes(self) -> list[Route]:
         r = self.builder.route

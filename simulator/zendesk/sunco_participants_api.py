@@ -9,22 +9,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.zendesk import app_events
-from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.errors import SuncoError, not_found
-from simulator.zendesk.http import SuncoRoutes, ok
+from simulator.zendesk.http import ok
 from simulator.zendesk.models import Conversation, User
 from simulator.zendesk.paging import paginate
+from simulator.zendesk.resource import SuncoResource
 
 MAX_GROUP_PARTICIPANTS = 10_000
 
 
-class SuncoParticipantsApi:
+class SuncoParticipantsApi(SuncoResource):
     """ListParticipants, JoinConversation, LeaveConversation."""
-
-    def __init__(self, conversations: Conversations, routes: SuncoRoutes) -> None:
-        self.conversations = conversations
-        self.state = conversations.state
-        self.builder = routes
 
     def routes(self) -> list[Route]:
         r = self.builder.route

@@ -9,25 +9,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.zendesk.app_events import user_for
-from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.events import PayloadBuilder
-from simulator.zendesk.http import SuncoRoutes, ok, parse
+from simulator.zendesk.http import ok, parse
 from simulator.zendesk.ids import new_id
 from simulator.zendesk.models import Profile, User, UserCreateBody, UserUpdateBody, Webhook
 from simulator.zendesk.paging import paginate
+from simulator.zendesk.resource import SuncoResource
 
 # The confirmation type that links a client at once (client:update to active); the others stay pending.
 IMMEDIATE = "immediate"
 
 
-class SuncoUsersApi:
+class SuncoUsersApi(SuncoResource):
     """Route handlers for users, clients, devices, personal information and sync."""
-
-    def __init__(self, conversations: Conversations, routes: SuncoRoutes) -> None:
-        self.conversations = conversations
-        self.state = conversations.state
-        self.builder = routes
 
     def routes(self) -> list[Route]:
         r = self.builder.route
