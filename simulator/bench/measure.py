@@ -100,9 +100,11 @@ def startup_seconds(command: list[str], env: dict[str, str], attempts: int = 3) 
                     with contextlib.suppress(httpx.HTTPError):
                         if client.get(url + "/_sim/health").status_code == 200:
                             break
-                    if process.poll() is not None:
-                        raise RuntimeError(f"{command} exited with {process.returncode} during start-up")
-                    time.sleep(0.002)  # a plain polling loop, outside any event loop
+                    try:  # the pause between polls, which also notices a server that exited
+                        process.wait(timeout=0.002)
+                    except subprocess.TimeoutExpired:
+                        continue
+                    raise RuntimeError(f"{command} exited with {process.returncode} during start-up")
             best = min(best, time.perf_counter() - started)
         finally:
             process.send_signal(signal.SIGTERM)
