@@ -18,8 +18,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 
 FORMATS = jsonschema.FormatChecker(formats=())
-# Body fields that carry credentials: errors about them never quote the value.
-SECRET_NAMES = frozenset(
+# Channel credentials: SunCo never shows them back on an integration.
+CHANNEL_SECRET_FIELDS = frozenset(
     {
         "authToken",
         "appSecret",
@@ -28,18 +28,21 @@ SECRET_NAMES = frozenset(
         "apiKey",
         "token",
         "channelSecret",
-        "secret",
         "channelAccessToken",
         "consumerSecret",
         "accessTokenSecret",
         "password",
         "signingKey",
         "privateKey",
-        "client_secret",
-        "accountManagementAccessToken",
-        "hsmFallbackLanguage",
     }
 )
+# Body fields that carry credentials: errors about them never quote the value.
+SECRET_NAMES = CHANNEL_SECRET_FIELDS | {
+    "secret",
+    "client_secret",
+    "accountManagementAccessToken",
+    "hsmFallbackLanguage",
+}
 
 
 @FORMATS.checks("email")

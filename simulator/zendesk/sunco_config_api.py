@@ -26,27 +26,10 @@ from simulator.zendesk.models import (
     WebhookCreateBody,
 )
 from simulator.zendesk.paging import paginate
+from simulator.zendesk.spec import CHANNEL_SECRET_FIELDS
 from simulator.zendesk.switchboard import SwitchboardControl
 
 MAX_WEBHOOKS_PER_APP = 10
-# Channel credentials SunCo never shows back.
-SECRET_FIELDS = frozenset(
-    {
-        "authToken",
-        "appSecret",
-        "pageAccessToken",
-        "accessKey",
-        "apiKey",
-        "token",
-        "channelSecret",
-        "channelAccessToken",
-        "consumerSecret",
-        "accessTokenSecret",
-        "password",
-        "signingKey",
-        "privateKey",
-    }
-)
 
 
 class SuncoConfigApi:
@@ -91,7 +74,7 @@ class SuncoConfigApi:
         return integration
 
     def _integration_json(self, integration: Integration) -> dict[str, Any]:
-        out = {k: v for k, v in integration.wire().items() if k not in SECRET_FIELDS}
+        out = {k: v for k, v in integration.wire().items() if k not in CHANNEL_SECRET_FIELDS}
         if integration.type == "custom":
             out["webhooks"] = [h.wire() for h in self.state.webhooks.get(integration.id, [])]
         return out
