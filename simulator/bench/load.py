@@ -152,14 +152,19 @@ class LoadUser(EndUser):
 
     async def until(self, check: Callable[[], bool], deadline: float) -> bool:
         """Wait until `check()` holds or the perf_counter deadline passes."""
-        while not check():
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return False
-            self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), remaining)
-        return True
+        return await _until(self.changed, check, deadline)
+
+
+async def _until(changed: asyncio.Event, check: Callable[[], bool], deadline: float) -> bool:
+    """Wait until `check()` holds, waking each time `changed` is set, or the perf_counter deadline passes."""
+    while not check():
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return False
+        changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), remaining)
+    return True
 
 
 def _texts(index: int, direction: str, count: int) -> list[str]:
@@ -201,14 +206,7 @@ class ArrivalLog:
 
     async def wait_for(self, texts: set[str], deadline: float) -> bool:
         """Wait until every text in `texts` has arrived, or the perf_counter deadline passes."""
-        while not texts <= self.times.keys():
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return False
-            self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), remaining)
-        return True
+        return await _until(self.changed, lambda: texts <= self.times.keys(), deadline)
 
     def close(self) -> None:
         with contextlib.suppress(ValueError):
