@@ -65,23 +65,44 @@ class DurableDict(dict[K, V], Generic[K, V]):
     def __init__(self, initial: dict[K, V] | None = None) -> None:
         super().__init__(initial or {})
         self.touched: set[K] = set(self)
-        # Set when bound to a state file: reads an entry `evict` let go of back in on first use.
+        # Set when bound to a state file: reads an entry `evict` let go of back in on first use,
+        # and `reader` lists every entry the file holds (for listings that include evicted ones).
         self.loader: Callable[[K], V | None] | None = None
+        self.reader: Callable[[], Iterator[tuple[K, V]]] | None = None
+        # Entries on their way out of memory: `leaving` since the last commit, `waiting` since the
+        # one before. An entry goes at the second commit after `evict` unless used in between, so a
+        # request still holding it across another request's commit keeps the same object.
         self.leaving: set[K] = set()
+        self.waiting: set[K] = set()
 
     def evict(self, key: K) -> None:
-        """Let the entry leave memory after the next commit (it stays in the state file, and comes
-        back when used by key). Without a state file the entry stays."""
+        """Let the entry leave memory after the commits that follow (it stays in the state file, and
+        comes back when used by key, then leaves again). Without a state file the entry stays."""
         if self.loader is not None:
             self.leaving.add(key)
 
+    def keep(self, key: K) -> None:
+        """Keep the entry in memory again (e.g. a finished conversation that came back to life)."""
+        self.leaving.discard(key)
+        self.waiting.discard(key)
+
+    def every(self) -> dict[K, V]:
+        """Every entry, also those that left memory (read from the state file, not kept): for listings."""
+        found = dict(super().items())
+        if self.reader is not None:
+            for key, value in self.reader():
+                found.setdefault(key, value)
+        return found
+
     def _load(self, key: K) -> V | None:
-        """An entry that left memory, from the state file: kept again unless only read (GET)."""
+        """An entry that left memory, from the state file: kept again unless only read (GET), and
+        then on its way out again (only entries of finished conversations leave memory)."""
         if self.loader is None or super().__contains__(key):
             return None
         value = self.loader(key)
         if value is not None and not _reading.get():
             super().__setitem__(key, value)
+            self.leaving.add(key)
         return value
 
     # Every way a value leaves or enters the dict notes its key.
@@ -160,6 +181,10 @@ class DurableDict(dict[K, V], Generic[K, V]):
         """The values, without noting them: for loops that only read."""
         return iter(super().values())
 
+    def scan_items(self) -> Iterator[tuple[K, V]]:
+        """The entries, without noting them: for loops that only read."""
+        return iter(super().items())
+
 
 def _adapter(value_type: Any) -> TypeAdapter[Any]:
     """The value's JSON encoding; raw bytes (uploads) as base64."""
@@ -169,14 +194,30 @@ def _adapter(value_type: Any) -> TypeAdapter[Any]:
 
 
 def evict(data: dict[K, V], key: K) -> None:
-    """Let a (maybe durable) dict's entry leave memory after the next commit (see `DurableDict.evict`)."""
+    """Let a (maybe durable) dict's entry leave memory after the next commits (see `DurableDict.evict`)."""
     if isinstance(data, DurableDict):
         data.evict(key)
+
+
+def keep(data: dict[K, V], key: K) -> None:
+    """Keep a (maybe durable) dict's entry in memory again (see `DurableDict.keep`)."""
+    if isinstance(data, DurableDict):
+        data.keep(key)
+
+
+def every(data: dict[K, V]) -> dict[K, V]:
+    """Every entry of a (maybe durable) dict, also those that left memory: for listings (see `DurableDict.every`)."""
+    return data.every() if isinstance(data, DurableDict) else dict(data)
 
 
 def scan(data: dict[K, V]) -> Iterator[V]:
     """Iterate a (maybe durable) dict's values without noting them: for loops that only read."""
     return data.scan() if isinstance(data, DurableDict) else iter(data.values())
+
+
+def scan_items(data: dict[K, V]) -> Iterator[tuple[K, V]]:
+    """Iterate a (maybe durable) dict's entries without noting them: for loops that only read."""
+    return data.scan_items() if isinstance(data, DurableDict) else iter(data.items())
 
 
 class _Collection:
@@ -196,17 +237,28 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
+        self.used: set[Any] = set()  # the keys used since the commit before the last one
 
     def evict(self) -> None:
-        """After a commit: entries marked to leave memory go (unless changed since)."""
-        leaving, self.data.leaving = self.data.leaving, set()
-        for key in leaving:
-            if key in self.written and key not in self.data.touched and dict.__contains__(self.data, key):
-                dict.__delitem__(self.data, key)
+        """After a commit: entries marked to leave memory at the commit before go, unless used since."""
+        data = self.data
+        waiting, data.waiting, data.leaving = data.waiting, data.leaving, set()
+        for key in waiting:
+            if key in self.written and key not in self.used and dict.__contains__(data, key):
+                dict.__delitem__(data, key)
+                del self.written[key]  # noted again when it is read back (`loaded`)
+            elif key in self.used:
+                data.waiting.add(key)  # in use: it goes once a commit passes without it being used
+
+    def loaded(self, key: Any, blob: bytes) -> Any:
+        """An entry read back from the file: what the file holds for it is known again."""
+        self.written[key] = hashlib.blake2b(blob, digest_size=16).digest()
+        return self.adapter.validate_json(blob)
 
     def changes(self) -> list[tuple[str, bytes | None]]:
         out: list[tuple[str, bytes | None]] = []
         touched, self.data.touched = self.data.touched, set()
+        self.used = touched
         for key in touched:
             if dict.__contains__(self.data, key):
                 value = dict.__getitem__(self.data, key)
@@ -314,7 +366,8 @@ class StateDB:
         setattr(owner, attribute, data)
         collection = _Collection(name, data, adapter, keys, scrub)
         if self._db is not None:
-            data.loader = lambda key: self._load_one(name, keys, adapter, key)
+            data.loader = lambda key: self._load_one(collection, key)
+            data.reader = lambda: self._read_all(name, keys, adapter, data)
         for key, value in rows:
             collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
         collection.data.touched -= set(collection.written)
@@ -331,13 +384,30 @@ class StateDB:
         self._parts.append(single)
         return [name] if rows else []
 
-    def _load_one(self, name: str, keys: TypeAdapter[Any], adapter: TypeAdapter[Any], key: Any) -> Any:
+    def _load_one(self, collection: _Collection, key: Any) -> Any:
         if self._db is None:
             return None
         row = self._db.execute(
-            "SELECT data FROM items WHERE collection = ? AND key = ?", (name, keys.dump_json(key).decode())
+            "SELECT data FROM items WHERE collection = ? AND key = ?",
+            (collection.name, collection.key.dump_json(key).decode()),
         ).fetchone()
-        return adapter.validate_json(row[0]) if row else None
+        if row is None:
+            return None
+        if _reading.get():  # a read-only copy: nothing of it is kept
+            return collection.adapter.validate_json(row[0])
+        return collection.loaded(key, bytes(row[0]))
+
+    def _read_all(
+        self, name: str, keys: TypeAdapter[Any], adapter: TypeAdapter[Any], skip: dict[Any, Any]
+    ) -> Iterator[tuple[Any, Any]]:
+        """Every entry of a collection in the file, oldest first, but those in `skip` (not decoded)."""
+        if self._db is None:
+            return
+        cursor = self._db.execute("SELECT key, data FROM items WHERE collection = ? ORDER BY rowid", (name,))
+        for raw_key, blob in cursor.fetchall():
+            key = keys.validate_json(raw_key)
+            if not dict.__contains__(skip, key):
+                yield key, adapter.validate_json(blob)
 
     def _rows(self, name: str) -> list[tuple[str, bytes]]:
         if self._db is None:

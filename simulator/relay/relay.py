@@ -361,6 +361,7 @@ class Relay:
         self.core.stopped = True
         await self.core.cancel_tasks()
         self.outbox.forget()
+        self.handoffs.timers.forget()
         await self.core.sunco.aclose()
         log.info(kv("relay.stopped"))
 
@@ -368,6 +369,7 @@ class Relay:
         """Forget every session, outbox item and processed event id."""
         await self.core.cancel_tasks()
         self.outbox.forget()
+        self.handoffs.timers.forget()
         self.core.unread.clear()
         await self.store.open()
         await self.store.reset()

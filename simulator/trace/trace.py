@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import logging
 import os
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,9 @@ class Trace:
         self._seq = itertools.count(1)
         self._last = 0
         self._groups: dict[str, _Group] = {}
+        # Groups, least recently linked first: beyond as many as the ring holds entries, the oldest
+        # is forgotten (its conversation's entries have long left the ring), so links stay bounded.
+        self._linked: OrderedDict[int, _Group] = OrderedDict()
         self._listeners: list[Listener] = []
         self._file: IO[str] | None = _open_private(file) if file is not None and self.enabled else None
 
@@ -131,6 +134,14 @@ class Trace:
         merged.ticket = ticket if ticket is not None else merged.ticket
         for one in merged.ids:
             self._groups[one] = merged
+        for old in groups:
+            self._linked.pop(old, None)
+        self._linked[id(merged)] = merged
+        while len(self._linked) > (self._ring.maxlen or 1):
+            _, oldest = self._linked.popitem(last=False)
+            for one in oldest.ids:
+                if self._groups.get(one) is oldest:
+                    del self._groups[one]
 
     def _group_of(self, session: str | None, conversation: str | None, ticket: int | None) -> _Group | None:
         for value in (session, conversation, ticket):
@@ -217,6 +228,7 @@ class Trace:
         """Forget the entries and links (the sequence keeps counting, so cursors stay valid)."""
         self._ring.clear()
         self._groups.clear()
+        self._linked.clear()
 
     def close(self) -> None:
         """Close the JSON Lines file, if any."""
