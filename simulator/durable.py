@@ -367,7 +367,7 @@ class StateDB:
         collection = _Collection(name, data, adapter, keys, scrub)
         if self._db is not None:
             data.loader = lambda key: self._load_one(collection, key)
-            data.reader = lambda: self._read_all(name, keys, adapter, data)
+            data.reader = lambda: self._read_all(collection)
         for key, value in rows:
             collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
         collection.data.touched -= set(collection.written)
@@ -397,17 +397,20 @@ class StateDB:
             return collection.adapter.validate_json(row[0])
         return collection.loaded(key, bytes(row[0]))
 
-    def _read_all(
-        self, name: str, keys: TypeAdapter[Any], adapter: TypeAdapter[Any], skip: dict[Any, Any]
-    ) -> Iterator[tuple[Any, Any]]:
-        """Every entry of a collection in the file, oldest first, but those in `skip` (not decoded)."""
+    def _read_all(self, collection: _Collection) -> Iterator[tuple[Any, Any]]:
+        """Every entry of a collection that is only in the file (not in memory), oldest first, each
+        read as `_load_one` reads it."""
         if self._db is None:
             return
-        cursor = self._db.execute("SELECT key, data FROM items WHERE collection = ? ORDER BY rowid", (name,))
-        for raw_key, blob in cursor.fetchall():
-            key = keys.validate_json(raw_key)
-            if not dict.__contains__(skip, key):
-                yield key, adapter.validate_json(blob)
+        rows = self._db.execute(
+            "SELECT key FROM items WHERE collection = ? ORDER BY rowid", (collection.name,)
+        ).fetchall()
+        for (raw_key,) in rows:
+            key = collection.key.validate_json(raw_key)
+            if not dict.__contains__(collection.data, key):
+                value = self._load_one(collection, key)
+                if value is not None:
+                    yield key, value
 
     def _rows(self, name: str) -> list[tuple[str, bytes]]:
         if self._db is None:

@@ -118,20 +118,33 @@ class Progress:
 
 
 class LoadUser(EndUser):
-    """An end user that timestamps what it receives (every copy, before the actor's deduplication)."""
+    """An end user that timestamps what it receives (every copy, before the actor's deduplication).
+
+    It keeps only what the load reads (the event types seen, agent texts with their arrival times),
+    not every event as the scenario actor does: its memory counts in the bench's memory figure.
+    """
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings, name: str, index: int) -> None:
         super().__init__(client, settings, name)
         self.index = index
         self.changed = asyncio.Event()
         self.agent_texts: list[tuple[str, float]] = []
+        self.kinds: set[str] = set()
         self.ticket_id: int | None = None
         self.email = ""
 
     def _take(self, event: dict[str, Any]) -> None:
-        if event.get("type") == AGENT_MESSAGE:
+        kind = event.get("type")
+        if kind == "EVENT_TYPE_EVENT_BATCH":
+            for inner in (event.get("payload") or {}).get("events", []):
+                self._take(inner)
+            return
+        if kind == AGENT_MESSAGE:
             self.agent_texts.append((event_text(event), time.perf_counter()))
-        super()._take(event)
+        if isinstance(kind, str):
+            self.kinds.add(kind)
+        if isinstance(event.get("sequence"), int):
+            self._last_sequence = max(self._last_sequence, event["sequence"])
         self.changed.set()
 
     async def open_session(self, access_token: str, profile: dict[str, str]) -> None:
@@ -148,7 +161,7 @@ class LoadUser(EndUser):
         await self._open(cursor=0)
 
     def saw(self, event_type: str) -> bool:
-        return any(event.get("type") == event_type for event in self.seen)
+        return event_type in self.kinds
 
     async def until(self, check: Callable[[], bool], deadline: float) -> bool:
         """Wait until `check()` holds or the perf_counter deadline passes."""

@@ -362,11 +362,6 @@ class Dialog:
                     await task
 
 
-def _already_shown(session: Session, message_id: object, window: int = 50) -> bool:
-    """Whether a live-agent message with this id is among the session's recent events."""
-    if not isinstance(message_id, str):
-        return False
-    return any(
-        e["type"] == p.LIVE_AGENT_MESSAGE and e["payload"].get("message_id") == message_id
-        for e in session.history[-window:]
-    )
+def _already_shown(session: Session, message_id: object) -> bool:
+    """Whether a live-agent message with this id was already shown in the session."""
+    return session.history.shows_agent_message(message_id)
