@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,8 +58,10 @@ class Session:
     handing_off: bool = False  # user turns belong to the relay, not the bot
     ended: bool = False
     end_reason: str | None = None
-    # User turns are handled one at a time, in order, by the session's worker task.
-    turns: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+    # User turns are handled one at a time, in order, by the session's worker task, which runs
+    # only while there are turns (an idle session holds no task): see `Dialog.queue_turn`.
+    turns: deque[tuple[str, Any]] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     watchdog: asyncio.Task[None] | None = None
     trace: Trace | None = None
