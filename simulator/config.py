@@ -74,11 +74,16 @@ class Settings(BaseSettings):
     zendesk_webhook_signing_secret: SecretStr = SecretStr("")
     # Admin Center: Apps and integrations > Zendesk API
     zendesk_api_token: SecretStr = SecretStr("")
+    # The agent whose API token the relay uses (`{email}/token:{token}`) to read ticket statuses;
+    # empty: the relay reads no tickets and learns of a solved ticket from its status webhook alone.
+    zendesk_api_email: str = ""
     zendesk_account_id: int = 10000001
 
     # Where each side sends its HTTP calls (default: this same server)
     sunco_base_url: str = ""
     relay_base_url: str = ""
+    # The Zendesk Support API the relay reads (real Zendesk: https://<subdomain>.zendesk.com)
+    zendesk_api_base_url: str = ""
 
     # Relay behaviour
     relay_store: Literal["sqlite", "memory"] = "sqlite"
@@ -118,7 +123,15 @@ class Settings(BaseSettings):
             raise ValueError("letters, digits, '-' and '_' only, up to 64 characters")
         return value
 
-    @field_validator("sunco_base_url", "relay_base_url")
+    @field_validator("zendesk_api_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^[^@\s/:]+@[^@\s/:]+$", value):
+            raise ValueError("must be the email address of the agent whose API token is ZENDESK_API_TOKEN")
+        return value
+
+    @field_validator("sunco_base_url", "relay_base_url", "zendesk_api_base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if value and not re.match(r"^https?://[^\s/]+", value):
@@ -148,6 +161,11 @@ class Settings(BaseSettings):
     def sunco_url(self) -> str:
         """Base of the SunCo API the relay calls (ends in `/sc`, paths start `/v2/`)."""
         return self.sunco_base_url or f"{self.public_base_url}/sc"
+
+    @property
+    def support_url(self) -> str:
+        """Base of the Zendesk Support API the relay reads (paths start `/api/v2/`)."""
+        return self.zendesk_api_base_url or self.public_base_url
 
     @property
     def relay_url(self) -> str:
