@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     relay_queue_status_seconds: float = Field(60.0, gt=0)
     # Processed webhook event ids are kept this long (past SunCo's and Zendesk's redelivery horizon).
     relay_event_retention_seconds: float = Field(86400.0, gt=0)
+    # Messages typed while a handoff was connecting are held when it fails, for the session's next
+    # handoff; dropped when the chat session ends, or this long after the failure at the latest.
+    relay_held_messages_seconds: float = Field(1800.0, gt=0)
 
     # SunCo webhook delivery (emulator): up to this many events per POST, several conversations
     # in one delivery as SunCo does; waiting this long for more before sending (0: only what is queued).

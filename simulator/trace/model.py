@@ -16,6 +16,7 @@ TraceKind = Literal[
     "status.webhook",  # one ticket status webhook delivery attempt
     "agent.action",  # a human agent's action on the workspace
     "relay.state",  # a relay session state transition
+    "relay.outbox",  # the relay gave up on queued user messages (e.g. held after a failed handoff)
 ]
 TRACE_KINDS: tuple[str, ...] = get_args(TraceKind)
 
