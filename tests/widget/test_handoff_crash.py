@@ -13,6 +13,7 @@ from simulator.config import Settings
 from simulator.durable import DB_FILE, StateDB
 from simulator.relay.chat import HandoffRequest
 from simulator.widget import WidgetServer
+from simulator.widget.sms_signature import ProviderSigning
 from tests.widget.conftest import FakeRelay
 
 PHONE = "+15550100042"
@@ -53,7 +54,8 @@ async def test_a_handoff_asked_for_just_before_a_crash_is_started_after_the_rest
     dying = Relay(dies=True)
     first = await _widget(settings, clock, dying, path)
     transport = httpx.ASGITransport(app=Starlette(routes=first.routes()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://widget") as http:
+    signing = ProviderSigning(settings.sms_auth_token.get_secret_value())
+    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=signing) as http:
         sent = await http.post("/sms/inbound", data={"From": PHONE, "Body": "Can I speak to an agent, please?"})
         assert sent.status_code == 200
     [asked] = await _started(dying)
