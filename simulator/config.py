@@ -32,6 +32,7 @@ GENERATED: dict[str, Any] = {
     "zendesk_key_secret": lambda: secrets.token_urlsafe(48),
     "zendesk_api_token": lambda: secrets.token_urlsafe(30),
     "polyai_connector_token": lambda: secrets.token_urlsafe(24),
+    "sms_auth_token": lambda: secrets.token_hex(16),
 }
 
 SECRETS_FILE = "secrets.json"
@@ -59,6 +60,8 @@ class Settings(BaseSettings):
     polyai_connector_token: SecretStr = SecretStr("")
     polyai_widget_host: str = "localhost"
     polyai_agent_file: Path | None = None
+    # The SMS provider's Auth Token (Twilio Console > Account Info), which signs `/sms/inbound`.
+    sms_auth_token: SecretStr = SecretStr("")
 
     # Zendesk Admin Center: Apps and integrations > Conversations integrations
     zendesk_subdomain: str = "local"
