@@ -222,7 +222,7 @@ class Dialog:
                 elif kind == "typing" and session.handing_off:
                     await self.handoff.user_typing(session.id, bool(value))
                 elif kind == "end":
-                    if session.handing_off or await self.handoff.is_handed_off(session.id):
+                    if session.handing_off or _relay_took_part(session) or await self.handoff.is_handed_off(session.id):
                         await self.handoff.user_ended(session.id)
                     self._handled(session, kind, value)
                     return
@@ -383,3 +383,9 @@ def _already_shown(session: Session, message_id: object, window: int = 50) -> bo
         e["type"] == p.LIVE_AGENT_MESSAGE and e["payload"].get("message_id") == message_id
         for e in session.history[-window:]
     )
+
+
+def _relay_took_part(session: Session) -> bool:
+    """A handoff was started in this session: the relay hears its end even when the handoff failed
+    (it may hold messages for a next handoff that can no longer come)."""
+    return any(event.get("type") == p.POLY_AGENT_TRIGGERED_HANDOFF for event in session.history)

@@ -20,6 +20,8 @@ from tests.security.server import Chat, Server, client_for, eventually, make_env
 
 async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) -> None:
     env = make_environment(tmp_path / "state")
+    # The relay reads tickets too (Support API, with the API token) when a conversation goes quiet.
+    env.update(ZENDESK_API_EMAIL="relay@example.test", RELAY_RECONCILE_SECONDS="0.2")
     log = tmp_path / "server.log"
     server = Server(env, tmp_path, log, "--trace", str(tmp_path / "trace.jsonl"), "--record", "leak-scan")
     tokens: list[str] = []
@@ -35,6 +37,7 @@ async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) 
             await client.post(f"/_sim/agent/tickets/{ticket}/accept", json={"agent_name": "Sarah"})
             await client.post(f"/_sim/agent/tickets/{ticket}/messages", json={"text": "Hello"})
             await eventually(lambda: "Hello" in ana.texts("LIVE_AGENT_MESSAGE"))
+            await eventually(lambda: _traced(client, "support.call"))
             # A token in the URL however the parameter is spelled (uvicorn logs each handshake's URL),
             # and refused handshakes (no uvicorn ERROR for them).
             for spelling in ("access%5Ftoken", "access%5ftoken", "access_token"):
@@ -66,6 +69,12 @@ async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) 
     leaks = [(name, needle[:6]) for name, data in written.items() for needle in needles if needle.encode() in data]
     assert not leaks
     assert b"Traceback" not in written["server.log"] and b"ERROR" not in written["server.log"]
+
+
+async def _traced(client: object, kind: str) -> list[dict[str, object]]:
+    response = await client.get("/_sim/trace", params={"kind": kind})  # type: ignore[attr-defined]
+    entries: list[dict[str, object]] = response.json()["entries"]
+    return entries
 
 
 async def _tickets(client: object) -> list[dict[str, object]]:
