@@ -43,6 +43,11 @@ class EventHistory(Sequence[dict[str, Any]]):
         start = bisect.bisect_right(self._sequences, cursor)
         return [json.loads(text) for text in self._texts[start:]]
 
+    def has_type(self, event_type: str) -> bool:
+        """Whether an event of this type is in the history (found in the text, nothing decoded)."""
+        needle = '"type":' + json.dumps(event_type)
+        return any(needle in text for text in self._texts)
+
     def shows_agent_message(self, message_id: object) -> bool:
         """Whether a live-agent message with this id was already shown in this session."""
         return isinstance(message_id, str) and message_id in self._agent_messages
