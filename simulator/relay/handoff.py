@@ -287,6 +287,8 @@ class Handoffs:
 
     async def _queue_status(self, sid: str) -> None:
         core = self.core
+        if not self.timers.pending(f"join:{sid}"):
+            return  # the join timeout is due (it fired at the same moment, or just before): no more queue news
         record = await core.store.get_session(sid)
         if record is None or record.state != S.WAITING_FOR_AGENT or record.agent_joined:
             return

@@ -72,7 +72,7 @@ async def test_finished_conversations_leave_memory_and_stay_readable(tmp_path: P
     async with Harness(overrides, transport="socket") as sim:
         tracemalloc.start()  # before the warm-up: what later batches replace in it is counted as freed
         try:
-            await _finish_one(sim, 0)  # warm-up: first-use caches, the trace ring, pools
+            await _held_after_batch(sim, 0)  # warm-up: first-use caches, the trace ring, pools, indexes
             _fill_delivery_log(sim)
             first, old_tickets = await _held_after_batch(sim, 100)
             second, _ = await _held_after_batch(sim, 200)
