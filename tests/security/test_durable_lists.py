@@ -1,0 +1,82 @@
+"""Lists of never-changed items (a conversation's messages) are written by encoding only the new
+items; what a reopen finds is still exactly what the lists held, whatever was done to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+
+from simulator.durable import DB_FILE, StateDB, durable, evict
+from simulator.zendesk.models import User
+
+
+@dataclass
+class Log:
+    lines: dict[str, list[User]] = durable(immutable_items=True)
+
+
+def _user(n: int) -> User:
+    return User(id=f"u{n}", signed_up_at="2026-01-01T00:00:00Z", external_id=f"ext-{n}")
+
+
+def _reopened(path: Path) -> dict[str, list[User]]:
+    again = StateDB(path / DB_FILE)
+    restored = Log()
+    again.bind(restored, "log")
+    again.close()
+    return dict(restored.lines)
+
+
+def test_appended_removed_and_replaced_items_survive_a_reopen(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = [_user(1)]
+    db.commit()
+    for n in range(2, 6):
+        log.lines["a"].append(_user(n))
+        db.commit()
+    log.lines["a"].remove(log.lines["a"][1])  # from the middle
+    log.lines["a"][0] = _user(9)  # replaced, as the contract asks instead of a change in place
+    log.lines["b"] = [_user(7)]
+    db.commit()
+    expected = {"a": [_user(9), _user(3), _user(4), _user(5)], "b": [_user(7)]}
+    assert _reopened(tmp_path) == expected
+    # What is written is byte for byte what encoding the whole list gives.
+    whole = TypeAdapter(list[User])
+    row = db.db.execute("SELECT data FROM items WHERE collection = 'log.lines' AND key = '\"a\"'").fetchone()
+    assert bytes(row[0]) == whole.dump_json(expected["a"])
+    log.lines["a"] = []
+    del log.lines["b"]
+    db.commit()
+    db.close()
+    assert _reopened(tmp_path) == {"a": []}
+
+
+def test_an_evicted_list_comes_back_and_grows_on(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = [_user(1), _user(2)]
+    db.commit()
+    evict(log.lines, "a")
+    db.commit()
+    assert not dict.__contains__(log.lines, "a")
+    log.lines["a"].append(_user(3))  # read back from the file, then grown
+    db.commit()
+    db.close()
+    assert _reopened(tmp_path) == {"a": [_user(1), _user(2), _user(3)]}
+
+
+def test_only_a_dict_of_lists_can_promise_immutable_items(tmp_path: Path) -> None:
+    @dataclass
+    class Wrong:
+        users: dict[str, User] = durable(immutable_items=True)
+
+    db = StateDB(tmp_path / DB_FILE)
+    with pytest.raises(TypeError):
+        db.bind(Wrong(), "wrong")
+    db.close()
