@@ -76,6 +76,8 @@ class DurableDict(dict[K, V], Generic[K, V]):
         # Set when bound to a state file: reads an entry `evict` let go of back in on first use.
         self.loader: Callable[[K], V | None] | None = None
         self.leaving: set[K] = set()
+        # Keys that left memory (and are in the file): only these are worth a look in the file.
+        self.away: set[K] = set()
 
     def evict(self, key: K) -> None:
         """Let the entry leave memory after the next commit (it stays in the state file, and comes
@@ -85,11 +87,12 @@ class DurableDict(dict[K, V], Generic[K, V]):
 
     def _load(self, key: K) -> V | None:
         """An entry that left memory, from the state file: kept again unless only read (GET)."""
-        if self.loader is None or super().__contains__(key):
+        if self.loader is None or key not in self.away or super().__contains__(key):
             return None
         value = self.loader(key)
         if value is not None and not _reading.get():
             super().__setitem__(key, value)
+            self.away.discard(key)
         return value
 
     # Every way a value leaves or enters the dict notes its key.
@@ -115,6 +118,7 @@ class DurableDict(dict[K, V], Generic[K, V]):
     def __setitem__(self, key: K, value: V) -> None:
         super().__setitem__(key, value)
         self.touched.add(key)
+        self.away.discard(key)
 
     def __delitem__(self, key: K) -> None:
         super().__delitem__(key)
@@ -137,12 +141,15 @@ class DurableDict(dict[K, V], Generic[K, V]):
 
     def clear(self) -> None:
         self.touched.update(self)
+        self.touched.update(self.away)  # entries only in the file go too
+        self.away.clear()
         super().clear()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         other = dict(*args, **kwargs)
         super().update(other)
         self.touched.update(other)
+        self.away.difference_update(other)
 
     def values(self) -> Iterator[V]:  # type: ignore[override]
         if _reading.get():
@@ -172,7 +179,7 @@ class DurableDict(dict[K, V], Generic[K, V]):
         """An entry, without noting it (nor keeping one that had left memory): for lookups that only read."""
         if super().__contains__(key):
             return super().__getitem__(key)
-        loaded = self.loader(key) if self.loader is not None else None
+        loaded = self.loader(key) if self.loader is not None and key in self.away else None
         return default if loaded is None else loaded
 
 
@@ -227,6 +234,7 @@ class _Collection:
         for key in leaving:
             if key in self.written and key not in self.data.touched and dict.__contains__(self.data, key):
                 dict.__delitem__(self.data, key)
+                self.data.away.add(key)
                 self.items.pop(key, None)
 
     def changes(self) -> list[tuple[str, bytes | None]]:

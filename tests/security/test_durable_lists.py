@@ -80,3 +80,19 @@ def test_only_a_dict_of_lists_can_promise_immutable_items(tmp_path: Path) -> Non
     with pytest.raises(TypeError):
         db.bind(Wrong(), "wrong")
     db.close()
+
+
+def test_clearing_also_forgets_what_had_left_memory(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = [_user(1)]
+    log.lines["b"] = [_user(2)]
+    db.commit()
+    evict(log.lines, "a")
+    db.commit()
+    log.lines.clear()
+    db.commit()
+    assert log.lines.get("a") is None
+    db.close()
+    assert _reopened(tmp_path) == {}
