@@ -217,6 +217,7 @@ class _Collection:
         key: TypeAdapter[Any],
         scrub: Callable[[Any], Any] | None = None,
         item: TypeAdapter[Any] | None = None,
+        growing: str | None = None,
     ) -> None:
         self.name = name
         self.scrub = scrub
@@ -224,8 +225,10 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
-        # With immutable list items: each key's items at the last commit and their JSON, by position.
+        # With immutable list items (the value, or its `growing` attribute): each key's items at the
+        # last commit and their JSON, by position.
         self.item = item
+        self.growing = growing
         self.items: dict[Any, tuple[list[Any], list[bytes]]] = {}
 
     def evict(self) -> None:
@@ -243,7 +246,9 @@ class _Collection:
         for key in touched:
             if dict.__contains__(self.data, key):
                 value = dict.__getitem__(self.data, key)
-                if self.item is not None and isinstance(value, list) and not self.scrub:
+                if self.item is not None and self.growing is not None and not self.scrub:
+                    blob = self._growing_json(key, value)
+                elif self.item is not None and isinstance(value, list) and not self.scrub:
                     blob = self._list_json(key, value)
                 else:
                     blob = self.adapter.dump_json(self.scrub(value) if self.scrub else value)
@@ -256,6 +261,13 @@ class _Collection:
                 self.items.pop(key, None)
                 out.append((self.key.dump_json(key).decode(), None))
         return out
+
+    def _growing_json(self, key: Any, value: Any) -> bytes:
+        """The value's JSON object: the rest encoded afresh, its growing list from `_list_json` (last)."""
+        assert self.growing is not None
+        rest = self.adapter.dump_json(value, exclude={self.growing})
+        tail = b'"' + self.growing.encode() + b'":' + self._list_json(key, getattr(value, self.growing)) + b"}"
+        return rest[:-1] + (b"," if rest != b"{}" else b"") + tail
 
     def _list_json(self, key: Any, value: list[Any]) -> bytes:
         """The list's JSON (what `adapter.dump_json` gives), re-encoding only the items after the
@@ -346,10 +358,17 @@ class StateDB:
                 loaded += self._bind_single(owner, spec.name, name, hint)
         return loaded
 
-    def bind_dict(self, name: str, current: dict[K, V], key_type: Any, value_type: Any) -> DurableDict[K, V]:
-        """A durable dict outside a dataclass (e.g. the agent workspace's tickets)."""
+    def bind_dict(
+        self, name: str, current: dict[K, V], key_type: Any, value_type: Any, *, growing: str | None = None
+    ) -> DurableDict[K, V]:
+        """A durable dict outside a dataclass (e.g. the agent workspace's tickets).
+
+        `growing`: the name of a list attribute of each value whose items are never changed in place
+        once in it (a ticket's transcript): a commit then encodes only its new items, and the rest
+        of the value, instead of the whole value each time.
+        """
         holder = _Holder(current)
-        self._bind_dict(holder, "value", name, key_type, value_type)
+        self._bind_dict(holder, "value", name, key_type, value_type, growing=growing)
         result: DurableDict[K, V] = holder.value
         return result
 
@@ -362,6 +381,7 @@ class StateDB:
         value_type: Any,
         scrub: Callable[[Any], Any] | None = None,
         immutable_items: bool = False,
+        growing: str | None = None,
     ) -> list[str]:
         adapter, keys = _adapter(value_type), TypeAdapter(key_type)
         item = None
@@ -369,6 +389,11 @@ class StateDB:
             if typing.get_origin(value_type) is not list:
                 raise TypeError(f"{name}: immutable_items needs a dict of lists")
             item = _adapter(typing.get_args(value_type)[0])
+        if growing is not None:
+            hint = typing.get_type_hints(value_type).get(growing)
+            if typing.get_origin(hint) is not list:
+                raise TypeError(f"{name}: {growing} is not a list attribute of {value_type}")
+            item = _adapter(typing.get_args(hint)[0])
         rows = self._rows(name)
         data: DurableDict[Any, Any]
         if rows:
@@ -376,7 +401,7 @@ class StateDB:
         else:
             data = DurableDict(getattr(owner, attribute))
         setattr(owner, attribute, data)
-        collection = _Collection(name, data, adapter, keys, scrub, item)
+        collection = _Collection(name, data, adapter, keys, scrub, item, growing)
         if self._db is not None:
             data.loader = lambda key: self._load_one(name, keys, adapter, key)
         for key, value in rows:

@@ -83,7 +83,10 @@ class ZendeskEmulator:
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
-        self.workspace.tickets = self.db.bind_dict("zendesk.tickets", self.workspace.tickets, int, Ticket)
+        # A transcript line is never changed once added: only new lines are encoded at each commit.
+        self.workspace.tickets = self.db.bind_dict(
+            "zendesk.tickets", self.workspace.tickets, int, Ticket, growing="transcript"
+        )
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)

@@ -96,3 +96,27 @@ def test_clearing_also_forgets_what_had_left_memory(tmp_path: Path) -> None:
     assert log.lines.get("a") is None
     db.close()
     assert _reopened(tmp_path) == {}
+
+
+def test_a_growing_attribute_is_written_whole_and_reads_back(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from simulator.zendesk.ticket import Ticket
+
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    db = StateDB(tmp_path / DB_FILE)
+    tickets = db.bind_dict("t.tickets", {}, int, Ticket, growing="transcript")
+    tickets[1] = Ticket(1, "c1", 5, "Ana", None, "help", now, now, metadata={"transcript": []})
+    db.commit()
+    for n in range(3):
+        tickets[1].transcript.append({"id": f"m{n}", "text": f"line {n}"})
+        db.commit()
+    tickets[1].status = "open"  # the rest of the value changes in place as before
+    tickets[1].transcript.remove(tickets[1].transcript[1])
+    db.commit()
+    db.close()
+    again = StateDB(tmp_path / DB_FILE)
+    restored = again.bind_dict("t.tickets", {}, int, Ticket, growing="transcript")
+    assert restored[1].status == "open" and restored[1].metadata == {"transcript": []}
+    assert restored[1].transcript == [{"id": "m0", "text": "line 0"}, {"id": "m2", "text": "line 2"}]
+    again.close()
