@@ -45,12 +45,20 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 DB_FILE = "state.sqlite3"
+_DELETE_ITEMS_FROM = "DELETE FROM list_items WHERE collection = ? AND key = ? AND position >= ?"
+_UPSERT = (
+    "INSERT INTO items (collection, key, data) VALUES (?, ?, ?) "
+    "ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data"
+)
 _DURABLE = "durable"
 _IMMUTABLE_ITEMS = "immutable_items"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     collection TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (collection, key));
+CREATE TABLE IF NOT EXISTS list_items (
+    collection TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (collection, key, position));
 """
 
 
@@ -225,11 +233,12 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
-        # With immutable list items (the value, or its `growing` attribute): each key's items at the
-        # last commit and their JSON, by position.
+        # With immutable list items (the value, or its `growing` attribute): the list's items are
+        # rows of `list_items`, one per position, and the entry's own row holds the rest (`[]` for a
+        # plain list). `items` is each key's items as last written, to find the new ones by identity.
         self.item = item
         self.growing = growing
-        self.items: dict[Any, tuple[list[Any], list[bytes]]] = {}
+        self.items: dict[Any, list[Any]] = {}
 
     def evict(self) -> None:
         """After a commit: entries marked to leave memory go (unless changed since)."""
@@ -240,48 +249,58 @@ class _Collection:
                 self.data.away.add(key)
                 self.items.pop(key, None)
 
-    def changes(self) -> list[tuple[str, bytes | None]]:
-        out: list[tuple[str, bytes | None]] = []
+    def changes(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """The statements that write every entry noted since the last commit that changed."""
+        out: list[tuple[str, tuple[Any, ...]]] = []
         touched, self.data.touched = self.data.touched, set()
         for key in touched:
             if dict.__contains__(self.data, key):
                 value = dict.__getitem__(self.data, key)
-                if self.item is not None and self.growing is not None and not self.scrub:
-                    blob = self._growing_json(key, value)
-                elif self.item is not None and isinstance(value, list) and not self.scrub:
-                    blob = self._list_json(key, value)
+                items = self.list_of(value)
+                if items is not None:
+                    out += self._item_rows(key, items)
+                    blob = b"[]" if self.growing is None else self.adapter.dump_json(value, exclude={self.growing})
                 else:
                     blob = self.adapter.dump_json(self.scrub(value) if self.scrub else value)
                 digest = hashlib.blake2b(blob, digest_size=16).digest()
                 if self.written.get(key) == digest:
                     continue
                 self.written[key] = digest
-                out.append((self.key.dump_json(key).decode(), blob))
+                out.append((_UPSERT, (self.name, self.key.dump_json(key).decode(), blob)))
             elif self.written.pop(key, None) is not None:
-                self.items.pop(key, None)
-                out.append((self.key.dump_json(key).decode(), None))
+                name, text = self.name, self.key.dump_json(key).decode()
+                out.append(("DELETE FROM items WHERE collection = ? AND key = ?", (name, text)))
+                if self.item is not None:
+                    self.items.pop(key, None)
+                    out.append(("DELETE FROM list_items WHERE collection = ? AND key = ?", (name, text)))
         return out
 
-    def _growing_json(self, key: Any, value: Any) -> bytes:
-        """The value's JSON object: the rest encoded afresh, its growing list from `_list_json` (last)."""
-        assert self.growing is not None
-        rest = self.adapter.dump_json(value, exclude={self.growing})
-        tail = b'"' + self.growing.encode() + b'":' + self._list_json(key, getattr(value, self.growing)) + b"}"
-        return rest[:-1] + (b"," if rest != b"{}" else b"") + tail
+    def list_of(self, value: Any) -> list[Any] | None:
+        """The entry's list kept as one row per item (None when the collection keeps none)."""
+        if self.item is None or self.scrub is not None:
+            return None
+        items = value if self.growing is None else getattr(value, self.growing, None)
+        return items if isinstance(items, list) else None
 
-    def _list_json(self, key: Any, value: list[Any]) -> bytes:
-        """The list's JSON (what `adapter.dump_json` gives), re-encoding only the items after the
-        longest run it shares, item for item (by identity), with what was encoded last time."""
+    def _item_rows(self, key: Any, items: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
+        """Rows for the items after the longest run the list shares, item for item (by identity),
+        with what was written last time; rows past it go first."""
         assert self.item is not None
-        before, blobs = self.items.get(key, ((), []))
+        before = self.items.get(key)
         same = 0
-        for old, new in zip(before, value, strict=False):
+        for old, new in zip(before or (), items, strict=False):
             if old is not new:
                 break
             same += 1
-        blobs = blobs[:same] + [self.item.dump_json(v) for v in value[same:]]
-        self.items[key] = (list(value), blobs)
-        return b"[" + b",".join(blobs) + b"]"
+        text = self.key.dump_json(key).decode()
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        if before is None or same < len(before):  # unknown (never written from here), or shortened
+            out.append((_DELETE_ITEMS_FROM, (self.name, text, same)))
+        for position in range(same, len(items)):
+            row = (self.name, text, position, self.item.dump_json(items[position]))
+            out.append(("INSERT INTO list_items (collection, key, position, data) VALUES (?, ?, ?, ?)", row))
+        self.items[key] = list(items)
+        return out
 
 
 class _Single:
@@ -294,12 +313,12 @@ class _Single:
         self.adapter = adapter
         self.written: bytes | None = None
 
-    def changes(self) -> list[tuple[str, bytes | None]]:
+    def changes(self) -> list[tuple[str, tuple[Any, ...]]]:
         blob = self.adapter.dump_json(getattr(self.owner, self.attribute))
         if blob == self.written:
             return []
         self.written = blob
-        return [("", blob)]
+        return [(_UPSERT, (self.name, "", blob))]
 
 
 class StateDB:
@@ -402,8 +421,10 @@ class StateDB:
             data = DurableDict(getattr(owner, attribute))
         setattr(owner, attribute, data)
         collection = _Collection(name, data, adapter, keys, scrub, item, growing)
+        if item is not None and rows:
+            self._attach_items(collection, None)
         if self._db is not None:
-            data.loader = lambda key: self._load_one(name, keys, adapter, key)
+            data.loader = lambda key: self._load_one(collection, key)
         for key, value in rows:
             collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
         collection.data.touched -= set(collection.written)
@@ -420,13 +441,47 @@ class StateDB:
         self._parts.append(single)
         return [name] if rows else []
 
-    def _load_one(self, name: str, keys: TypeAdapter[Any], adapter: TypeAdapter[Any], key: Any) -> Any:
+    def _load_one(self, collection: _Collection, key: Any) -> Any:
         if self._db is None:
             return None
+        text = collection.key.dump_json(key).decode()
         row = self._db.execute(
-            "SELECT data FROM items WHERE collection = ? AND key = ?", (name, keys.dump_json(key).decode())
+            "SELECT data FROM items WHERE collection = ? AND key = ?", (collection.name, text)
         ).fetchone()
-        return adapter.validate_json(row[0]) if row else None
+        if row is None:
+            return None
+        value = collection.adapter.validate_json(row[0])
+        if collection.item is not None:
+            self._attach_items(collection, {key: value})
+        return value
+
+    def _attach_items(self, collection: _Collection, only: dict[Any, Any] | None) -> None:
+        """Put each entry's list items (rows of `list_items`) back into its list, in order; `only`:
+        these entries (else every entry in memory). An entry whose row still holds its whole list
+        (written by an older version) has no item rows: it is rewritten as rows when next changed."""
+        assert self._db is not None and collection.item is not None
+        entries = only if only is not None else dict(dict.items(collection.data))
+        if only is None:
+            cursor = self._db.execute(
+                "SELECT key, data FROM list_items WHERE collection = ? ORDER BY key, position", (collection.name,)
+            )
+        else:
+            (key,) = only
+            cursor = self._db.execute(
+                "SELECT key, data FROM list_items WHERE collection = ? AND key = ? ORDER BY position",
+                (collection.name, collection.key.dump_json(key).decode()),
+            )
+        found: set[Any] = set()
+        for text, data in cursor.fetchall():
+            key = collection.key.validate_json(text)
+            items = collection.list_of(entries[key]) if key in entries else None
+            if items is not None:
+                items.append(collection.item.validate_json(data))
+                found.add(key)
+        for key, value in entries.items():
+            items = collection.list_of(value)
+            if items is not None and (key in found or not items):  # as written: only new items get rows
+                collection.items[key] = list(items)
 
     def _rows(self, name: str) -> list[tuple[str, bytes]]:
         if self._db is None:
@@ -441,27 +496,12 @@ class StateDB:
                 if isinstance(part, _Collection):
                     part.data.touched.clear()
             return
-        changes = [(part.name, key, blob) for part in self._parts for key, blob in part.changes()]
+        changes = [statement for part in self._parts for statement in part.changes()]
         if changes:
-            self._write_changes(changes)
+            self.write(changes)
         for part in self._parts:
             if isinstance(part, _Collection):
                 part.evict()
-
-    def _write_changes(self, changes: list[tuple[str, str, bytes | None]]) -> None:
-        if changes:
-            self.write(
-                [
-                    ("DELETE FROM items WHERE collection = ? AND key = ?", (name, key))
-                    if blob is None
-                    else (
-                        "INSERT INTO items (collection, key, data) VALUES (?, ?, ?) "
-                        "ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data",
-                        (name, key, blob),
-                    )
-                    for name, key, blob in changes
-                ]
-            )
 
     def write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements in one transaction (parts with their own tables); nothing in memory-only mode."""

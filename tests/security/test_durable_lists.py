@@ -45,10 +45,17 @@ def test_appended_removed_and_replaced_items_survive_a_reopen(tmp_path: Path) ->
     db.commit()
     expected = {"a": [_user(9), _user(3), _user(4), _user(5)], "b": [_user(7)]}
     assert _reopened(tmp_path) == expected
-    # What is written is byte for byte what encoding the whole list gives.
-    whole = TypeAdapter(list[User])
-    row = db.db.execute("SELECT data FROM items WHERE collection = 'log.lines' AND key = '\"a\"'").fetchone()
-    assert bytes(row[0]) == whole.dump_json(expected["a"])
+    # One row per item, each what encoding that item gives; one more item is one more row.
+    one = TypeAdapter(User)
+    rows = db.db.execute("SELECT data FROM list_items WHERE key = '\"a\"' ORDER BY position").fetchall()
+    assert [bytes(r[0]) for r in rows] == [one.dump_json(u) for u in expected["a"]]
+    written: list[str] = []
+    db.db.set_trace_callback(written.append)
+    log.lines["a"].append(_user(6))
+    db.commit()
+    db.db.set_trace_callback(None)
+    assert [w.split(" (")[0] for w in written if w.startswith(("INSERT", "DELETE"))] == ["INSERT INTO list_items"]
+    expected["a"].append(_user(6))
     log.lines["a"] = []
     del log.lines["b"]
     db.commit()
@@ -120,3 +127,21 @@ def test_a_growing_attribute_is_written_whole_and_reads_back(tmp_path: Path) -> 
     assert restored[1].status == "open" and restored[1].metadata == {"transcript": []}
     assert restored[1].transcript == [{"id": "m0", "text": "line 0"}, {"id": "m2", "text": "line 2"}]
     again.close()
+
+
+def test_a_list_written_whole_by_an_older_version_loads_and_moves_to_rows(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    whole = TypeAdapter(list[User])
+    db.write(
+        [("INSERT INTO items (collection, key, data) VALUES ('log.lines', '\"a\"', ?)", (whole.dump_json([_user(1)]),))]
+    )
+    db.close()
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    assert log.lines == {"a": [_user(1)]}
+    log.lines["a"].append(_user(2))
+    db.commit()
+    assert db.db.execute("SELECT count(*) FROM list_items").fetchone()[0] == 2
+    db.close()
+    assert _reopened(tmp_path) == {"a": [_user(1), _user(2)]}
