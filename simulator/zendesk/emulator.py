@@ -93,6 +93,9 @@ class ZendeskEmulator:
         self.workspace.on_status.append(self._finished)
         sunco = SuncoRoutes(settings, self.faults, self.state, clock)
         self._routes: list[BaseRoute] = [
+            # The agent control plane first: its paths share no prefix with the others', and every
+            # agent action would otherwise be matched against each SunCo route's pattern before it.
+            *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             *SuncoApi(self.conversations, sunco).routes(),
             *SuncoUsersApi(self.conversations, sunco).routes(),
             *SuncoParticipantsApi(self.conversations, sunco).routes(),
@@ -102,7 +105,6 @@ class ZendeskEmulator:
             *SuncoSwitchboardsApi(self.state, sunco).routes(),
             *SuncoAppsApi(settings, self.state, sunco).routes(),
             *SupportApi(settings, self.workspace).routes(),
-            *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             sunco.fallback(),
         ]
         for route in self._routes:
