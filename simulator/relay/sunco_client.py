@@ -108,7 +108,7 @@ def backoff_delay(attempt: int, rng: random.Random) -> float:
     return rng.uniform(ceiling / 2, ceiling)
 
 
-def _retry_after(response: Reply) -> float | None:
+def _retry_after(response: Reply | httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
