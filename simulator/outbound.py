@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,7 @@ class OutboundClient:
         self._ssl = ssl_context
         self._httpx: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
         self._closed = False
         if transport is not None:
             self._httpx = httpx.AsyncClient(
@@ -136,7 +138,9 @@ class OutboundClient:
         session = self._session or self._open()
         try:
             # Sent as built (callers quote what they put in a path or query), not re-quoted.
-            async with session.request(method, URL(url, encoded=True), data=content, headers=headers) as response:
+            target = URL(url, encoded=True)
+            proxy = self._proxy(target)
+            async with session.request(method, target, data=content, headers=headers, proxy=proxy) as response:
                 body = await response.read()
                 return Reply(response.status, response.headers, body, method, response.url.path)
         except aiohttp.ClientError as exc:
@@ -145,6 +149,18 @@ class OutboundClient:
             raise SendError("ReadTimeout", "no answer in time", reached=True) from None
         except ValueError as exc:  # a URL aiohttp cannot parse
             raise SendError("UnsupportedProtocol", str(exc), reached=False) from None
+
+    def _proxy(self, url: Any) -> str | None:
+        """The proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), as
+        httpx used it; looked up once per scheme and host."""
+        key = (str(url.scheme), str(url.host or ""))
+        if key not in self._proxies:
+            env = urllib.request.getproxies_environment()
+            proxy = env.get(key[0]) or env.get("all")
+            if proxy and key[1] and urllib.request.proxy_bypass(key[1]):
+                proxy = None
+            self._proxies[key] = proxy or None
+        return self._proxies[key]
 
     def _open(self) -> aiohttp.ClientSession:
         import aiohttp

@@ -166,3 +166,20 @@ async def test_with_an_httpx_transport_the_same_reply_and_errors() -> None:
             assert (failure.value.name, failure.value.reached) == (name, reached)
     finally:
         await client.aclose()
+
+
+async def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async for proxy in _server(_answer_json):
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.setenv("NO_PROXY", "skipped.invalid")
+        client = _client()
+        try:
+            reply = await client.request("GET", "http://sunco.invalid/v2/x?a=1")
+            assert reply.json()["line"] == "GET http://sunco.invalid/v2/x?a=1 HTTP/1.1"  # asked of the proxy
+            with pytest.raises(SendError) as failure:  # straight to a host that does not exist
+                await client.request("GET", "http://skipped.invalid/")
+            assert failure.value.name == "ConnectError" and not failure.value.reached
+        finally:
+            await client.aclose()
