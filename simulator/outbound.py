@@ -140,7 +140,9 @@ class OutboundClient:
             # Sent as built (callers quote what they put in a path or query), not re-quoted.
             target = URL(url, encoded=True)
             proxy = self._proxy(target)
-            async with session.request(method, target, data=content, headers=headers, proxy=proxy) as response:
+            async with session.request(
+                method, target, data=content, headers=headers, proxy=proxy, allow_redirects=False
+            ) as response:
                 body = await response.read()
                 return Reply(response.status, response.headers, body, method, response.url.path)
         except aiohttp.ClientError as exc:
@@ -166,7 +168,8 @@ class OutboundClient:
         import aiohttp
 
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._max, limit_per_host=0, ssl=self._ssl),
+            # httpx's defaults kept: idle connections closed after 5 s, redirects not followed.
+            connector=aiohttp.TCPConnector(limit=self._max, limit_per_host=0, ssl=self._ssl, keepalive_timeout=5.0),
             # httpx's single number bounds each phase: connecting (with waiting for a pooled
             # connection) and each read; there is no overall deadline.
             timeout=aiohttp.ClientTimeout(

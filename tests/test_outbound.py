@@ -183,3 +183,20 @@ async def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwi
             assert failure.value.name == "ConnectError" and not failure.value.reached
         finally:
             await client.aclose()
+
+
+async def _redirect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid/\r\nContent-Length: 0\r\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(5)
+
+
+async def test_a_redirect_is_answered_not_followed() -> None:
+    async for url in _server(_redirect):
+        client = _client()
+        try:
+            reply = await client.request("POST", url + "/", content=b"{}")
+        finally:
+            await client.aclose()
+        assert reply.status_code == 302 and reply.headers["location"] == "http://elsewhere.invalid/"
