@@ -15,8 +15,11 @@ Making a collection durable is one line: declare it on a dataclass with `durable
 `StateDB.bind(obj, "zendesk")` swaps each such dict for a `DurableDict` (loaded from the file
 when it has rows) and watches each single value. A `DurableDict` notes every key it hands out
 or is given (`d[k]`, `d.get(k)`, `d[k] = v`, iteration, ...), since the caller may change the value
-in place; `commit()` re-encodes those entries and writes the ones that changed. `scan()` iterates
-without noting, for read-only loops on hot paths; nothing is noted during GET requests.
+in place; `commit()` re-encodes those entries and writes the ones that changed. `scan()` and
+`peek()` read without noting, for read-only loops and lookups on hot paths; nothing is noted
+during GET requests. A list that only ever gains items never changed in place (a conversation's
+messages: `durable(immutable_items=True)`; a ticket's transcript: `bind_dict(..., growing=)`) is
+kept as one row per item, so a new message writes one small row, not the whole list again.
 
 `StateDB(None)` keeps everything in memory and writes nothing (tests, `serve --ephemeral`).
 """
@@ -66,8 +69,9 @@ def durable(default: Any = dataclasses.MISSING, *, immutable_items: bool = False
     """A dataclass field kept in the state file: a dict (no argument) or a single value (its default).
 
     `immutable_items`: a dict of lists whose items are never changed in place once in a list (the
-    lists may grow, shrink or be replaced): a commit then encodes only the items it has not seen,
-    instead of the whole list each time (a conversation's messages, on every message).
+    lists may grow, shrink or be replaced; an item is changed by putting a new one in its place):
+    each item is a row of its own, and a commit writes only the items new since the last one
+    (found by identity), not the whole list each time (a conversation's messages, on every message).
     """
     metadata = {_DURABLE: True, _IMMUTABLE_ITEMS: immutable_items}
     if default is dataclasses.MISSING:
@@ -383,8 +387,8 @@ class StateDB:
         """A durable dict outside a dataclass (e.g. the agent workspace's tickets).
 
         `growing`: the name of a list attribute of each value whose items are never changed in place
-        once in it (a ticket's transcript): a commit then encodes only its new items, and the rest
-        of the value, instead of the whole value each time.
+        once in it (a ticket's transcript): its items are rows of their own, as with `durable(
+        immutable_items=True)`, and the value's own row holds the rest.
         """
         holder = _Holder(current)
         self._bind_dict(holder, "value", name, key_type, value_type, growing=growing)
