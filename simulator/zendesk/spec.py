@@ -6,13 +6,15 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
-import jsonschema_rs
 from jsonschema.exceptions import best_match
 
 from simulator.zendesk.errors import SuncoError
+
+if TYPE_CHECKING:  # imported on the first check, off the start-up path
+    import jsonschema_rs
 
 BUNDLE = Path(__file__).with_name("sunco-v2.schema.json")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,6 +76,8 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 def _fast_validator(name: str) -> jsonschema_rs.Validator | None:
     """The same schema compiled by jsonschema-rs (about 60x faster), only to tell a valid body quickly:
     the Python validator stays the judge of invalid ones and words every error. None if it cannot compile."""
+    import jsonschema_rs
+
     try:
         return jsonschema_rs.Draft202012Validator(
             {"$ref": f"#/$defs/{name}", "$defs": bundle()["$defs"]},
