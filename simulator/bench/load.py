@@ -33,6 +33,7 @@ CONNECT_CONCURRENCY = 50  # the server's listen backlog is 128: don't knock on i
 # The widget allows 120 sessions a minute per access token and 120 access tokens a minute per
 # connector token: a new access token every 100 users stays inside both.
 USERS_PER_ACCESS_TOKEN = 100
+USERS_PER_CLIENT = 100  # end users sharing one HTTP client (and its connection pool)
 # The agent side's requests in flight at once. More only lengthens httpcore's pool bookkeeping, which
 # walks every connection for every queued request; the rest wait on a semaphore.
 AGENT_CONNECTIONS = 16
@@ -254,12 +255,20 @@ async def run_load(
     unlimited = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     timeout = httpx.Timeout(30.0, pool=None)  # waiting for a pooled connection is queueing, not failing
     async with (
-        httpx.AsyncClient(base_url=base_url, limits=unlimited, timeout=timeout) as users_http,
+        contextlib.AsyncExitStack() as clients,
         httpx.AsyncClient(
             base_url=base_url, transport=CappedTransport(AGENT_CONNECTIONS), timeout=timeout
         ) as agent_http,
     ):
-        users = [LoadUser(users_http, settings, f"load-{i}", i) for i in range(conversations)]
+        # A client per USERS_PER_CLIENT users: each WebSocket stays a connection of its client's pool,
+        # and httpcore walks every connection of a pool for every request (at 5,000 users in one
+        # pool, opening the sessions slowed to a few a second).
+        shared = [
+            await clients.enter_async_context(httpx.AsyncClient(base_url=base_url, limits=unlimited, timeout=timeout))
+            for _ in range(max(1, -(-conversations // USERS_PER_CLIENT)))
+        ]
+        users_http = shared[0]
+        users = [LoadUser(shared[i // USERS_PER_CLIENT], settings, f"load-{i}", i) for i in range(conversations)]
         try:
             return await _run(
                 users,
