@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from simulator.app import SimulatorApp
 from simulator.bench import baseline as bare
-from simulator.bench import measure
+from simulator.bench import measure, remote
 from simulator.bench.load import LoadResult, Progress, run_load
 from simulator.bench.plot import latency_svg
 from simulator.bench.report import BenchResult, HopFigures, PathFigures, bench_table, load_table
@@ -51,6 +51,8 @@ class Sizes:
         self.levels = [n for n in levels if n < self.conversations] + [self.conversations]
         self.stores: list[Store] = args.stores
         self.ramp: float = args.ramp if args.ramp is not None else (0.2 if quick else 1.0)
+        # The load's clients and the bare chain's senders in a child process (the second core).
+        self.clients_apart = not getattr(args, "clients_in_process", False)
 
 
 def cores() -> int:
@@ -78,10 +80,11 @@ async def simulator_on_socket(store: Store, **extra: Any) -> AsyncIterator[Simul
 
 async def baseline_rate(sizes: Sizes) -> float:
     """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges."""
+    mix, senders = (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations)
+    if sizes.clients_apart:
+        return await remote.chain_rate_in_child(mix, senders, sizes.baseline_messages)
     async with bare.chain_client("socket") as client:
-        return await bare.messages_per_second(
-            client, (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations), sizes.baseline_messages
-        )
+        return await bare.messages_per_second(client, mix, senders, sizes.baseline_messages)
 
 
 async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float]]:
@@ -155,6 +158,14 @@ async def load_figures(
     handoff_timeout: float = 60.0,
 ) -> LoadResult:
     async with simulator_on_socket(store) as sim:
+        if sizes.clients_apart and on_idle is None:
+            return await remote.load_in_child(
+                sim.settings.public_base_url,
+                sim.settings,
+                conversations=conversations,
+                messages=sizes.messages if messages is None else messages,
+                ramp=sizes.ramp if ramp is None else ramp,
+            )
         return await run_load(
             sim.settings.public_base_url,
             sim.settings,
