@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -26,6 +26,7 @@ from simulator.bench.report import BenchResult, HopFigures, PathFigures, bench_t
 from simulator.bench.serving import serve_app
 from simulator.bench.stats import percentile, ratio, rounded
 from simulator.config import Settings, load_settings
+from simulator.gc_tuning import tune_for_serving
 from simulator.server import running_server
 
 Store = Literal["sqlite", "memory"]
@@ -67,24 +68,32 @@ def fresh_settings(state: Path, store: Store, **extra: Any) -> Settings:
 async def simulator_on_socket(store: Store, **extra: Any) -> AsyncIterator[SimulatorApp]:
     """The whole simulator, real time, on a loopback socket in this process, in a fresh state folder.
 
-    What earlier parts of the bench left alive is collected and then frozen out of the garbage
-    collector's view: a full collection walks every tracked object, and at a thousand conversations
-    those pauses (0.3-1 s) are what a long bench process would otherwise add to later parts.
+    The garbage collector is set up as `serve` sets it up; what earlier parts of the bench left alive
+    is frozen with start-up's objects, so a long bench process does not add their collection to
+    later parts.
     """
-    gc.collect()
-    gc.freeze()
+    tune_for_serving()
     with tempfile.TemporaryDirectory(prefix="bench-") as state:
         async with running_server(lambda s: SimulatorApp(s), fresh_settings(Path(state), store, **extra)) as sim:
             yield sim
 
 
-async def baseline_rate(sizes: Sizes) -> float:
-    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges."""
+def cpu_seconds() -> float:
+    """CPU this process has used (every thread: the store's checkpointer counts too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def baseline_rate(sizes: Sizes) -> tuple[float, float | None]:
+    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges,
+    and (senders apart) the chain's CPU per message in ms."""
     mix, senders = (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations)
     if sizes.clients_apart:
-        return await remote.chain_rate_in_child(mix, senders, sizes.baseline_messages)
+        cpu = cpu_seconds()
+        rate = await remote.chain_rate_in_child(mix, senders, sizes.baseline_messages)
+        return rate, (cpu_seconds() - cpu) * 1000 / sizes.baseline_messages
     async with bare.chain_client("socket") as client:
-        return await bare.messages_per_second(client, mix, senders, sizes.baseline_messages)
+        return await bare.messages_per_second(client, mix, senders, sizes.baseline_messages), None
 
 
 async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float]]:
@@ -99,8 +108,9 @@ async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[flo
         return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count)
 
 
-def hop_figures(one: list[float], two: list[float], rate: float | None) -> HopFigures:
+def hop_figures(one: list[float], two: list[float], rate: float | None, cpu_ms: float | None = None) -> HopFigures:
     return HopFigures(
+        server_cpu_ms_per_message=rounded(cpu_ms, 2),
         p50_1_hop_ms=rounded(percentile(one, 50), 3),
         p99_1_hop_ms=rounded(percentile(one, 99), 3),
         p50_2_hops_ms=rounded(percentile(two, 50), 3),
@@ -140,8 +150,11 @@ async def latency_rounds(
             u2a, a2u = await path_samples(store, per_round, **extra)
             paths[name][0].extend(u2a)
             paths[name][1].extend(a2u)
-    rate = await baseline_rate(sizes)
-    hops = {t: hop_figures(one, two, rate if t == "socket" else None) for t, (one, two) in chain.items()}
+    rate, cpu_ms = await baseline_rate(sizes)
+    hops = {
+        t: hop_figures(one, two, rate, cpu_ms) if t == "socket" else hop_figures(one, two, None)
+        for t, (one, two) in chain.items()
+    }
     figures = {name: path_figures(u2a, a2u, hops["socket"]) for name, (u2a, a2u) in paths.items()}
     trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
     return hops, figures, trace
@@ -159,13 +172,20 @@ async def load_figures(
 ) -> LoadResult:
     async with simulator_on_socket(store) as sim:
         if sizes.clients_apart and on_idle is None:
-            return await remote.load_in_child(
+            cpu = cpu_seconds()
+            result = await remote.load_in_child(
                 sim.settings.public_base_url,
                 sim.settings,
                 conversations=conversations,
                 messages=sizes.messages if messages is None else messages,
                 ramp=sizes.ramp if ramp is None else ramp,
             )
+            result.server_cpu_seconds = round(cpu_seconds() - cpu, 2)
+            if result.messages_delivered:
+                result.server_cpu_ms_per_message = rounded(
+                    result.server_cpu_seconds * 1000 / result.messages_delivered, 2
+                )
+            return result
         return await run_load(
             sim.settings.public_base_url,
             sim.settings,
