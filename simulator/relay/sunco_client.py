@@ -161,6 +161,11 @@ class SunCoClient:
         Only for calls that are safe to repeat (see `post_message` for the one that is not)."""
         return await self._retrying(f"{method} {path}", lambda: self._attempt(method, path, body), max_attempts)
 
+    @property
+    def saturated(self) -> bool:
+        """Every slot is taken and further calls queue: background checks wait for a quieter moment."""
+        return self._slots.locked()
+
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         """One try: the 2xx response, or `SunCoError`."""
         await self._slots.acquire()  # waiting for a slot is no part of the attempt, its timeout or its latency
