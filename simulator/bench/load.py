@@ -77,6 +77,10 @@ class LoadResult(BaseModel):
     p99_agent_to_user_ms: float | None
     wall_seconds: float
     errors: list[str]
+    # Set by the bench when its process is the server's alone (clients in a child): CPU the server
+    # spent on the whole run (connects and handoffs included), per message delivered.
+    server_cpu_seconds: float | None = None
+    server_cpu_ms_per_message: float | None = None
 
 
 class Progress:
