@@ -77,8 +77,10 @@ class LoadResult(BaseModel):
     p99_agent_to_user_ms: float | None
     wall_seconds: float
     errors: list[str]
-    # Set by the bench when its process is the server's alone (clients in a child): CPU the server
-    # spent on the whole run (connects and handoffs included), per message delivered.
+    # Wall-clock (epoch) seconds from the first message sent to the last one arriving.
+    messages_window: tuple[float, float] | None = None
+    # Set by the bench when its process is the server's alone (clients in a child): the server's CPU
+    # over the whole run, and per message delivered within `messages_window`.
     server_cpu_seconds: float | None = None
     server_cpu_ms_per_message: float | None = None
 
@@ -392,7 +394,7 @@ async def _run(
     # 5. M messages each way per conversation, user and agent taking turns.
     sent_user: dict[str, tuple[float, float]] = {}  # text -> (perf_counter, wall time) at send
     sent_agent: dict[str, float] = {}
-    first_send = time.perf_counter()
+    first_send, first_send_wall = time.perf_counter(), time.time()
     if messages:
         progress.start("messages sent", len(ready) * messages * 2)
 
@@ -487,6 +489,7 @@ async def _run(
         p99_agent_to_user_ms=rounded(percentile(a2u, 99)),
         wall_seconds=round(time.perf_counter() - started_run, 2),
         errors=errors,
+        messages_window=(first_send_wall, first_send_wall + elapsed) if messages else None,
     )
 
 

@@ -177,7 +177,7 @@ def bench_table(result: BenchResult) -> str:
             if run.server_cpu_ms_per_message is not None:
                 base_cpu = sock.server_cpu_ms_per_message if sock else None
                 row(
-                    f"load {store}, {run.conversations} conv: server CPU per message (handoffs included)",
+                    f"load {store}, {run.conversations} conv: server CPU per message (clients apart)",
                     _fmt(run.server_cpu_ms_per_message, " ms"),
                     _fmt(base_cpu, " ms"),
                     _fmt(_div(run.server_cpu_ms_per_message, base_cpu), "×"),

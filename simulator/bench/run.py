@@ -84,6 +84,20 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def _sample_cpu(samples: list[tuple[float, float]], every: float = 0.2) -> None:
+    """(wall time, this process's CPU seconds), every `every` seconds until cancelled."""
+    while True:
+        samples.append((time.time(), cpu_seconds()))
+        await asyncio.sleep(every)
+
+
+def _cpu_between(samples: list[tuple[float, float]], start: float, end: float) -> float:
+    """CPU seconds spent between two wall times, from the nearest samples around them."""
+    before = [cpu for at, cpu in samples if at <= start] or [samples[0][1]]
+    after = [cpu for at, cpu in samples if at >= end] or [samples[-1][1]]
+    return after[0] - before[-1]
+
+
 async def baseline_rate(sizes: Sizes) -> tuple[float, float | None]:
     """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges,
     and (senders apart) the chain's CPU per message in ms."""
@@ -172,19 +186,23 @@ async def load_figures(
 ) -> LoadResult:
     async with simulator_on_socket(store) as sim:
         if sizes.clients_apart and on_idle is None:
-            cpu = cpu_seconds()
-            result = await remote.load_in_child(
-                sim.settings.public_base_url,
-                sim.settings,
-                conversations=conversations,
-                messages=sizes.messages if messages is None else messages,
-                ramp=sizes.ramp if ramp is None else ramp,
-            )
-            result.server_cpu_seconds = round(cpu_seconds() - cpu, 2)
-            if result.messages_delivered:
-                result.server_cpu_ms_per_message = rounded(
-                    result.server_cpu_seconds * 1000 / result.messages_delivered, 2
+            samples: list[tuple[float, float]] = []
+            sampler = asyncio.create_task(_sample_cpu(samples))
+            try:
+                result = await remote.load_in_child(
+                    sim.settings.public_base_url,
+                    sim.settings,
+                    conversations=conversations,
+                    messages=sizes.messages if messages is None else messages,
+                    ramp=sizes.ramp if ramp is None else ramp,
                 )
+            finally:
+                sampler.cancel()
+            samples.append((time.time(), cpu_seconds()))
+            result.server_cpu_seconds = round(samples[-1][1] - samples[0][1], 2)
+            if result.messages_window is not None and result.messages_delivered:
+                spent = _cpu_between(samples, *result.messages_window)
+                result.server_cpu_ms_per_message = rounded(spent * 1000 / result.messages_delivered, 2)
             return result
         return await run_load(
             sim.settings.public_base_url,
