@@ -324,6 +324,8 @@ class Deliverer:
             self._record(delivery, attempt=0, status=None, error="dropped by fault injection", outcome="dropped")
         elif fault.mode == "duplicate":
             await self._send(delivery)
+            if fault.delay_seconds > 0:  # a redelivery of what was already delivered, that much later
+                await self.clock.sleep(fault.delay_seconds)
             await self._send(delivery)
         elif fault.mode == "delay":
             await self.clock.sleep(fault.delay_seconds)
