@@ -362,9 +362,9 @@ class Inbound:
                 delay = settings.relay_reconcile_seconds  # Zendesk spoke meanwhile: not quiet
                 continue
             if self.core.sunco.saturated:
-                # The relay's calls to SunCo are queueing: webhooks are late, not lost, and two more
-                # reads per session would only lengthen the queue (at 300 busy conversations they
-                # were a fifth of all calls). Checked again once the calls flow freely.
+                # The relay's calls to SunCo are queueing: webhooks are late, not lost, and a check's
+                # reads would only lengthen the queue (at 300 busy conversations they were a fifth
+                # of all calls). Checked again once the calls flow freely.
                 continue
             if not await self.reconcile(session_id):
                 break
