@@ -29,6 +29,7 @@ from simulator.zendesk.models import Message
 HANDOFF_TEXT = "talk to a human"
 ACCEPTED = "EVENT_TYPE_HANDOFF_ACCEPTED"
 AGENT_MESSAGE = "EVENT_TYPE_LIVE_AGENT_MESSAGE"
+CONNECT_ATTEMPTS = 3
 CONNECT_CONCURRENCY = 50  # the server's listen backlog is 128: don't knock on it 1,000 times at once
 # The widget allows 120 sessions a minute per access token and 120 access tokens a minute per
 # connector token: a new access token every 100 users stays inside both.
@@ -319,13 +320,20 @@ async def _run(
         slug = "".join(c for c in name.lower().replace(" ", ".") if c.isalnum() or c == ".")
         user.email = f"{slug}.{user.index}@example.test"  # unique: it finds the user's ticket
         async with gate:
-            try:
-                await user.open_session(
-                    tokens[user.index // USERS_PER_ACCESS_TOKEN], {"name": name, "email": user.email}
-                )
-                await user.join()
-            except Exception as exc:
-                failed(f"connect {user.name}", exc)
+            for attempt in range(1, CONNECT_ATTEMPTS + 1):
+                try:
+                    await user.open_session(
+                        tokens[user.index // USERS_PER_ACCESS_TOKEN], {"name": name, "email": user.email}
+                    )
+                    await user.join()
+                    break
+                except Exception as exc:
+                    # A pooled keep-alive connection the server closed just as it was reused
+                    # ("Server disconnected without sending a response"): set-up, not a message.
+                    await user.close()
+                    user.session_id = None
+                    if attempt == CONNECT_ATTEMPTS:
+                        failed(f"connect {user.name}", exc)
         progress.step()
 
     await asyncio.gather(*(connect(user) for user in users))
