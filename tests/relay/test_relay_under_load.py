@@ -10,6 +10,7 @@ def _shown(h: Harness) -> list[str]:
 
 
 async def test_a_lost_agent_message_is_caught_up_once_the_relays_calls_to_sunco_flow_again(h: Harness) -> None:
+    h.sunco.answers_conversation_reads = True
     conversation = await h.handoff()
     h.sunco.agent_posts(conversation, "are you still there?")  # its webhook never comes
     slots = h.relay.core.sunco._slots
