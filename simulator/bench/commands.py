@@ -48,6 +48,11 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
         help="run the load's clients and the bare chain's senders in the bench's process (default: a child process)",
     )
     bench.add_argument("--stores", type=_stores, default=["sqlite", "memory"], help="stores to measure (sqlite,memory)")
+    bench.add_argument(
+        "--only",
+        choices=["latency"],
+        help="run one part: latency = the bare chain and the relay's paths, one message at a time (about a minute)",
+    )
     common(bench)
     bench.set_defaults(run=cmd_bench)
 
