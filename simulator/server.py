@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from simulator.config import ConfigError, Settings
+from simulator.gc_tuning import tune_for_serving
 from simulator.logs import quiet_refused_handshakes
 
 if TYPE_CHECKING:  # only in annotations: `bind_socket` stays cheap to import (the TUI binds before it draws)
@@ -63,6 +64,7 @@ async def serve_forever(sim: SimulatorApp, sock: socket.socket, log_level: str =
     with -15; a clean stop on SIGTERM is an ordinary exit here.
     """
     server = _uvicorn_server(sim, log_level, embedded=True)
+    tune_for_serving()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _request_exit, server)

@@ -68,19 +68,20 @@ class HopChain:
 async def chain_client(transport: Transport) -> AsyncIterator[httpx.AsyncClient]:
     """A client into a running hop chain over `transport` (the chain forwards over the same one)."""
     chain = HopChain()
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     if transport == "asgi":
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=chain.app), base_url="http://chain") as client:
             chain.client = client
             yield client
         return
-    async with serve_app(chain.app) as url:
-        async with (
-            httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as inner,
-            httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as outer,
-        ):
-            chain.client = inner
-            yield outer
+    async with serve_app(chain.app) as url, chain_inner_client(url) as inner, chain_inner_client(url) as outer:
+        chain.client = inner
+        yield outer
+
+
+def chain_inner_client(url: str) -> httpx.AsyncClient:
+    """A client for a chain served at `url` (each hop's, or the senders'), 100 connections at most."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    return httpx.AsyncClient(base_url=url, limits=limits, timeout=30)
 
 
 async def latencies(client: httpx.AsyncClient, exchanges: int, count: int) -> list[float]:

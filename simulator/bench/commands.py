@@ -42,6 +42,11 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     bench.add_argument("--messages", type=int, help="messages each way per conversation (default 10)")
     bench.add_argument("--idle", type=int, help="idle handed-off conversations for the memory figure (default N)")
     bench.add_argument("--ramp", type=float, help="seconds over which the handoffs start (default 1)")
+    bench.add_argument(
+        "--clients-in-process",
+        action="store_true",
+        help="run the load's clients and the bare chain's senders in the bench's process (default: a child process)",
+    )
     bench.add_argument("--stores", type=_stores, default=["sqlite", "memory"], help="stores to measure (sqlite,memory)")
     bench.add_argument(
         "--only",

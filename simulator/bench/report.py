@@ -17,6 +17,7 @@ class HopFigures(BaseModel):
     p50_2_hops_ms: float | None
     p99_2_hops_ms: float | None
     messages_per_second: float | None
+    server_cpu_ms_per_message: float | None = None  # the chain's process, senders apart (see LoadResult)
 
 
 class PathFigures(BaseModel):
@@ -173,6 +174,14 @@ def bench_table(result: BenchResult) -> str:
                 ratio,
                 "≥ 0.8",
             )
+            if run.server_cpu_ms_per_message is not None:
+                base_cpu = sock.server_cpu_ms_per_message if sock else None
+                row(
+                    f"load {store}, {run.conversations} conv: server CPU per message (clients apart)",
+                    _fmt(run.server_cpu_ms_per_message, " ms"),
+                    _fmt(base_cpu, " ms"),
+                    _fmt(_div(run.server_cpu_ms_per_message, base_cpu), "×"),
+                )
             row(
                 f"load {store}, {run.conversations} conv: handoffs done / all within",
                 f"{run.handoffs_completed} / {_fmt(run.handoffs_all_done_seconds, ' s')}",

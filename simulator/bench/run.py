@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -19,13 +19,14 @@ from typing import Any, Literal
 
 from simulator.app import SimulatorApp
 from simulator.bench import baseline as bare
-from simulator.bench import measure
+from simulator.bench import measure, remote
 from simulator.bench.load import LoadResult, Progress, run_load
 from simulator.bench.plot import latency_svg
 from simulator.bench.report import BenchResult, HopFigures, PathFigures, bench_table, load_table
 from simulator.bench.serving import serve_app
 from simulator.bench.stats import percentile, ratio, rounded
 from simulator.config import Settings, load_settings
+from simulator.gc_tuning import tune_for_serving
 from simulator.server import running_server
 
 Store = Literal["sqlite", "memory"]
@@ -52,6 +53,8 @@ class Sizes:
         self.stores: list[Store] = args.stores
         self.ramp: float = args.ramp if args.ramp is not None else (0.2 if quick else 1.0)
         self.only: str | None = getattr(args, "only", None)
+        # The load's clients and the bare chain's senders in a child process (the second core).
+        self.clients_apart = not getattr(args, "clients_in_process", False)
 
 
 def cores() -> int:
@@ -66,23 +69,46 @@ def fresh_settings(state: Path, store: Store, **extra: Any) -> Settings:
 async def simulator_on_socket(store: Store, **extra: Any) -> AsyncIterator[SimulatorApp]:
     """The whole simulator, real time, on a loopback socket in this process, in a fresh state folder.
 
-    What earlier parts of the bench left alive is collected and then frozen out of the garbage
-    collector's view: a full collection walks every tracked object, and at a thousand conversations
-    those pauses (0.3-1 s) are what a long bench process would otherwise add to later parts.
+    The garbage collector is set up as `serve` sets it up; what earlier parts of the bench left alive
+    is frozen with start-up's objects, so a long bench process does not add their collection to
+    later parts.
     """
-    gc.collect()
-    gc.freeze()
+    tune_for_serving()
     with tempfile.TemporaryDirectory(prefix="bench-") as state:
         async with running_server(lambda s: SimulatorApp(s), fresh_settings(Path(state), store, **extra)) as sim:
             yield sim
 
 
-async def baseline_rate(sizes: Sizes) -> float:
-    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges."""
+def cpu_seconds() -> float:
+    """CPU this process has used (every thread: the store's checkpointer counts too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _sample_cpu(samples: list[tuple[float, float]], every: float = 0.2) -> None:
+    """(wall time, this process's CPU seconds), every `every` seconds until cancelled."""
+    while True:
+        samples.append((time.time(), cpu_seconds()))
+        await asyncio.sleep(every)
+
+
+def _cpu_between(samples: list[tuple[float, float]], start: float, end: float) -> float:
+    """CPU seconds spent between two wall times, from the nearest samples around them."""
+    before = [cpu for at, cpu in samples if at <= start] or [samples[0][1]]
+    after = [cpu for at, cpu in samples if at >= end] or [samples[-1][1]]
+    return after[0] - before[-1]
+
+
+async def baseline_rate(sizes: Sizes) -> tuple[float, float | None]:
+    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges,
+    and (senders apart) the chain's CPU per message in ms."""
+    mix, senders = (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations)
+    if sizes.clients_apart:
+        cpu = cpu_seconds()
+        rate = await remote.chain_rate_in_child(mix, senders, sizes.baseline_messages)
+        return rate, (cpu_seconds() - cpu) * 1000 / sizes.baseline_messages
     async with bare.chain_client("socket") as client:
-        return await bare.messages_per_second(
-            client, (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations), sizes.baseline_messages
-        )
+        return await bare.messages_per_second(client, mix, senders, sizes.baseline_messages), None
 
 
 async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float]]:
@@ -97,8 +123,9 @@ async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[flo
         return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count)
 
 
-def hop_figures(one: list[float], two: list[float], rate: float | None) -> HopFigures:
+def hop_figures(one: list[float], two: list[float], rate: float | None, cpu_ms: float | None = None) -> HopFigures:
     return HopFigures(
+        server_cpu_ms_per_message=rounded(cpu_ms, 2),
         p50_1_hop_ms=rounded(percentile(one, 50), 3),
         p99_1_hop_ms=rounded(percentile(one, 99), 3),
         p50_2_hops_ms=rounded(percentile(two, 50), 3),
@@ -138,8 +165,12 @@ async def latency_rounds(
             u2a, a2u = await path_samples(store, per_round, **extra)
             paths[name][0].extend(u2a)
             paths[name][1].extend(a2u)
-    rate = await baseline_rate(sizes) if sizes.only is None else None  # the rate belongs to the load part
-    hops = {t: hop_figures(one, two, rate if t == "socket" else None) for t, (one, two) in chain.items()}
+    # The rate belongs to the load part.
+    rate, cpu_ms = await baseline_rate(sizes) if sizes.only is None else (None, None)
+    hops = {
+        t: hop_figures(one, two, rate, cpu_ms) if t == "socket" else hop_figures(one, two, None)
+        for t, (one, two) in chain.items()
+    }
     figures = {name: path_figures(u2a, a2u, hops["socket"]) for name, (u2a, a2u) in paths.items()}
     trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
     return hops, figures, trace
@@ -156,6 +187,25 @@ async def load_figures(
     handoff_timeout: float = 60.0,
 ) -> LoadResult:
     async with simulator_on_socket(store) as sim:
+        if sizes.clients_apart and on_idle is None:
+            samples: list[tuple[float, float]] = []
+            sampler = asyncio.create_task(_sample_cpu(samples))
+            try:
+                result = await remote.load_in_child(
+                    sim.settings.public_base_url,
+                    sim.settings,
+                    conversations=conversations,
+                    messages=sizes.messages if messages is None else messages,
+                    ramp=sizes.ramp if ramp is None else ramp,
+                )
+            finally:
+                sampler.cancel()
+            samples.append((time.time(), cpu_seconds()))
+            result.server_cpu_seconds = round(samples[-1][1] - samples[0][1], 2)
+            if result.messages_window is not None and result.messages_delivered:
+                spent = _cpu_between(samples, *result.messages_window)
+                result.server_cpu_ms_per_message = rounded(spent * 1000 / result.messages_delivered, 2)
+            return result
         return await run_load(
             sim.settings.public_base_url,
             sim.settings,

@@ -361,6 +361,11 @@ class Inbound:
             if self._heard.get(session_id, float("-inf")) > started:
                 delay = settings.relay_reconcile_seconds  # Zendesk spoke meanwhile: not quiet
                 continue
+            if self.core.sunco.saturated:
+                # The relay's calls to SunCo are queueing: webhooks are late, not lost, and a check's
+                # reads would only lengthen the queue (at 300 busy conversations they were a fifth
+                # of all calls). Checked again once the calls flow freely.
+                continue
             if not await self.reconcile(session_id):
                 break
             delay = min(delay * 2, settings.relay_reconcile_max_seconds)

@@ -160,6 +160,11 @@ class SunCoClient:
         Only for calls that are safe to repeat (see `post_message` for the one that is not)."""
         return await self._retrying(f"{method} {path}", lambda: self._attempt(method, path, body), max_attempts)
 
+    @property
+    def saturated(self) -> bool:
+        """Every slot is taken and further calls queue: background checks wait for a quieter moment."""
+        return self._slots.locked()
+
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> Reply:
         """One try: the 2xx response, or `SunCoError`."""
         content = None if body is None else json_body(body)
