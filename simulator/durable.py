@@ -161,11 +161,29 @@ class DurableDict(dict[K, V], Generic[K, V]):
         return iter(super().values())
 
 
-def _adapter(value_type: Any) -> TypeAdapter[Any]:
-    """The value's JSON encoding; raw bytes (uploads) as base64."""
-    if value_type is bytes:
-        return TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
-    return TypeAdapter(value_type)
+def _adapter(value_type: Any, *, raw: bool = False) -> TypeAdapter[Any]:
+    """The value's JSON encoding; raw bytes (uploads) as base64 (unless `raw`: keys, single values).
+
+    One per type per process: building a TypeAdapter compiles a schema (milliseconds each), and
+    every simulator (a replay makes one per scenario) binds the same few dozen types.
+    """
+    key: tuple[Any, bool] | None = (value_type, raw)
+    try:
+        return _ADAPTERS[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type hint: build it every time
+        key = None
+    if value_type is bytes and not raw:
+        adapter = TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
+    else:
+        adapter = TypeAdapter(value_type)
+    if key is not None:
+        _ADAPTERS[key] = adapter
+    return adapter
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 
 
 def evict(data: dict[K, V], key: K) -> None:
@@ -304,7 +322,7 @@ class StateDB:
         value_type: Any,
         scrub: Callable[[Any], Any] | None = None,
     ) -> list[str]:
-        adapter, keys = _adapter(value_type), TypeAdapter(key_type)
+        adapter, keys = _adapter(value_type), _adapter(key_type, raw=True)
         rows = self._rows(name)
         data: DurableDict[Any, Any]
         if rows:
@@ -322,7 +340,7 @@ class StateDB:
         return [name] if rows else []
 
     def _bind_single(self, owner: Any, attribute: str, name: str, hint: Any) -> list[str]:
-        adapter = TypeAdapter(hint)
+        adapter = _adapter(hint, raw=True)
         rows = self._rows(name)
         single = _Single(name, owner, attribute, adapter)
         if rows:

@@ -6,12 +6,14 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from pydantic import ValidationError
 
 from simulator.scenarios.model import Scenario
+
+if TYPE_CHECKING:  # loaded with the first file: the TUI imports this module at start-up
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
 
@@ -27,6 +29,14 @@ def scenario_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/zendesk-handoff-simulator/schemas/scenario.schema.json"
     return schema
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """Built once per process, not per file: a replay of the library checks dozens of files."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(scenario_schema())
 
 
 def json_path(parts: list[str | int]) -> str:
@@ -104,7 +114,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         from simulator.recordings.model import check_recording  # a recording: its own schema and version
 
         check_recording(data, text, source)
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(scenario_schema()).iter_errors(data))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(data))
     if error is not None:
         parts = list(error.absolute_path)
         raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
