@@ -161,29 +161,37 @@ class DurableDict(dict[K, V], Generic[K, V]):
         return iter(super().values())
 
 
-def _adapter(value_type: Any, *, raw: bool = False) -> TypeAdapter[Any]:
-    """The value's JSON encoding; raw bytes (uploads) as base64 (unless `raw`: keys, single values).
+def _adapter(value_type: Any) -> TypeAdapter[Any]:
+    """The value's JSON encoding; raw bytes (uploads) as base64.
 
     One per type per process: building a TypeAdapter compiles a schema (milliseconds each), and
     every simulator (a replay makes one per scenario) binds the same few dozen types.
     """
-    key: tuple[Any, bool] | None = (value_type, raw)
     try:
-        return _ADAPTERS[key]
+        return _ADAPTERS[value_type]
     except KeyError:
         pass
     except TypeError:  # an unhashable type hint: build it every time
-        key = None
-    if value_type is bytes and not raw:
-        adapter = TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
-    else:
-        adapter = TypeAdapter(value_type)
-    if key is not None:
-        _ADAPTERS[key] = adapter
+        return _new_adapter(value_type)
+    adapter = _ADAPTERS[value_type] = _new_adapter(value_type)
     return adapter
 
 
+def _new_adapter(value_type: Any) -> TypeAdapter[Any]:
+    if value_type is bytes:
+        return TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
+    return TypeAdapter(value_type)
+
+
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(owner_type: type) -> dict[str, Any]:
+    """A dataclass's resolved field types, once per class (resolving re-evaluates every annotation)."""
+    if owner_type not in _HINTS:
+        _HINTS[owner_type] = typing.get_type_hints(owner_type)
+    return _HINTS[owner_type]
 
 
 def evict(data: dict[K, V], key: K) -> None:
@@ -291,7 +299,7 @@ class StateDB:
         (seeded) value, which is written at the next commit. `scrub[field]` maps a value to what
         is written for it (e.g. without a secret the settings supply again on load).
         """
-        hints = typing.get_type_hints(type(owner))
+        hints = _type_hints(type(owner))
         loaded: list[str] = []
         for spec in dataclasses.fields(owner):
             if not spec.metadata.get(_DURABLE):
@@ -322,7 +330,7 @@ class StateDB:
         value_type: Any,
         scrub: Callable[[Any], Any] | None = None,
     ) -> list[str]:
-        adapter, keys = _adapter(value_type), _adapter(key_type, raw=True)
+        adapter, keys = _adapter(value_type), TypeAdapter(key_type)
         rows = self._rows(name)
         data: DurableDict[Any, Any]
         if rows:
@@ -340,7 +348,7 @@ class StateDB:
         return [name] if rows else []
 
     def _bind_single(self, owner: Any, attribute: str, name: str, hint: Any) -> list[str]:
-        adapter = _adapter(hint, raw=True)
+        adapter = TypeAdapter(hint)
         rows = self._rows(name)
         single = _Single(name, owner, attribute, adapter)
         if rows:

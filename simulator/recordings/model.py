@@ -80,9 +80,16 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(recording_schema())
 
 
+@cache
+def _fast_validator() -> Any:
+    from simulator.scenarios.loader import fast_validator
+
+    return fast_validator(recording_schema())
+
+
 def check_recording(data: dict[str, Any], text: str, source: str) -> None:
     """Reject a damaged recording, or one of another format version, with one error naming what is wrong."""
-    from simulator.scenarios.loader import ScenarioFileError, json_path, line_of
+    from simulator.scenarios.loader import ScenarioFileError, first_error, json_path, line_of
 
     part = data.get("recording")
     version = part.get("version") if isinstance(part, dict) else None
@@ -98,9 +105,7 @@ def check_recording(data: dict[str, Any], text: str, source: str) -> None:
                 f"{where}: recording format version {version} is newer than this simulator's "
                 f"({RECORDING_VERSION}); upgrade the simulator to replay it"
             )
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_validator().iter_errors(data))
+    error = first_error(data, _fast_validator(), _validator)
     if error is not None:
         parts = list(error.absolute_path)
         raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
