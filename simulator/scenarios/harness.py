@@ -167,10 +167,10 @@ class Harness:
             remaining -= due
         await self._idle()
 
-    async def _idle(self) -> bool:
+    async def _idle(self) -> None:
         """Wait until nothing is in flight: no task ready to run and, over sockets, no request or
         answer still on its way between two connections (see `simulator.scenarios.quiet`)."""
-        return await quiesce(sockets=self.mode == "socket")
+        await quiesce(sockets=self.mode == "socket")
 
     async def eventually(self, check: Check, *, within: float = 0.0) -> bool:
         """True once `check` passes, moving virtual time on up to `within` seconds while waiting.
@@ -185,7 +185,7 @@ class Harness:
         grace_until: float | None = None
         budget = within
         while True:
-            idle = await self._idle()
+            await self._idle()
             await self._refresh_sms()
             if await _call(check):
                 return True
@@ -194,14 +194,14 @@ class Harness:
                 grace_until = now + REAL_GRACE
             if now > deadline or (grace_until is not None and now > grace_until):
                 return False
-            if budget > 0 and idle:
+            if budget > 0:
                 # Everything in flight had finished when we looked: only time can help now. Jump to
                 # the next timer (a retry backoff, a timeout) rather than ticking through idle time.
                 next_timer = self.clock.next_deadline()
                 step = budget if next_timer is None else min(budget, max(next_timer, MIN_VIRTUAL_STEP))
                 budget -= step
                 await self.clock.advance(step)
-            elif budget <= 0:
+            else:
                 await asyncio.sleep(0.002)  # only real time can help now: poll gently, don't spin
 
     async def _refresh_sms(self) -> None:
