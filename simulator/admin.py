@@ -52,6 +52,8 @@ def admin_values(settings: Settings) -> list[AdminValue]:
         AdminValue("SunCo API key secret", settings.zendesk_key_secret.get_secret_value(), secret=True),
         AdminValue("Zendesk API token", settings.zendesk_api_token.get_secret_value(), secret=True),
         AdminValue("Widget connector token", settings.polyai_connector_token.get_secret_value(), secret=True),
+        AdminValue("SMS inbound webhook", f"{base}/sms/inbound"),
+        AdminValue("SMS provider Auth Token", settings.sms_auth_token.get_secret_value(), secret=True),
     ]
 
 

@@ -23,7 +23,7 @@ from simulator.durable import StateDB
 from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest, MediaRef
-from simulator.relay.store import Store, open_store
+from simulator.relay.store import SQLiteStore, Store, open_store
 from simulator.trace import Trace
 from simulator.trace.routes import TraceRoutes
 from simulator.types import Part
@@ -195,6 +195,18 @@ class SimulatorApp:
         self.relay.attach_sink(self.widget)
         await self.relay.startup()
         log.info(kv("relay.restarted"))
+
+    async def replace_crashed_relay(self) -> Store:
+        """The relay's process died (see `simulator.scenarios.crash`): a new instance takes its routes
+        at once, on the same store read again from its file (a new connection). Returns the dead
+        one's store, for the caller to close; the caller starts the new relay."""
+        dead_store = self.store
+        if isinstance(dead_store, SQLiteStore):
+            self.store = SQLiteStore(dead_store.path)
+            await self.store.open()
+        self.relay = Relay(self.relay_settings, self.clock, self.store, self.transport, trace=self.trace)
+        self.relay.attach_sink(self.widget)
+        return dead_store
 
     async def change_relay_settings(self, changes: dict[str, Any]) -> None:
         """Apply an admin's change to the relay's own settings: a redeploy with the new values

@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(secrets)
     secrets.set_defaults(run=cmd_secrets)
 
+    from simulator.sms_command import add_sms_command
+
+    add_sms_command(sub, common)
+
     from simulator.bench.commands import add_commands as add_bench_commands
 
     add_bench_commands(sub, common)

@@ -31,6 +31,7 @@ GENERATED: dict[str, Any] = {
     "zendesk_key_secret": lambda: secrets.token_urlsafe(48),
     "zendesk_api_token": lambda: secrets.token_urlsafe(30),
     "polyai_connector_token": lambda: secrets.token_urlsafe(24),
+    "sms_auth_token": lambda: secrets.token_hex(16),
 }
 
 SECRETS_FILE = "secrets.json"
@@ -62,6 +63,8 @@ class Settings(BaseModel):
     polyai_connector_token: SecretStr = SecretStr("")
     polyai_widget_host: str = "localhost"
     polyai_agent_file: Path | None = None
+    # The SMS provider's Auth Token (Twilio Console > Account Info), which signs `/sms/inbound`.
+    sms_auth_token: SecretStr = SecretStr("")
 
     # Zendesk Admin Center: Apps and integrations > Conversations integrations
     zendesk_subdomain: str = "local"
@@ -77,11 +80,16 @@ class Settings(BaseModel):
     zendesk_webhook_signing_secret: SecretStr = SecretStr("")
     # Admin Center: Apps and integrations > Zendesk API
     zendesk_api_token: SecretStr = SecretStr("")
+    # The agent whose API token the relay uses (`{email}/token:{token}`) to read ticket statuses;
+    # empty: the relay reads no tickets and learns of a solved ticket from its status webhook alone.
+    zendesk_api_email: str = ""
     zendesk_account_id: int = 10000001
 
     # Where each side sends its HTTP calls (default: this same server)
     sunco_base_url: str = ""
     relay_base_url: str = ""
+    # The Zendesk Support API the relay reads (real Zendesk: https://<subdomain>.zendesk.com)
+    zendesk_api_base_url: str = ""
 
     # Relay behaviour
     relay_store: Literal["sqlite", "memory"] = "sqlite"
@@ -101,6 +109,9 @@ class Settings(BaseModel):
     relay_queue_status_seconds: float = Field(60.0, gt=0)
     # Processed webhook event ids are kept this long (past SunCo's and Zendesk's redelivery horizon).
     relay_event_retention_seconds: float = Field(86400.0, gt=0)
+    # Messages typed while a handoff was connecting are held when it fails, for the session's next
+    # handoff; dropped when the chat session ends, or this long after the failure at the latest.
+    relay_held_messages_seconds: float = Field(1800.0, gt=0)
 
     # SunCo webhook delivery (emulator): up to this many events per POST, several conversations
     # in one delivery as SunCo does; waiting this long for more before sending (0: only what is queued).
@@ -121,7 +132,15 @@ class Settings(BaseModel):
             raise ValueError("letters, digits, '-' and '_' only, up to 64 characters")
         return value
 
-    @field_validator("sunco_base_url", "relay_base_url")
+    @field_validator("zendesk_api_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^[^@\s/:]+@[^@\s/:]+$", value):
+            raise ValueError("must be the email address of the agent whose API token is ZENDESK_API_TOKEN")
+        return value
+
+    @field_validator("sunco_base_url", "relay_base_url", "zendesk_api_base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if value and not re.match(r"^https?://[^\s/]+", value):
@@ -139,6 +158,11 @@ class Settings(BaseModel):
     def sunco_url(self) -> str:
         """Base of the SunCo API the relay calls (ends in `/sc`, paths start `/v2/`)."""
         return self.sunco_base_url or f"{self.public_base_url}/sc"
+
+    @property
+    def support_url(self) -> str:
+        """Base of the Zendesk Support API the relay reads (paths start `/api/v2/`)."""
+        return self.zendesk_api_base_url or self.public_base_url
 
     @property
     def relay_url(self) -> str:

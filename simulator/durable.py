@@ -15,8 +15,11 @@ Making a collection durable is one line: declare it on a dataclass with `durable
 `StateDB.bind(obj, "zendesk")` swaps each such dict for a `DurableDict` (loaded from the file
 when it has rows) and watches each single value. A `DurableDict` notes every key it hands out
 or is given (`d[k]`, `d.get(k)`, `d[k] = v`, iteration, ...), since the caller may change the value
-in place; `commit()` re-encodes those entries and writes the ones that changed. `scan()` iterates
-without noting, for read-only loops on hot paths; nothing is noted during GET requests.
+in place; `commit()` re-encodes those entries and writes the ones that changed. `scan()` and
+`peek()` read without noting, for read-only loops and lookups on hot paths; nothing is noted
+during GET requests. A list that only ever gains items never changed in place (a conversation's
+messages: `durable(immutable_items=True)`; a ticket's transcript: `bind_dict(..., growing=)`) is
+kept as one row per item, so a new message writes one small row, not the whole list again.
 
 `StateDB(None)` keeps everything in memory and writes nothing (tests, `serve --ephemeral`).
 """
@@ -27,6 +30,7 @@ import contextvars
 import dataclasses
 import hashlib
 import sqlite3
+import threading
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,19 +48,35 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 DB_FILE = "state.sqlite3"
+_DELETE_ITEMS_FROM = "DELETE FROM list_items WHERE collection = ? AND key = ? AND position >= ?"
+_UPSERT = (
+    "INSERT INTO items (collection, key, data) VALUES (?, ?, ?) "
+    "ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data"
+)
 _DURABLE = "durable"
+_IMMUTABLE_ITEMS = "immutable_items"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     collection TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (collection, key));
+CREATE TABLE IF NOT EXISTS list_items (
+    collection TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (collection, key, position));
 """
 
 
-def durable(default: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field kept in the state file: a dict (no argument) or a single value (its default)."""
+def durable(default: Any = dataclasses.MISSING, *, immutable_items: bool = False) -> Any:
+    """A dataclass field kept in the state file: a dict (no argument) or a single value (its default).
+
+    `immutable_items`: a dict of lists whose items are never changed in place once in a list (the
+    lists may grow, shrink or be replaced; an item is changed by putting a new one in its place):
+    each item is a row of its own, and a commit writes only the items new since the last one
+    (found by identity), not the whole list each time (a conversation's messages, on every message).
+    """
+    metadata = {_DURABLE: True, _IMMUTABLE_ITEMS: immutable_items}
     if default is dataclasses.MISSING:
-        return dataclasses.field(default_factory=dict, metadata={_DURABLE: True})
-    return dataclasses.field(default=default, metadata={_DURABLE: True})
+        return dataclasses.field(default_factory=dict, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 class DurableDict(dict[K, V], Generic[K, V]):
@@ -68,6 +88,8 @@ class DurableDict(dict[K, V], Generic[K, V]):
         # Set when bound to a state file: reads an entry `evict` let go of back in on first use.
         self.loader: Callable[[K], V | None] | None = None
         self.leaving: set[K] = set()
+        # Keys that left memory (and are in the file): only these are worth a look in the file.
+        self.away: set[K] = set()
 
     def evict(self, key: K) -> None:
         """Let the entry leave memory after the next commit (it stays in the state file, and comes
@@ -77,11 +99,12 @@ class DurableDict(dict[K, V], Generic[K, V]):
 
     def _load(self, key: K) -> V | None:
         """An entry that left memory, from the state file: kept again unless only read (GET)."""
-        if self.loader is None or super().__contains__(key):
+        if self.loader is None or key not in self.away or super().__contains__(key):
             return None
         value = self.loader(key)
         if value is not None and not _reading.get():
             super().__setitem__(key, value)
+            self.away.discard(key)
         return value
 
     # Every way a value leaves or enters the dict notes its key.
@@ -107,6 +130,7 @@ class DurableDict(dict[K, V], Generic[K, V]):
     def __setitem__(self, key: K, value: V) -> None:
         super().__setitem__(key, value)
         self.touched.add(key)
+        self.away.discard(key)
 
     def __delitem__(self, key: K) -> None:
         super().__delitem__(key)
@@ -129,12 +153,15 @@ class DurableDict(dict[K, V], Generic[K, V]):
 
     def clear(self) -> None:
         self.touched.update(self)
+        self.touched.update(self.away)  # entries only in the file go too
+        self.away.clear()
         super().clear()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         other = dict(*args, **kwargs)
         super().update(other)
         self.touched.update(other)
+        self.away.difference_update(other)
 
     def values(self) -> Iterator[V]:  # type: ignore[override]
         if _reading.get():
@@ -159,6 +186,13 @@ class DurableDict(dict[K, V], Generic[K, V]):
     def scan(self) -> Iterator[V]:
         """The values, without noting them: for loops that only read."""
         return iter(super().values())
+
+    def peek(self, key: K, default: Any = None) -> Any:
+        """An entry, without noting it (nor keeping one that had left memory): for lookups that only read."""
+        if super().__contains__(key):
+            return super().__getitem__(key)
+        loaded = self.loader(key) if self.loader is not None and key in self.away else None
+        return default if loaded is None else loaded
 
 
 def _adapter(value_type: Any) -> TypeAdapter[Any]:
@@ -205,6 +239,11 @@ def scan(data: dict[K, V]) -> Iterator[V]:
     return data.scan() if isinstance(data, DurableDict) else iter(data.values())
 
 
+def peek(data: dict[K, V], key: K, default: Any = None) -> Any:
+    """Look an entry of a (maybe durable) dict up without noting it: for lookups that only read."""
+    return data.peek(key, default) if isinstance(data, DurableDict) else data.get(key, default)
+
+
 class _Collection:
     """One durable dict's encoding and the digest of what the file holds for each key."""
 
@@ -215,6 +254,8 @@ class _Collection:
         adapter: TypeAdapter[Any],
         key: TypeAdapter[Any],
         scrub: Callable[[Any], Any] | None = None,
+        item: TypeAdapter[Any] | None = None,
+        growing: str | None = None,
     ) -> None:
         self.name = name
         self.scrub = scrub
@@ -222,6 +263,12 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
+        # With immutable list items (the value, or its `growing` attribute): the list's items are
+        # rows of `list_items`, one per position, and the entry's own row holds the rest (`[]` for a
+        # plain list). `items` is each key's items as last written, to find the new ones by identity.
+        self.item = item
+        self.growing = growing
+        self.items: dict[Any, list[Any]] = {}
 
     def evict(self) -> None:
         """After a commit: entries marked to leave memory go (unless changed since)."""
@@ -229,21 +276,60 @@ class _Collection:
         for key in leaving:
             if key in self.written and key not in self.data.touched and dict.__contains__(self.data, key):
                 dict.__delitem__(self.data, key)
+                self.data.away.add(key)
+                self.items.pop(key, None)
 
-    def changes(self) -> list[tuple[str, bytes | None]]:
-        out: list[tuple[str, bytes | None]] = []
+    def changes(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """The statements that write every entry noted since the last commit that changed."""
+        out: list[tuple[str, tuple[Any, ...]]] = []
         touched, self.data.touched = self.data.touched, set()
         for key in touched:
             if dict.__contains__(self.data, key):
                 value = dict.__getitem__(self.data, key)
-                blob = self.adapter.dump_json(self.scrub(value) if self.scrub else value)
+                items = self.list_of(value)
+                if items is not None:
+                    out += self._item_rows(key, items)
+                    blob = b"[]" if self.growing is None else self.adapter.dump_json(value, exclude={self.growing})
+                else:
+                    blob = self.adapter.dump_json(self.scrub(value) if self.scrub else value)
                 digest = hashlib.blake2b(blob, digest_size=16).digest()
                 if self.written.get(key) == digest:
                     continue
                 self.written[key] = digest
-                out.append((self.key.dump_json(key).decode(), blob))
+                out.append((_UPSERT, (self.name, self.key.dump_json(key).decode(), blob)))
             elif self.written.pop(key, None) is not None:
-                out.append((self.key.dump_json(key).decode(), None))
+                name, text = self.name, self.key.dump_json(key).decode()
+                out.append(("DELETE FROM items WHERE collection = ? AND key = ?", (name, text)))
+                if self.item is not None:
+                    self.items.pop(key, None)
+                    out.append(("DELETE FROM list_items WHERE collection = ? AND key = ?", (name, text)))
+        return out
+
+    def list_of(self, value: Any) -> list[Any] | None:
+        """The entry's list kept as one row per item (None when the collection keeps none)."""
+        if self.item is None or self.scrub is not None:
+            return None
+        items = value if self.growing is None else getattr(value, self.growing, None)
+        return items if isinstance(items, list) else None
+
+    def _item_rows(self, key: Any, items: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
+        """Rows for the items after the longest run the list shares, item for item (by identity),
+        with what was written last time; rows past it go first."""
+        assert self.item is not None
+        before = self.items.get(key)
+        same = 0
+        for old, new in zip(before or (), items, strict=False):
+            if old is not new:
+                break
+            same += 1
+        text = self.key.dump_json(key).decode()
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        if before is None or same < len(before):  # unknown (never written from here), or shortened
+            out.append((_DELETE_ITEMS_FROM, (self.name, text, same)))
+        for position in range(same, len(items)):
+            row = (self.name, text, position, self.item.dump_json(items[position]))
+            out.append(("INSERT INTO list_items (collection, key, position, data) VALUES (?, ?, ?, ?)", row))
+        self.items[key] = list(items)
         return out
 
 
@@ -257,12 +343,12 @@ class _Single:
         self.adapter = adapter
         self.written: bytes | None = None
 
-    def changes(self) -> list[tuple[str, bytes | None]]:
+    def changes(self) -> list[tuple[str, tuple[Any, ...]]]:
         blob = self.adapter.dump_json(getattr(self.owner, self.attribute))
         if blob == self.written:
             return []
         self.written = blob
-        return [("", blob)]
+        return [(_UPSERT, (self.name, "", blob))]
 
 
 class StateDB:
@@ -280,6 +366,12 @@ class StateDB:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            # The checkpoint (the only fsync) on a thread of its own, never in a request: left to
+            # SQLite it ran inside every ~200th commit and took 5-25 ms there.
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer: _Checkpointer | None = _Checkpointer(path)
+        else:
+            self._checkpointer = None
 
     @property
     def persistent(self) -> bool:
@@ -309,15 +401,23 @@ class StateDB:
             hint = hints[spec.name]
             if typing.get_origin(hint) is dict:
                 key_type, value_type = typing.get_args(hint)
-                loaded += self._bind_dict(owner, spec.name, name, key_type, value_type, clean)
+                immutable = bool(spec.metadata.get(_IMMUTABLE_ITEMS))
+                loaded += self._bind_dict(owner, spec.name, name, key_type, value_type, clean, immutable)
             else:
                 loaded += self._bind_single(owner, spec.name, name, hint)
         return loaded
 
-    def bind_dict(self, name: str, current: dict[K, V], key_type: Any, value_type: Any) -> DurableDict[K, V]:
-        """A durable dict outside a dataclass (e.g. the agent workspace's tickets)."""
+    def bind_dict(
+        self, name: str, current: dict[K, V], key_type: Any, value_type: Any, *, growing: str | None = None
+    ) -> DurableDict[K, V]:
+        """A durable dict outside a dataclass (e.g. the agent workspace's tickets).
+
+        `growing`: the name of a list attribute of each value whose items are never changed in place
+        once in it (a ticket's transcript): its items are rows of their own, as with `durable(
+        immutable_items=True)`, and the value's own row holds the rest.
+        """
         holder = _Holder(current)
-        self._bind_dict(holder, "value", name, key_type, value_type)
+        self._bind_dict(holder, "value", name, key_type, value_type, growing=growing)
         result: DurableDict[K, V] = holder.value
         return result
 
@@ -329,8 +429,20 @@ class StateDB:
         key_type: Any,
         value_type: Any,
         scrub: Callable[[Any], Any] | None = None,
+        immutable_items: bool = False,
+        growing: str | None = None,
     ) -> list[str]:
         adapter, keys = _adapter(value_type), TypeAdapter(key_type)
+        item = None
+        if immutable_items:
+            if typing.get_origin(value_type) is not list:
+                raise TypeError(f"{name}: immutable_items needs a dict of lists")
+            item = _adapter(typing.get_args(value_type)[0])
+        if growing is not None:
+            hint = typing.get_type_hints(value_type).get(growing)
+            if typing.get_origin(hint) is not list:
+                raise TypeError(f"{name}: {growing} is not a list attribute of {value_type}")
+            item = _adapter(typing.get_args(hint)[0])
         rows = self._rows(name)
         data: DurableDict[Any, Any]
         if rows:
@@ -338,9 +450,11 @@ class StateDB:
         else:
             data = DurableDict(getattr(owner, attribute))
         setattr(owner, attribute, data)
-        collection = _Collection(name, data, adapter, keys, scrub)
+        collection = _Collection(name, data, adapter, keys, scrub, item, growing)
+        if item is not None and rows:
+            self._attach_items(collection, None)
         if self._db is not None:
-            data.loader = lambda key: self._load_one(name, keys, adapter, key)
+            data.loader = lambda key: self._load_one(collection, key)
         for key, value in rows:
             collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
         collection.data.touched -= set(collection.written)
@@ -357,13 +471,47 @@ class StateDB:
         self._parts.append(single)
         return [name] if rows else []
 
-    def _load_one(self, name: str, keys: TypeAdapter[Any], adapter: TypeAdapter[Any], key: Any) -> Any:
+    def _load_one(self, collection: _Collection, key: Any) -> Any:
         if self._db is None:
             return None
+        text = collection.key.dump_json(key).decode()
         row = self._db.execute(
-            "SELECT data FROM items WHERE collection = ? AND key = ?", (name, keys.dump_json(key).decode())
+            "SELECT data FROM items WHERE collection = ? AND key = ?", (collection.name, text)
         ).fetchone()
-        return adapter.validate_json(row[0]) if row else None
+        if row is None:
+            return None
+        value = collection.adapter.validate_json(row[0])
+        if collection.item is not None:
+            self._attach_items(collection, {key: value})
+        return value
+
+    def _attach_items(self, collection: _Collection, only: dict[Any, Any] | None) -> None:
+        """Put each entry's list items (rows of `list_items`) back into its list, in order; `only`:
+        these entries (else every entry in memory). An entry whose row still holds its whole list
+        (written by an older version) has no item rows: it is rewritten as rows when next changed."""
+        assert self._db is not None and collection.item is not None
+        entries = only if only is not None else dict(dict.items(collection.data))
+        if only is None:
+            cursor = self._db.execute(
+                "SELECT key, data FROM list_items WHERE collection = ? ORDER BY key, position", (collection.name,)
+            )
+        else:
+            (key,) = only
+            cursor = self._db.execute(
+                "SELECT key, data FROM list_items WHERE collection = ? AND key = ? ORDER BY position",
+                (collection.name, collection.key.dump_json(key).decode()),
+            )
+        found: set[Any] = set()
+        for text, data in cursor.fetchall():
+            key = collection.key.validate_json(text)
+            items = collection.list_of(entries[key]) if key in entries else None
+            if items is not None:
+                items.append(collection.item.validate_json(data))
+                found.add(key)
+        for key, value in entries.items():
+            items = collection.list_of(value)
+            if items is not None and (key in found or not items):  # as written: only new items get rows
+                collection.items[key] = list(items)
 
     def _rows(self, name: str) -> list[tuple[str, bytes]]:
         if self._db is None:
@@ -378,27 +526,12 @@ class StateDB:
                 if isinstance(part, _Collection):
                     part.data.touched.clear()
             return
-        changes = [(part.name, key, blob) for part in self._parts for key, blob in part.changes()]
+        changes = [statement for part in self._parts for statement in part.changes()]
         if changes:
-            self._write_changes(changes)
+            self.write(changes)
         for part in self._parts:
             if isinstance(part, _Collection):
                 part.evict()
-
-    def _write_changes(self, changes: list[tuple[str, str, bytes | None]]) -> None:
-        if changes:
-            self.write(
-                [
-                    ("DELETE FROM items WHERE collection = ? AND key = ?", (name, key))
-                    if blob is None
-                    else (
-                        "INSERT INTO items (collection, key, data) VALUES (?, ?, ?) "
-                        "ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data",
-                        (name, key, blob),
-                    )
-                    for name, key, blob in changes
-                ]
-            )
 
     def write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements in one transaction (parts with their own tables); nothing in memory-only mode."""
@@ -413,11 +546,59 @@ class StateDB:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+class _Checkpointer:
+    """Copies the WAL back into the state file (and fsyncs it) on a thread of its own every `EVERY`
+    commits (the relay's store does the same), so no request waits for the disk."""
+
+    EVERY = 500
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._commits = 0
+        self._due = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None  # started at the first checkpoint due
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits % self.EVERY == 0:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="state-sqlite-checkpoint", daemon=True)
+                self._thread.start()
+            self._due.set()
+
+    def stop(self) -> None:
+        """Checkpoint what is left and end the thread (blocks until then; closing the state file's
+        own connection checkpoints the rest anyway)."""
+        if self._thread is not None:
+            self._stopping = True
+            self._due.set()
+            self._thread.join()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(str(self._path), check_same_thread=False)
+        try:
+            while True:
+                self._due.wait()
+                self._due.clear()
+                # PASSIVE: copies what no reader still needs, never blocks the writer.
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                if self._stopping:
+                    return
+        finally:
+            conn.close()
 
 
 class _Holder:

@@ -21,6 +21,10 @@ CREDENTIAL_PARAMS = frozenset({"access_token", "token", "api_key", "apikey", "se
 QUERY_PARAM = re.compile(r"(?<=[?&;\s])([^=&;\s\"'?#]+)=([^&;\s\"'#]*)")
 
 
+# A value with whitespace (what str.isspace calls so) or "=" is repr'd: one regex pass, not a loop per character.
+_NEEDS_REPR = re.compile(r"[\s=]")
+
+
 def kv(event: str, **fields: Any) -> str:
     """Format one structured log line: `event key=value ...` (values that need it are repr'd)."""
     parts = [event]
@@ -28,7 +32,7 @@ def kv(event: str, **fields: Any) -> str:
         if value is None:
             continue
         text = str(value)
-        if not text or any(ch.isspace() for ch in text) or "=" in text:
+        if not text or _NEEDS_REPR.search(text):
             text = repr(text)
         parts.append(f"{key}={text}")
     return " ".join(parts)

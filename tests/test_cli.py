@@ -45,6 +45,26 @@ def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
             except httpx.TransportError:
                 time.sleep(0.05)
         assert body == {"status": "ok"}
+        # `sms` texts it as a phone would, signed with the Auth Token the server generated.
+        sent = subprocess.run(
+            [sys.executable, "-m", "simulator", "sms", "--url", url, "--from", "+15550100077", "hi"],
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path),
+            cwd=tmp_path,
+            timeout=30,
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert "/_sim/sms/outbox?to=%2B15550100077" in sent.stdout
+        unsigned = httpx.post(url + "/sms/inbound", data={"From": "+15550100078", "Body": "hi"}, timeout=5)
+        assert unsigned.status_code == 403
+        outbox: list[dict[str, str]] = []
+        for _ in range(200):
+            outbox = httpx.get(url + "/_sim/sms/outbox", timeout=5).json()["messages"]
+            if outbox:
+                break
+            time.sleep(0.05)
+        assert [m["to"] for m in outbox] == ["+15550100077"] and "Hi!" in outbox[0]["body"]
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err

@@ -43,6 +43,11 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     bench.add_argument("--idle", type=int, help="idle handed-off conversations for the memory figure (default N)")
     bench.add_argument("--ramp", type=float, help="seconds over which the handoffs start (default 1)")
     bench.add_argument("--stores", type=_stores, default=["sqlite", "memory"], help="stores to measure (sqlite,memory)")
+    bench.add_argument(
+        "--only",
+        choices=["latency"],
+        help="run one part: latency = the bare chain and the relay's paths, one message at a time (about a minute)",
+    )
     common(bench)
     bench.set_defaults(run=cmd_bench)
 

@@ -51,6 +51,7 @@ class Sizes:
         self.levels = [n for n in levels if n < self.conversations] + [self.conversations]
         self.stores: list[Store] = args.stores
         self.ramp: float = args.ramp if args.ramp is not None else (0.2 if quick else 1.0)
+        self.only: str | None = getattr(args, "only", None)
 
 
 def cores() -> int:
@@ -137,7 +138,7 @@ async def latency_rounds(
             u2a, a2u = await path_samples(store, per_round, **extra)
             paths[name][0].extend(u2a)
             paths[name][1].extend(a2u)
-    rate = await baseline_rate(sizes)
+    rate = await baseline_rate(sizes) if sizes.only is None else None  # the rate belongs to the load part
     hops = {t: hop_figures(one, two, rate if t == "socket" else None) for t, (one, two) in chain.items()}
     figures = {name: path_figures(u2a, a2u, hops["socket"]) for name, (u2a, a2u) in paths.items()}
     trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
@@ -175,9 +176,12 @@ async def bare_socket_kb(count: int) -> float:
 
 
 async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]) -> BenchResult:
-    """Every part of the bench, in this process, one after another."""
+    """Every part of the bench, in this process, one after another (`--only latency`: that part alone)."""
     started = time.perf_counter()
     load_average = list(os.getloadavg())
+    if sizes.only == "latency":
+        say("bare chain and the relay's paths, one message at a time, in interleaved rounds ...")
+        return latency_result(sizes, *(await latency_rounds(sizes)), load_average, started)
     say("start-up ...")
     startup = measure.simulator_startup(attempts=1 if sizes.quick else 3, warm=not sizes.quick)
     bare_startup = measure.bare_startup(attempts=1 if sizes.quick else 3)
@@ -246,6 +250,50 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
         baseline_startup_seconds=rounded(bare_startup, 3),
         replay_passed=replay_ok,
         replay_socket_seconds=rounded(replay_socket, 3),
+        trace=trace,
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
+
+
+def latency_result(
+    sizes: Sizes,
+    baseline: dict[str, HopFigures],
+    paths: dict[str, PathFigures],
+    trace: dict[str, PathFigures],
+    load_average: list[float],
+    started: float,
+) -> BenchResult:
+    """The bench's object with only the latency part filled in (the other figures None, nothing loaded)."""
+    main_path = paths["sqlite" if "sqlite" in paths else sizes.stores[0]]
+    return BenchResult(
+        ratio_user_to_agent=main_path.ratio_user_to_agent,
+        ratio_agent_to_user=main_path.ratio_agent_to_user,
+        messages_per_second=None,
+        baseline_messages_per_second=baseline["socket"].messages_per_second,
+        messages_lost=0,
+        messages_reordered=0,
+        messages_duplicated=0,
+        p99_agent_to_user_ms=None,
+        memory_per_idle_conversation_kb=None,
+        startup_seconds=None,
+        replay_seconds=None,
+        conversations=0,
+        cores=cores(),
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
+        python=platform.python_version(),
+        quick=sizes.quick,
+        load_average=[round(v, 2) for v in load_average],
+        messages_each_way=0,
+        baseline=baseline,
+        paths=paths,
+        load={},
+        memory_per_bare_socket_kb=None,
+        memory_beyond_bare_socket_kb=None,
+        idle_conversations=0,
+        peak_memory_mb=round(measure.peak_memory_mb(), 1),
+        baseline_startup_seconds=None,
+        replay_passed=True,
         trace=trace,
         wall_seconds=round(time.perf_counter() - started, 1),
     )

@@ -35,6 +35,8 @@ BEHAVIOUR_SETTINGS = (
     "relay_outbox_deadline_seconds",
     "relay_sunco_max_attempts",
     "widget_session_idle_seconds",
+    "relay_held_messages_seconds",
+    "zendesk_api_email",  # whether the relay reads tickets (not a secret; the token is, and is not kept)
 )
 
 

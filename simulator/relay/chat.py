@@ -92,7 +92,8 @@ class HandoffPort(Protocol):
         ...
 
     async def user_ended(self, session_id: str) -> None:
-        """The end user ended the session: tell the agent side and release control."""
+        """The end user ended the session: tell the agent side and release control. Also called for a
+        session whose handoff failed (messages held for its next handoff are then dropped)."""
         ...
 
     async def is_handed_off(self, session_id: str) -> bool:

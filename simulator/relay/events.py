@@ -10,6 +10,7 @@ from simulator.relay.sessions import AgentInfo
 HANDOFF_FAILED_TEXT = "Sorry, we could not connect you to an agent. Please try again."
 FORWARD_FAILED_TEXT = "Failed to forward message to live agent"
 HELD_TEXT = "Your messages are kept and will reach an agent when you are connected."
+HELD_DISCARDED_TEXT = "The messages you typed while we tried to connect you were not sent to an agent."
 
 
 def simple(event_type: str) -> ChatEvent:

@@ -268,6 +268,7 @@ class Handoffs:
         await core.deliver(sid, events.system_error(events.HANDOFF_FAILED_TEXT))
         if held:
             await core.deliver(sid, events.system_info(events.HELD_TEXT))
+            self.outbox.wake(sid)  # the worker holds them from now on, for a limited time
 
     def arm_join_timer(self, record: SessionRecord) -> None:
         """Time out the handoff if no agent shows up (counted from passControl, survives restarts);
@@ -302,7 +303,8 @@ class Handoffs:
             await self.finish_ending(sid)
 
     async def user_ended(self, sid: str) -> None:
-        """The end user left: end the session, then tell the ticket and release control (in outbox order)."""
+        """The end user left: end the session, then tell the ticket and release control (in outbox order);
+        after a failed handoff, drop the messages held for the next one."""
         core = self.core
 
         def apply(record: SessionRecord) -> bool:
@@ -318,6 +320,11 @@ class Handoffs:
             await self.finish_ending(sid)
         elif record is not None:
             self.outbox.wake(sid)  # control never reached Zendesk: the worker drops the queue
+        else:
+            current = await core.store.get_session(sid)
+            if current is not None and current.state == S.HANDOFF_FAILED:
+                # No next handoff can come in this chat: what was held for it goes.
+                await self.outbox.discard_held(sid, why="session_ended", tell_user=False)
 
     async def ended_by_zendesk(self, sid: str, why: str, *, release: bool) -> None:
         """Zendesk finished the handoff: tell the user the agent left and the session ended."""

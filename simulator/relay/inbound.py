@@ -13,7 +13,8 @@ SunCo's order (`received`), resuming after the last one shown. So webhooks that 
 late, or never (SunCo gives up after its retries) cannot reorder or lose what the user sees,
 and an agent reply that arrives while the handoff is still being recorded is shown right after
 `HANDOFF_ACCEPTED`. A live conversation that goes quiet is checked the same way (and its
-switchboard state read, to end the session when Zendesk has handed control back on close).
+switchboard state read, to end the session when Zendesk has handed control back on close; with
+Support API access, its ticket's status read too, to end it when the ticket is solved).
 """
 
 from __future__ import annotations
@@ -30,9 +31,16 @@ from simulator.logs import kv
 from simulator.relay import events
 from simulator.relay.content import to_chat
 from simulator.relay.core import RELAY_MARK, RelayCore
-from simulator.relay.handoff import CONVERSATION_TAG_PREFIX, SESSION_TAG_PREFIX, Handoffs, handoff_number_in
+from simulator.relay.handoff import (
+    CONVERSATION_TAG_PREFIX,
+    HANDOFF_NUMBER_TAG_PREFIX,
+    SESSION_TAG_PREFIX,
+    Handoffs,
+    handoff_number_in,
+)
 from simulator.relay.sessions import AgentInfo, InboxItem, SessionRecord, SessionState
 from simulator.relay.sunco_client import AGENT_WORKSPACE, SunCoError
+from simulator.relay.support_client import SupportApiError, SupportClient
 from simulator.relay.webhooks import (
     STATUS_CHANGED,
     ActivityPayload,
@@ -120,6 +128,8 @@ class Inbound:
         self._checkers: dict[str, asyncio.Task[None]] = {}
         self._sleeping: set[str] = set()
         self._active = False
+        # Set when the relay may read tickets (Support API credentials configured).
+        self.support: SupportClient | None = None
 
     async def start(self) -> None:
         """Start handling: first whatever an earlier instance accepted but left in the inbox, in order."""
@@ -378,7 +388,57 @@ class Inbound:
             log.warning(kv("relay.reconcile.control_returned", session=session_id, active=name))
             await self.handoffs.ended_by_zendesk(session_id, f"reconciled:{name or 'released'}", release=False)
             return False
+        if self.support is not None:
+            return await self._check_ticket(record)
         return True
+
+    async def _check_ticket(self, record: SessionRecord) -> bool:
+        """Read the session's ticket from the Support API and end the session if it is solved or
+        closed, as its status webhook would have (SunCo shows nothing until the ticket closes).
+        The ticket is the one a status webhook named, else the one the Search API finds by this
+        handoff's tags. Returns whether the session is still live."""
+        assert self.support is not None and record.conversation_id is not None
+        sid = record.session_id
+        try:
+            if record.ticket_id is not None and record.ticket_id.isdigit():
+                ticket = await self.support.ticket(record.ticket_id)
+            else:
+                tags = [
+                    CONVERSATION_TAG_PREFIX + record.conversation_id,
+                    f"{HANDOFF_NUMBER_TAG_PREFIX}{record.handoff_count}",
+                ]
+                ticket = await self.support.find_ticket(tags)
+        except SupportApiError as exc:
+            log.info(kv("relay.reconcile.ticket_failed", session=sid, status=exc.status))
+            return True
+        if ticket is None:
+            log.info(kv("relay.reconcile.no_ticket", session=sid))
+            return True
+        await self._remember_ticket(sid, str(ticket.id))
+        status = ticket.status.lower()
+        if status not in self._end_statuses():
+            return True
+        log.warning(kv("relay.reconcile.ticket_ended", session=sid, ticket=ticket.id, status=status))
+        await self._ended_by_status(sid, status)
+        return False
+
+    def _end_statuses(self) -> set[str]:
+        return {value.lower() for value in self.core.settings.relay_end_statuses}
+
+    async def _remember_ticket(self, sid: str, ticket_id: str) -> None:
+        def remember(current: SessionRecord) -> bool:
+            if current.ticket_id == ticket_id:
+                return False
+            current.ticket_id = ticket_id
+            return True
+
+        await self.core.mutate(sid, remember)
+
+    async def _ended_by_status(self, sid: str, status: str) -> None:
+        """The ticket is solved or closed: end the session (once; whoever saw it first)."""
+        # The status (webhook or read) and SunCo's message webhooks come from different systems and race.
+        await self.sync(sid)
+        await self.handoffs.ended_by_zendesk(sid, f"ticket_{status}", release=True)
 
     async def _typing(self, event: ParsedEvent, payload: ActivityPayload) -> None:
         activity = payload.activity
@@ -469,20 +529,11 @@ class Inbound:
             )
             return
 
-        def remember(current: SessionRecord) -> bool:
-            if current.ticket_id == ticket_id:
-                return False
-            current.ticket_id = ticket_id
-            return True
-
-        await self.core.mutate(sid, remember)
+        await self._remember_ticket(sid, ticket_id)
         status = event.status
         log.info(kv("relay.status", session=sid, ticket=ticket_id, status=status))
-        end_statuses = {value.lower() for value in self.core.settings.relay_end_statuses}
-        if status in end_statuses:
-            # The status webhook and SunCo's message webhooks come from different systems and race.
-            await self.sync(sid)
-            await self.handoffs.ended_by_zendesk(sid, f"ticket_{status}", release=True)
+        if status in self._end_statuses():
+            await self._ended_by_status(sid, status)
 
     async def _session_for_tags(self, tags: list[str]) -> SessionRecord | None:
         for tag in tags:

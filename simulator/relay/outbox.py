@@ -10,8 +10,11 @@ capped backoff for as long as it takes. A user message still unsent
 `relay_outbox_deadline_seconds` after it was accepted earns the user one
 "Failed to forward message to live agent" notice, but stays queued and is delivered if Zendesk
 comes back: nothing the user typed is dropped while the handoff lives. Items are dropped only
-when control never reached Zendesk (the handoff failed or the user left first) or SunCo
-rejects an item outright (4xx other than 429).
+when control never reached Zendesk (the user left first) or SunCo rejects an item outright
+(4xx other than 429). What the user typed while a handoff was connecting is held when it fails,
+for the session's next handoff (the user is told so); if none comes, it is discarded when the
+chat session ends, or `relay_held_messages_seconds` after the failure at the latest (the user,
+if still there, is told): one log line and one `relay.outbox` trace entry.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class Outbox:
         self._deadlines: list[tuple[float, int, str]] = []
         self._timer: asyncio.Task[None] | None = None
         self._timer_sleeping_until: float | None = None
+        # Sessions whose held messages have a discard timer running.
+        self._held_timers: dict[str, asyncio.Task[None]] = {}
 
     async def add(self, item: OutboxItem) -> OutboxItem:
         """Persist `item`, arm its deadline (user messages), and make sure a worker picks it up."""
@@ -71,6 +76,7 @@ class Outbox:
         self._deadlines.clear()
         self._timer = None
         self._timer_sleeping_until = None
+        self._held_timers.clear()
 
     def arm_deadline(self, item: OutboxItem) -> None:
         """Notify the user once if `item` is still unsent when its deadline passes."""
@@ -128,7 +134,8 @@ class Outbox:
                     await wake.wait()  # control not yet with Zendesk: hold the queue
                     continue
                 if record is not None and record.state == SessionState.HANDOFF_FAILED:
-                    break  # held for the session's next handoff (see Handoffs._fail)
+                    await self._hold(record)  # for the session's next handoff (see Handoffs._fail)
+                    break
                 dropped = await self.core.store.outbox_clear(session_id)
                 log.warning(kv("relay.outbox.dropped", session=session_id, items=dropped, why="never_handed_off"))
                 break
@@ -163,6 +170,52 @@ class Outbox:
             self.wake(session_id)
         elif self._wake.get(session_id) is wake:
             del self._wake[session_id]  # a finished session keeps nothing in memory
+
+    async def _hold(self, record: SessionRecord) -> None:
+        """Keep a failed handoff's messages for the next one, until the retention runs out."""
+        sid = record.session_id
+        # The record is not changed while the handoff stays failed: its last update is the failure.
+        due = record.updated_at.timestamp() + self.core.settings.relay_held_messages_seconds
+        wait = due - self.core.clock.now().timestamp()
+        if wait <= 0:
+            await self.discard_held(sid, why="held_too_long", tell_user=True)
+            return
+        timer = self._held_timers.get(sid)
+        if timer is None or timer.done():
+            started = self.core.spawn(self._held_until(sid, wait), f"relay-outbox-held-{sid}")
+            if started is not None:
+                self._held_timers[sid] = started
+
+    async def _held_until(self, session_id: str, wait: float) -> None:
+        await self.core.clock.sleep(wait)
+        if self._held_timers.get(session_id) is asyncio.current_task():
+            del self._held_timers[session_id]
+        self.wake(session_id)  # the worker looks again: discards them if the handoff is still failed
+
+    async def discard_held(self, session_id: str, *, why: str, tell_user: bool) -> int:
+        """Give up on the messages held from a failed handoff: one log line, one trace entry, and
+        (`tell_user`) a notice that they were not sent. Returns how many were discarded."""
+        core = self.core
+        held = [item for item in await core.store.outbox_items(session_id) if item.kind == "user_message"]
+        if not held:
+            return 0
+        for item in held:
+            await core.store.outbox_remove(item.id)
+        log.warning(kv("relay.outbox.held_discarded", session=session_id, messages=len(held), why=why))
+        core.trace.record(
+            "relay.outbox",
+            f"{len(held)} held message(s) discarded ({why})",
+            session=session_id,
+            data={
+                "action": "discarded",
+                "messages": len(held),
+                "why": why,
+                "message_ids": [i.message_id for i in held],
+            },
+        )
+        if tell_user:
+            await core.deliver(session_id, events.system_info(events.HELD_DISCARDED_TEXT))
+        return len(held)
 
     async def _send(self, record: SessionRecord, item: OutboxItem, *, maybe_sent: bool) -> None:
         sunco = self.core.sunco

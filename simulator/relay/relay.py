@@ -25,6 +25,7 @@ from simulator.relay.outbox import Outbox
 from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionState
 from simulator.relay.store import Store
 from simulator.relay.sunco_client import SunCoClient, SunCoError
+from simulator.relay.support_client import SupportClient, support_configured
 from simulator.relay.webhooks import (
     PAYLOAD_MODELS,
     STATUS_CHANGED,
@@ -85,6 +86,8 @@ class Relay:
         self.handoffs = Handoffs(self.core, self.outbox)
         self.inbound = Inbound(self.core, self.handoffs)
         self.handoffs.after_accept = self.inbound.accepted
+        if support_configured(settings):  # optional: lets reconciling see a solved ticket
+            self.inbound.support = SupportClient(settings, clock, transport, rng=rng, trace=trace)
         self._started = False
 
     @property
@@ -310,7 +313,7 @@ class Relay:
         self.core.stopped = False
         await self.inbound.start()
         await self._recover()
-        log.info(kv("relay.started", store=type(self.store).__name__))
+        log.info(kv("relay.started", store=type(self.store).__name__, support_api=self.inbound.support is not None))
 
     async def _recover(self) -> None:
         sessions = await self.store.sessions_in(set(HANDED_OFF) | {SessionState.ENDED})
@@ -362,6 +365,8 @@ class Relay:
         await self.core.cancel_tasks()
         self.outbox.forget()
         await self.core.sunco.aclose()
+        if self.inbound.support is not None:
+            await self.inbound.support.aclose()
         log.info(kv("relay.stopped"))
 
     async def reset(self) -> None:

@@ -71,6 +71,10 @@ class Store(Protocol):
         """Forget processed event ids recorded before `before`; returns how many went."""
         ...
 
+    async def count_events(self) -> int:
+        """How many processed event ids are kept (what pruning bounds)."""
+        ...
+
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
         """Record `item.event_id` as seen and queue the event, in one step; None (nothing queued)
         when the id was seen before."""
@@ -164,6 +168,9 @@ class MemoryStore:
         for event_id in doomed:
             del self._events[event_id]
         return len(doomed)
+
+    async def count_events(self) -> int:
+        return len(self._events)
 
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
         if not await self.mark_event(item.event_id, item.accepted_at):
@@ -331,6 +338,10 @@ class SQLiteStore:
     async def prune_events(self, before: datetime) -> int:
         cursor = await self._execute("DELETE FROM processed_events WHERE processed_at < ?", (before.isoformat(),))
         return cursor.rowcount
+
+    async def count_events(self) -> int:
+        rows = await self._rows("SELECT COUNT(*) FROM processed_events")
+        return int(rows[0][0])
 
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
         data = item.model_dump_json()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
+from simulator.outbound import OutboundClient, Reply, SendError, basic_auth, json_body
 from simulator.relay.webhooks import secret_text
 from simulator.trace import Trace
 
@@ -34,10 +35,8 @@ RETRY_AFTER_CAP_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 10.0
 # Metadata key carrying the relay's own id for each message it posts (found again after a lost reply).
 MESSAGE_ID_KEY = "polyai_message_id"
-# Failures that happen before a request can have reached SunCo: sending again cannot duplicate it.
-# Any other transport failure (a read timeout, a dropped connection) may come after SunCo acted.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _CONVERSATION_IN_PATH = re.compile(r"/conversations/([^/?]+)")
+_JSON = {"Content-Type": "application/json"}
 
 
 class SunCoError(Exception):
@@ -109,7 +108,7 @@ def backoff_delay(attempt: int, rng: random.Random) -> float:
     return rng.uniform(ceiling / 2, ceiling)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Reply | httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -139,13 +138,13 @@ class SunCoClient:
         # the rest queue here, untimed, so a burst never ends in PoolTimeouts that burn retry attempts.
         cap = settings.relay_sunco_max_concurrency
         self._slots = asyncio.Semaphore(cap)
-        self._http = httpx.AsyncClient(
+        self._http = OutboundClient(
             base_url=settings.sunco_url,
-            auth=(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret)),
+            headers={"Authorization": basic_auth(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret))},
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
-            limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap),
-            verify=_ssl_context(),
+            max_connections=cap,
+            ssl_context=_ssl_context(),
         )
         self._prefix = f"/v2/apps/{settings.zendesk_app_id}"
 
@@ -155,23 +154,27 @@ class SunCoClient:
 
     async def request(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, max_attempts: int | None = None
-    ) -> httpx.Response:
+    ) -> Reply:
         """Call SunCo; return the 2xx response or raise `SunCoError` after the allowed attempts.
 
         Only for calls that are safe to repeat (see `post_message` for the one that is not)."""
         return await self._retrying(f"{method} {path}", lambda: self._attempt(method, path, body), max_attempts)
 
-    async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> Reply:
         """One try: the 2xx response, or `SunCoError`."""
+        content = None if body is None else json_body(body)
         await self._slots.acquire()  # waiting for a slot is no part of the attempt, its timeout or its latency
         started = time.perf_counter()
         try:
-            response = await self._http.request(method, self._prefix + path, json=body)
-        except httpx.HTTPError as exc:  # timeouts and transport errors may succeed next time
-            self._traced(method, path, body, None, started, error=type(exc).__name__)
-            maybe = not isinstance(exc, _NOT_SENT)
+            response = await self._http.request(
+                method, self._prefix + path, content=content, headers=_JSON if content is not None else None
+            )
+        except SendError as exc:  # timeouts and transport errors may succeed next time
+            self._traced(method, path, body, None, started, error=exc.name)
+            # A failure before the request can have reached SunCo (refused, connect timeout): sending
+            # again cannot duplicate it. Any other (a read timeout, a dropped connection) may come after SunCo acted.
             raise SunCoError(
-                f"{method} {path}: {type(exc).__name__}", None, retryable=True, maybe_delivered=maybe
+                f"{method} {path}: {exc.name}", None, retryable=True, maybe_delivered=exc.reached
             ) from None
         finally:
             self._slots.release()
@@ -188,7 +191,7 @@ class SunCoClient:
         method: str,
         path: str,
         body: dict[str, Any] | None,
-        response: httpx.Response | None,
+        response: Reply | None,
         started: float,
         *,
         error: str | None = None,
@@ -346,8 +349,8 @@ class SunCoClient:
         await self.request("POST", f"/conversations/{conversation_id}/releaseControl", {}, max_attempts=max_attempts)
 
 
-def _parse(model: type[M], response: httpx.Response) -> M:
+def _parse(model: type[M], response: Reply) -> M:
     try:
         return model.model_validate(response.json())
     except (ValueError, ValidationError) as exc:
-        raise SunCoError(f"{response.request.method} {response.request.url.path}: unexpected body: {exc}") from None
+        raise SunCoError(f"{response.method} {response.path}: unexpected body: {exc}") from None

@@ -18,6 +18,7 @@ import httpx
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 
 from simulator.config import Settings
+from simulator.widget.sms_signature import ProviderSigning
 
 log = logging.getLogger("simulator.actors")
 
@@ -196,9 +197,7 @@ class SmsUser(EndUser):
         """SMS has no join; the first text reaches the bot."""
 
     async def say(self, text: str) -> None:
-        response = await self.client.post(
-            "/sms/inbound", data={"From": self.phone, "To": self.service_number, "Body": text}
-        )
+        response = await self._text({"From": self.phone, "To": self.service_number, "Body": text})
         _check(response, "send an SMS")
 
     async def say_with_media(self, text: str, media: list[tuple[str, str]]) -> None:
@@ -207,8 +206,13 @@ class SmsUser(EndUser):
         for index, (url, content_type) in enumerate(media):
             form[f"MediaUrl{index}"] = url
             form[f"MediaContentType{index}"] = content_type
-        response = await self.client.post("/sms/inbound", data=form)
+        response = await self._text(form)
         _check(response, "send an MMS")
+
+    async def _text(self, form: dict[str, str]) -> httpx.Response:
+        """POST the form to `/sms/inbound`, signed as the SMS provider signs it."""
+        signing = ProviderSigning(self.settings.sms_auth_token.get_secret_value())
+        return await self.client.post("/sms/inbound", data=form, auth=signing)
 
     async def typing(self, started: bool = True) -> None:
         """Phones send no typing over SMS."""

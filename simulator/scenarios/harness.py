@@ -29,6 +29,7 @@ from simulator.app import SimulatorApp
 from simulator.clock import VirtualClock
 from simulator.config import Settings, load_settings
 from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
+from simulator.scenarios.crash import crash_after_saving_ended, crash_relay
 from simulator.scenarios.quiet import quiesce
 from simulator.server import running_server
 
@@ -260,6 +261,18 @@ class Harness:
     async def restart_relay(self) -> None:
         """Restart the relay on the same store, as a redeploy would."""
         await self.sim.restart_relay()
+
+    async def crash_relay(self, when: Literal["now", "after_saving_ended"] = "now") -> None:
+        """The relay's process dies (now, or armed: right after it next saves a session as ended)
+        and a new one starts on the same store; see `simulator.scenarios.crash`."""
+        if when == "now":
+            await crash_relay(self.sim)
+        else:
+            crash_after_saving_ended(self.sim)
+
+    async def relay_event_ids(self) -> int:
+        """How many processed event ids the relay's store keeps."""
+        return await self.sim.store.count_events()
 
     async def change_relay_settings(self, changes: dict[str, Any]) -> None:
         """An admin changes the relay's configuration (e.g. rotates a secret): it takes effect on redeploy."""

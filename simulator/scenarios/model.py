@@ -142,6 +142,18 @@ class RestartStep(_Strict):
     restart: Literal["relay"]
 
 
+class CrashStep(_Strict):
+    """The relay's process dies where it stands (no shutdown: whatever it was doing is cut off) and
+    a new one starts on the same store, read again from its file, as a supervisor would restart it.
+
+    `when`: `now`, or `after_saving_ended`: armed, it dies right after it next saves a session as
+    ended, before telling the user or queueing the ticket's notice and release.
+    """
+
+    crash: Literal["relay"]
+    when: Literal["now", "after_saving_ended"] = "now"
+
+
 class RelaySettingsStep(_Strict):
     """Change the relay's own settings as an admin would (a redeploy with the new values), e.g. a
     rotated shared secret; the Zendesk side keeps its own."""
@@ -175,6 +187,13 @@ class DeliveryExpect(_Strict):
     batched: bool | None = Field(None, description="only POSTs carrying several events (or only single ones)")
 
 
+class CountRange(_Strict):
+    """A number that must lie between `min` and `max` (each optional)."""
+
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
 class Expectations(_Strict):
     """What should be true. Every part is checked; all must hold within `within` virtual seconds."""
 
@@ -189,6 +208,9 @@ class Expectations(_Strict):
     no_ticket: bool = False
     tickets: int | None = Field(None, ge=0, description="how many Zendesk tickets exist")
     relay_state: str | None = None
+    relay_event_ids: CountRange | None = Field(
+        None, description="processed event ids the relay's store keeps (pruned past RELAY_EVENT_RETENTION_SECONDS)"
+    )
     deliveries: list[DeliveryExpect] = Field(default_factory=list)
 
 
@@ -198,7 +220,7 @@ class ExpectStep(_Strict):
 
 
 Step = Annotated[
-    UserStep | AgentStep | WaitStep | FaultStep | RestartStep | RelaySettingsStep | ExpectStep,
+    UserStep | AgentStep | WaitStep | FaultStep | RestartStep | CrashStep | RelaySettingsStep | ExpectStep,
     Field(union_mode="left_to_right"),
 ]
 

@@ -21,6 +21,8 @@ from simulator.scenarios.matching import (
 )
 from simulator.scenarios.model import (
     AgentStep,
+    CountRange,
+    CrashStep,
     EventMatch,
     Expectations,
     ExpectStep,
@@ -98,6 +100,8 @@ class _Run:
                 await self.harness.fault(fault if isinstance(fault, str) else fault.model_dump(exclude_unset=True))
             elif isinstance(step, RestartStep):
                 await self.harness.restart_relay()
+            elif isinstance(step, CrashStep):
+                await self.harness.crash_relay(step.when)
             elif isinstance(step, RelaySettingsStep):
                 await self.harness.change_relay_settings(step.relay_settings)
             elif isinstance(step, ExpectStep):
@@ -208,6 +212,8 @@ class _Run:
             state = session["state"] if session else "bot (no relay session)"
             if state != spec.relay_state:
                 problems.append(f"relay state for {user.name}: expected {spec.relay_state!r}, actual {state!r}")
+        if spec.relay_event_ids is not None:
+            problems.extend(await self.check_event_ids(spec.relay_event_ids))
         if spec.ticket is not None:
             await self.check_ticket(spec.ticket, problems)
         if spec.no_ticket or spec.tickets is not None:
@@ -235,6 +241,14 @@ class _Run:
                     f"deliveries kind={expected.kind} status={expected.status} event={expected.event_type}: "
                     f"expected {wanted}, found {found} (last: {seen})"
                 )
+
+    async def check_event_ids(self, bounds: CountRange) -> list[str]:
+        """The relay's store keeps a bounded set of processed event ids (pruning works)."""
+        kept = await self.harness.relay_event_ids()
+        if (bounds.min is not None and kept < bounds.min) or (bounds.max is not None and kept > bounds.max):
+            wanted = f"{bounds.min or 0}..{bounds.max if bounds.max is not None else 'any'}"
+            return [f"the relay's store keeps {kept} processed event ids, expected {wanted}"]
+        return []
 
     async def check_ticket(self, expected: TicketExpect, problems: list[str]) -> None:
         # One look per check, no waiting of its own: the expectation's `within` does the waiting

@@ -11,10 +11,12 @@ TraceKind = Literal[
     "widget.out",  # a server event emitted on a chat session
     "sms.out",  # a text put in the SMS outbox
     "sunco.call",  # one HTTP attempt the relay made to SunCo
+    "support.call",  # one HTTP attempt the relay made to the Zendesk Support API
     "webhook",  # one SunCo webhook delivery attempt by the emulator
     "status.webhook",  # one ticket status webhook delivery attempt
     "agent.action",  # a human agent's action on the workspace
     "relay.state",  # a relay session state transition
+    "relay.outbox",  # the relay gave up on queued user messages (e.g. held after a failed handoff)
 ]
 TRACE_KINDS: tuple[str, ...] = get_args(TraceKind)
 

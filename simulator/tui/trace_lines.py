@@ -49,7 +49,7 @@ def trace_line(entry: Any) -> tuple[str, str]:
         return OUT, f"{data.get('channel', 'webchat')} {_event_type(event)}"
     if kind == "sms.out":
         return OUT, f"sms to {data.get('to', '?')}: {str(data.get('body', ''))[:60]!r}"
-    if kind == "sunco.call":
+    if kind in ("sunco.call", "support.call"):
         error = f" {data['error']}" if data.get("error") else ""
         path = short_path(str(data.get("path", entry.summary)))
         return IN, f"{status}{data.get('method', '')} {path}{_ms(entry.ms)}{error}"

@@ -23,6 +23,7 @@ from simulator.relay.chat import ChatEvent, EndUserProfile, HandoffPort, Handoff
 from simulator.widget import protocol as p
 from simulator.widget.agent import Turn
 from simulator.widget.bot import Bot
+from simulator.widget.persist import as_json
 from simulator.widget.sessions import Channel, Session, SessionStore, new_session_id
 
 if TYPE_CHECKING:
@@ -217,10 +218,13 @@ class Dialog:
                     refs = [MediaRef.model_validate(m) for m in media]
                     await self._turn(session, text, message_id, refs, again=kind == "resumed")
                     kind = "text"
+                elif kind == "handoff":  # resumed: the bot asked for it, the relay may not have it yet
+                    if not session.ended:
+                        await self._start_handoff(session, value)
                 elif kind == "typing" and session.handing_off:
                     await self.handoff.user_typing(session.id, bool(value))
                 elif kind == "end":
-                    if session.handing_off or await self.handoff.is_handed_off(session.id):
+                    if session.handing_off or _relay_took_part(session) or await self.handoff.is_handed_off(session.id):
                         await self.handoff.user_ended(session.id)
                     self._handled(session, kind, value)
                     return
@@ -232,12 +236,16 @@ class Dialog:
             self._handled(session, kind, value)
 
     @staticmethod
-    def _handled(session: Session, kind: str, value: Any) -> None:
-        """A pending turn is done: the state file stops listing it (a text turn is known by its message id)."""
-        for entry in session.pending:
+    def _handled(session: Session, kind: str, value: Any, *, then: tuple[str, Any] | None = None) -> None:
+        """A pending turn is done: the state file stops listing it (a text turn is known by its message id).
+        `then` takes its place in the same save: the step that follows from it, still to do."""
+        for index, entry in enumerate(session.pending):
             same = entry[1][1] == value[1] if kind == "text" and entry[0] == "text" else entry == (kind, value)
             if entry[0] == kind and same:
-                session.pending.remove(entry)
+                if then is None:
+                    del session.pending[index]
+                else:
+                    session.pending[index] = then
                 session.save()
                 return
 
@@ -288,10 +296,15 @@ class Dialog:
             return
         if reply.text:
             session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text, suggestions=reply.suggestions))
-        # Answered: a restart must not answer it again (the relay keeps its own record of a handoff).
-        self._handled(session, "text", (text, message_id))
-        if reply.handoff is not None:
-            await self._start_handoff(session, reply.handoff)
+        if reply.handoff is None:
+            self._handled(session, "text", (text, message_id))  # answered: a restart must not answer it again
+            return
+        # The answer and the handoff it asks for are saved as one step: a crash before the relay has
+        # recorded the handoff starts it again on restart (a second start of a running one is ignored).
+        handoff = ("handoff", as_json(reply.handoff))
+        self._handled(session, "text", (text, message_id), then=handoff)
+        await self._start_handoff(session, handoff[1])
+        self._handled(session, *handoff)
 
     async def _relay_has(self, session: Session) -> bool:
         """Whether the relay still owns the session; if it let go without saying so, the bot resumes."""
@@ -372,3 +385,9 @@ def _already_shown(session: Session, message_id: object, window: int = 50) -> bo
         e["type"] == p.LIVE_AGENT_MESSAGE and e["payload"].get("message_id") == message_id
         for e in session.history[-window:]
     )
+
+
+def _relay_took_part(session: Session) -> bool:
+    """A handoff was started in this session: the relay hears its end even when the handoff failed
+    (it may hold messages for a next handoff that can no longer come)."""
+    return any(event.get("type") == p.POLY_AGENT_TRIGGERED_HANDOFF for event in session.history)

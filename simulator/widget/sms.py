@@ -23,6 +23,7 @@ from simulator.logs import kv
 from simulator.relay.chat import MediaRef
 from simulator.trace import Trace
 from simulator.widget import protocol as p
+from simulator.widget import sms_signature
 from simulator.widget.dialog import HANDOFF_FAILED_TEXT, Dialog
 from simulator.widget.persist import WidgetStore
 from simulator.widget.segments import split
@@ -171,18 +172,18 @@ def _media(form: dict[str, Any]) -> list[MediaRef]:
     return media
 
 
-async def _form(request: Request) -> dict[str, Any] | None:
-    """The webhook's fields: form-encoded as providers send them (JSON accepted too), None if unreadable."""
-    raw = await request.body()
-    # Parsed here rather than with request.form(), which needs python-multipart.
-    if request.headers.get("content-type", "").startswith("application/json"):
+def _fields(raw: bytes, content_type: str) -> list[tuple[str, str]] | dict[str, Any] | None:
+    """The webhook's fields: form-encoded pairs as providers send them (a JSON object accepted too),
+    None if unreadable."""
+    # Parsed here rather than with request.form(), which would read the body a second time.
+    if content_type.startswith("application/json"):
         try:
             data = loads(raw)
         except ValueError:
             return None
         return data if isinstance(data, dict) else None
     try:
-        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
     except (UnicodeDecodeError, ValueError):
         return None
 
@@ -192,6 +193,7 @@ class SmsChannel:
 
     def __init__(self, dialog: Dialog, clock: Clock, persist: WidgetStore | None = None) -> None:
         self.dialog = dialog
+        self.auth_token = dialog.settings.sms_auth_token.get_secret_value()
         self.outbox = SmsOutbox(clock, dialog.store.trace, persist)
 
     def routes(self) -> list[BaseRoute]:
@@ -201,15 +203,24 @@ class SmsChannel:
         ]
 
     async def inbound(self, request: Request) -> Response:
-        """A text from a phone, as a provider's webhook delivers it; answered with empty TwiML."""
-        form = await _form(request)
+        """A text from a phone, as a provider's webhook delivers it, signed with the provider's Auth
+        Token (403 otherwise, as the provider's own libraries answer); answered with empty TwiML."""
+        raw = await request.body()
+        fields = _fields(raw, request.headers.get("content-type", ""))
+        pairs = fields if isinstance(fields, list) else []
+        if not sms_signature.valid(
+            self.auth_token, request.headers.get(sms_signature.HEADER), str(request.url), raw, pairs
+        ):
+            log.warning(kv("sms.refused", reason="signature", signed=sms_signature.HEADER in request.headers))
+            return JSONResponse({"error": f"{sms_signature.HEADER} is missing or does not match"}, status_code=403)
+        form = dict(fields) if isinstance(fields, list) else fields
         if form is None:
             return JSONResponse({"error": "Error parsing request"}, status_code=400)
-        fields = [form.get(k) for k in ("From", "To", "Body")]
-        if any(value is not None and not isinstance(value, str) for value in fields):
+        values = [form.get(k) for k in ("From", "To", "Body")]
+        if any(value is not None and not isinstance(value, str) for value in values):
             # JSON can carry numbers, lists or objects; a provider's fields are always text.
             return JSONResponse({"error": "From, To and Body must be strings"}, status_code=400)
-        phone, service, body = ((value or "").strip() for value in fields)
+        phone, service, body = ((value or "").strip() for value in values)
         media = _media(form)
         if not phone or not (body or media):
             return JSONResponse({"error": "From and Body (or MediaUrl0) are required"}, status_code=400)

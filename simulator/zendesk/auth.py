@@ -100,7 +100,7 @@ def sunco_authorized(header: str | None, settings: Settings) -> bool:
 
 
 def zendesk_authorized(header: str | None, settings: Settings) -> bool:
-    """Zendesk API token auth: Basic `<email>/token:<api token>` (any email), or an OAuth access token
+    """Zendesk API token auth: Basic `<email>/token:<api token>` (any agent's email address), or an OAuth access token
     (`Authorization: Bearer <token>`; the emulator's OAuth token is the API token)."""
     if header and header.lower().startswith("bearer "):
         return hmac.compare_digest(header[7:].strip(), settings.zendesk_api_token.get_secret_value())
@@ -108,7 +108,9 @@ def zendesk_authorized(header: str | None, settings: Settings) -> bool:
     if basic is None:
         return False
     user, token = basic
-    if not user.endswith("/token") or len(user) <= len("/token"):
+    # Zendesk looks the user up by email (any agent of the account here): no address, no user.
+    email = user.removesuffix("/token")
+    if not user.endswith("/token") or "@" not in email.strip("@"):
         return False
     return hmac.compare_digest(token, settings.zendesk_api_token.get_secret_value())
 

@@ -34,6 +34,11 @@ from simulator.zendesk.ticket import Ticket
 from simulator.zendesk.webhooks import Deliverer, PendingDelivery
 from simulator.zendesk.workspace import AgentWorkspace
 
+# A finished delivery is forgotten in the state file with the next request's commit, or this long
+# after at the latest: not in a commit of its own on the path of the next message. A kill -9 in
+# between only resends it after the restart (webhooks are at-least-once; receivers dedupe by id).
+FINISHED_DELIVERY_COMMIT_SECONDS = 1.0
+
 
 class ZendeskEmulator:
     """SunCo REST v2, webhook delivery, agent workspace, tickets and the status webhook."""
@@ -72,18 +77,25 @@ class ZendeskEmulator:
         self.deliverer.unfinished = self.db.bind_dict(
             "zendesk.deliveries", self.deliverer.unfinished, str, PendingDelivery
         )
-        self.deliverer.on_change = self.db.commit
+        self.deliverer.on_change = self._commit_soon
+        self._commit_task: asyncio.Task[None] | None = None
         self.bus = EventBus(self.state, self.deliverer, clock)
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
-        self.workspace.tickets = self.db.bind_dict("zendesk.tickets", self.workspace.tickets, int, Ticket)
+        # A transcript line is never changed once added: only new lines are encoded at each commit.
+        self.workspace.tickets = self.db.bind_dict(
+            "zendesk.tickets", self.workspace.tickets, int, Ticket, growing="transcript"
+        )
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)
         self.workspace.on_status.append(self._finished)
         sunco = SuncoRoutes(settings, self.faults, self.state, clock)
         self._routes: list[BaseRoute] = [
+            # The agent control plane first: its paths share no prefix with the others', and every
+            # agent action would otherwise be matched against each SunCo route's pattern before it.
+            *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             *SuncoApi(self.conversations, sunco).routes(),
             *SuncoUsersApi(self.conversations, sunco).routes(),
             *SuncoParticipantsApi(self.conversations, sunco).routes(),
@@ -93,7 +105,6 @@ class ZendeskEmulator:
             *SuncoSwitchboardsApi(self.state, sunco).routes(),
             *SuncoAppsApi(settings, self.state, sunco).routes(),
             *SupportApi(settings, self.workspace).routes(),
-            *ControlApi(self.workspace, self.faults, self.deliverer.log).routes(),
             sunco.fallback(),
         ]
         for route in self._routes:
@@ -112,6 +123,22 @@ class ZendeskEmulator:
     async def shutdown(self) -> None:
         """Stop delivery workers and close the HTTP client."""
         await self.deliverer.shutdown()
+        if self._commit_task is not None:
+            self._commit_task.cancel()
+            self._commit_task = None
+        self.db.commit()
+
+    def _commit_soon(self) -> None:
+        if not self.db.persistent:
+            self.db.commit()  # nothing to write: only forgets what was noted
+            return
+        if self._commit_task is None or self._commit_task.done():
+            self._commit_task = asyncio.create_task(self._commit_later(), name="zendesk-finished-commit")
+
+    async def _commit_later(self) -> None:
+        await self.clock.sleep(FINISHED_DELIVERY_COMMIT_SECONDS)
+        self._commit_task = None
+        self.db.commit()
 
     async def reset(self) -> None:
         """Forget users, conversations, tickets, deliveries and faults; keep the seeded app configuration."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.clock import Clock
+from simulator.durable import peek, scan
 from simulator.logs import kv
 from simulator.zendesk.ids import new_id, sunco_time
 from simulator.zendesk.models import Conversation, Message, SwitchboardIntegration, User, Webhook
@@ -38,9 +39,10 @@ class EventBus:
         """
         active = conversation.active_switchboard_integration
         pending = conversation.pending_switchboard_integration
-        in_switchboard = {s.integration_id for s in self.state.switchboard_integrations.values()}
+        # Read only: `scan`/`peek` leave these out of the next commit's re-encoding.
+        in_switchboard = {s.integration_id for s in scan(self.state.switchboard_integrations)}
         chosen: list[str] = []
-        for sbi in self.state.switchboard_integrations.values():
+        for sbi in scan(self.state.switchboard_integrations):
             is_active = active is not None and active.id == sbi.id
             is_pending = pending is not None and pending.id == sbi.id
             if is_active or is_pending or sbi.deliver_standby_events or sbi in (also or []):
@@ -78,7 +80,7 @@ class EventBus:
     ) -> list[str]:
         event_ids: list[str] = []
         for integration_id in integrations:
-            for hook in self.state.webhooks.get(integration_id, []):
+            for hook in peek(self.state.webhooks, integration_id, []):
                 if event_type not in hook.triggers:
                     continue
                 event: dict[str, Any] = {

@@ -76,9 +76,10 @@ class WebhookFault(BaseModel):
     """The next `count` webhook deliveries (both kinds) are duplicated, dropped, delayed, reordered or failed.
 
     `latency`: the request is signed when sent, then arrives `delay_seconds` later (its signature
-    timestamp is that old). `batch`: the next `count` deliveries (any conversations) travel in one
-    POST, waiting up to `delay_seconds` (default 5) for them; `with_invalid_event` adds an
-    unreadable event to that POST.
+    timestamp is that old). `duplicate` with `delay_seconds`: the copy comes that much later (a
+    redelivery; the conversation's later deliveries wait behind it). `batch`: the next `count`
+    deliveries (any conversations) travel in one POST, waiting up to `delay_seconds` (default 5)
+    for them; `with_invalid_event` adds an unreadable event to that POST.
     """
 
     model_config = ConfigDict(extra="forbid")

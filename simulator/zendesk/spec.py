@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.zendesk.errors import SuncoError
 
-if TYPE_CHECKING:  # jsonschema loads with the first validation, not at start-up (tens of milliseconds)
+if TYPE_CHECKING:  # imported on the first check, off the start-up path (jsonschema: tens of milliseconds)
     import jsonschema
+    import jsonschema_rs
 
 BUNDLE = Path(__file__).with_name("sunco-v2.schema.json")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -79,6 +80,22 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
     )
 
 
+@cache
+def _fast_validator(name: str) -> jsonschema_rs.Validator | None:
+    """The same schema compiled by jsonschema-rs (about 60x faster), only to tell a valid body quickly:
+    the Python validator stays the judge of invalid ones and words every error. None if it cannot compile."""
+    import jsonschema_rs
+
+    try:
+        return jsonschema_rs.Draft202012Validator(
+            {"$ref": f"#/$defs/{name}", "$defs": bundle()["$defs"]},
+            formats={"email": _is_email, "uri": _is_uri},
+            validate_formats=True,
+        )
+    except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
+        return None
+
+
 def operation(operation_id: str) -> dict[str, Any]:
     """method, path, scopes and documented statuses of one spec operation."""
     op: dict[str, Any] = bundle()["x-operations"][operation_id]
@@ -91,6 +108,9 @@ def has_schema(name: str) -> bool:
 
 def errors(name: str, value: Any) -> list[str]:
     """`path: message` lines for `value` against schema `name`, the most relevant first."""
+    fast = _fast_validator(name)
+    if fast is not None and fast.is_valid(value):  # the common case, on every request with a body
+        return []
     found = list(_validator(name).iter_errors(value))
     if not found:
         return []

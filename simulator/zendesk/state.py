@@ -51,7 +51,8 @@ class AppState:
     users: dict[str, User] = durable()
     conversations: dict[str, Conversation] = durable()
     participants: dict[str, list[str]] = durable()  # conversation id -> user ids
-    messages: dict[str, list[Message]] = durable()  # conversation id -> oldest first
+    # conversation id -> oldest first; a stored message is never changed in place (replace it instead)
+    messages: dict[str, list[Message]] = durable(immutable_items=True)
     # Resources of the rest of the API (JSON as SunCo shows them; secrets included, never logged).
     apps: dict[str, dict[str, Any]] = durable()  # app id -> app (the seeded one first)
     app_keys: dict[str, dict[str, Any]] = durable()  # key id -> {id, displayName, secret}

@@ -1,4 +1,4 @@
-"""Zendesk Support API subset: tickets (list, count, show, show_many, update) and their comments, with
+"""Zendesk Support API subset: tickets (list, count, show, show_many, update, search) and their comments, with
 Zendesk's auth (API token or OAuth bearer) and error shapes."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from simulator.config import Settings
 from simulator.zendesk.auth import zendesk_authorized, zendesk_caller
 from simulator.zendesk.comments import ticket_comments
 from simulator.zendesk.ids import sunco_time, zendesk_time
+from simulator.zendesk.search_api import search_response
 from simulator.zendesk.ticket import STATUSES
 from simulator.zendesk.workspace import AgentWorkspace, WorkspaceError
 
@@ -67,6 +68,7 @@ class SupportApi:
                 Route(f"/api/v2/tickets/{{ticket_id:int}}{suffix}", self.show_ticket, methods=["GET"]),
                 Route(f"/api/v2/tickets/{{ticket_id:int}}{suffix}", self.update_ticket, methods=["PUT"]),
                 Route(f"/api/v2/tickets/{{ticket_id:int}}/comments{suffix}", self.list_comments, methods=["GET"]),
+                Route(f"/api/v2/search{suffix}", self.search, methods=["GET"]),
             ]
         # Anything else under /api/v2 (mounted after the rest): Zendesk's JSON 404, not plain text.
         routes.append(Route("/api/v2/{rest:path}", self.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
@@ -110,6 +112,12 @@ class SupportApi:
         base = self._base(request)
         found = [self.workspace.tickets[i].support_json(base) for i in ids if i in self.workspace.tickets]
         return JSONResponse({"tickets": found, "next_page": None, "previous_page": None, "count": len(found)})
+
+    async def search(self, request: Request) -> Response:
+        """`?query=type:ticket tags:x` and the rest of the Search API's subset (see `search_api`)."""
+        if denied := self._denied(request):
+            return denied
+        return search_response(request, self.workspace.tickets, self._base(request))
 
     async def list_comments(self, request: Request) -> Response:
         """The conversation as comments (requester and agents, public) plus private notes, oldest first."""

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from simulator.clock import Clock
 from simulator.logs import kv
+from simulator.outbound import OutboundClient, SendError
 from simulator.trace import Trace
 from simulator.zendesk.faults import DeliveryFault, FaultBook
 from simulator.zendesk.ids import new_id, sunco_time
@@ -35,7 +36,8 @@ NO_RETRY = frozenset({400, 401, 403, 404, 406})
 REORDER_WAIT_SECONDS = 5.0  # how long a reordered delivery waits for a follower before going anyway
 # POSTs in flight at once across every conversation's queue; the rest wait for a slot (untimed,
 # spending no attempt), so a burst of a thousand handoffs cannot end in PoolTimeouts.
-MAX_CONCURRENT_SENDS = 16  # below httpx's default pool of 100 connections
+MAX_CONCURRENT_SENDS = 16
+HTTP_CONNECTIONS = 100  # kept open at most (several webhook targets share the pool)
 
 Kind = Literal["sunco", "zendesk_status"]
 
@@ -176,7 +178,7 @@ class Deliverer:
         self.log = DeliveryLog()
         self._lanes: dict[str, _Lane] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._client: OutboundClient | None = None
         self._running = False
         self._busy = 0
         self._send_slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
@@ -191,8 +193,11 @@ class Deliverer:
         self.on_change: Callable[[], None] = lambda: None
 
     async def startup(self) -> None:
-        self._client = httpx.AsyncClient(
-            transport=self.transport, timeout=REQUEST_TIMEOUT_SECONDS, verify=_ssl_context()
+        self._client = OutboundClient(
+            transport=self.transport,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            max_connections=HTTP_CONNECTIONS,
+            ssl_context=_ssl_context(),
         )
         self._running = True
         for key in self._lanes:
@@ -324,6 +329,8 @@ class Deliverer:
             self._record(delivery, attempt=0, status=None, error="dropped by fault injection", outcome="dropped")
         elif fault.mode == "duplicate":
             await self._send(delivery)
+            if fault.delay_seconds > 0:  # a redelivery of what was already delivered, that much later
+                await self.clock.sleep(fault.delay_seconds)
             await self._send(delivery)
         elif fault.mode == "delay":
             await self.clock.sleep(fault.delay_seconds)
@@ -415,10 +422,10 @@ class Deliverer:
         await self._send_slots.acquire()  # queueing for a slot is not part of the attempt or its latency
         started = time.perf_counter()
         try:
-            response = await self._client.post(delivery.target, content=delivery.body, headers=headers)
+            response = await self._client.request("POST", delivery.target, content=delivery.body, headers=headers)
             return response.status_code, None, (time.perf_counter() - started) * 1000
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:300], (time.perf_counter() - started) * 1000
+        except SendError as exc:
+            return None, str(exc)[:300], (time.perf_counter() - started) * 1000
         except Exception as exc:  # in-process (ASGI transport) the target's own crash surfaces here
             return None, f"target raised {type(exc).__name__}"[:300], (time.perf_counter() - started) * 1000
         finally:

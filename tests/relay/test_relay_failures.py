@@ -6,7 +6,7 @@ import pytest
 
 from simulator.relay import InvalidHandoffPayload
 from simulator.relay.chat import EndUserProfile, HandoffRequest
-from simulator.relay.events import FORWARD_FAILED_TEXT, HANDOFF_FAILED_TEXT, HELD_TEXT
+from simulator.relay.events import FORWARD_FAILED_TEXT, HANDOFF_FAILED_TEXT, HELD_DISCARDED_TEXT, HELD_TEXT
 from simulator.relay.sessions import SessionState
 
 from .conftest import ZENDESK_PAYLOAD, Harness, outbox_drained, quiet, until
@@ -223,3 +223,33 @@ async def test_outbox_retry_rounds_back_off_exponentially_with_jitter(h: Harness
     assert any(gap != min(30.0, 2.0**n) for n, gap in enumerate(gaps, start=1))  # not in lockstep
     h.sunco.heal()
     await h.advance_until(lambda: h.sunco.texts(conversation) == ["hello"], limit=31)
+
+
+async def test_held_messages_go_when_the_chat_ends_without_a_new_handoff(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h.sunco.fail(503, times=None, path="/passControl")
+    await h.relay.start_handoff(request())
+    await h.relay.user_message("s1", "waiting...", "m1")
+    await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_FAILED" in h.sink.types("s1"), limit=60)
+    assert len(await h.store.outbox_items("s1")) == 1
+    with caplog.at_level("WARNING", logger="simulator.relay.outbox"):
+        await h.relay.user_ended("s1")
+    assert await h.store.outbox_items("s1") == []
+    lines = [r.getMessage() for r in caplog.records if "held_discarded" in r.getMessage()]
+    assert lines == ["relay.outbox.held_discarded session=s1 messages=1 why=session_ended"]
+    assert HELD_DISCARDED_TEXT not in [e.payload.get("message") for e in h.sink.of("s1")]  # nobody to tell
+
+
+async def test_held_messages_expire_after_a_restart_too(h: Harness) -> None:
+    h.sunco.fail(503, times=None, path="/passControl")
+    await h.relay.start_handoff(request())
+    await h.relay.user_message("s1", "waiting...", "m1")
+    await h.advance_until(lambda: "EVENT_TYPE_HANDOFF_FAILED" in h.sink.types("s1"), limit=60)
+    await h.relay.shutdown()
+    relay = h.new_relay()
+    await relay.startup()
+    await h.advance(h.settings.relay_held_messages_seconds - 60)
+    assert len(await h.store.outbox_items("s1")) == 1
+    await h.advance_until(lambda: HELD_DISCARDED_TEXT in [e.payload.get("message") for e in h.sink.of("s1")], limit=90)
+    assert await h.store.outbox_items("s1") == []

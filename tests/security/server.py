@@ -28,6 +28,7 @@ SECRET_NAMES = [
     "zendesk_key_secret",
     "zendesk_api_token",
     "polyai_connector_token",
+    "sms_auth_token",
 ]
 
 

@@ -16,6 +16,7 @@ import pytest
 from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError, aconnect_ws
 
 from simulator.scenarios.harness import Harness
+from simulator.widget.sms_signature import ProviderSigning
 from simulator.zendesk.ids import zendesk_time
 from simulator.zendesk.status_webhook import zendesk_signature
 
@@ -57,7 +58,6 @@ class Routes:
         self.signing_secret = s.zendesk_webhook_signing_secret.get_secret_value()
         self.clock = sim.clock
         self.open: list[tuple[str, str]] = [
-            ("POST", "/sms/inbound"),
             ("POST", "/_sim/faults"),
             ("POST", "/_sim/agent/tickets/1/accept"),
             ("POST", "/_sim/agent/tickets/1/messages"),
@@ -155,8 +155,9 @@ async def test_every_route_refuses_bad_input_cleanly_and_the_conversation_before
         assert response.status_code == 404, (path, response.text)
 
     # SMS fields are text; anything else is refused without opening a session.
+    signing = ProviderSigning(sim.settings.sms_auth_token.get_secret_value())
     for form in ({"From": 15550100, "Body": "hi"}, {"From": ["+1555"], "Body": "hi"}, {"From": "+1", "Body": {}}):
-        response = await client.post("/sms/inbound", json=form)
+        response = await client.post("/sms/inbound", json=form, auth=signing)
         assert response.status_code == 400 and "strings" in response.json()["error"]
     assert not [s for s in sim.sim.widget.store.all() if s.channel == "sms"]
 

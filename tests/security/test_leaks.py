@@ -14,11 +14,14 @@ from urllib.parse import urlsplit
 
 from httpx_ws import WebSocketUpgradeError, aconnect_ws
 
+from simulator.widget.sms_signature import ProviderSigning
 from tests.security.server import Chat, Server, client_for, eventually, make_environment, secrets_of
 
 
 async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) -> None:
     env = make_environment(tmp_path / "state")
+    # The relay reads tickets too (Support API, with the API token) when a conversation goes quiet.
+    env.update(ZENDESK_API_EMAIL="relay@example.test", RELAY_RECONCILE_SECONDS="0.2")
     log = tmp_path / "server.log"
     server = Server(env, tmp_path, log, "--trace", str(tmp_path / "trace.jsonl"), "--record", "leak-scan")
     tokens: list[str] = []
@@ -34,6 +37,7 @@ async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) 
             await client.post(f"/_sim/agent/tickets/{ticket}/accept", json={"agent_name": "Sarah"})
             await client.post(f"/_sim/agent/tickets/{ticket}/messages", json={"text": "Hello"})
             await eventually(lambda: "Hello" in ana.texts("LIVE_AGENT_MESSAGE"))
+            await eventually(lambda: _traced(client, "support.call"))
             # A token in the URL however the parameter is spelled (uvicorn logs each handshake's URL),
             # and refused handshakes (no uvicorn ERROR for them).
             for spelling in ("access%5Ftoken", "access%5ftoken", "access_token"):
@@ -44,7 +48,9 @@ async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) 
                 with contextlib.suppress(WebSocketUpgradeError):
                     async with aconnect_ws(f"{server.url}/widget/ws?{query}", client):
                         raise AssertionError("a bad handshake was accepted")
-            await client.post("/sms/inbound", data={"From": "+15550100001", "Body": "talk to a human"})
+            form = {"From": "+15550100001", "Body": "talk to a human"}
+            signing = ProviderSigning(env["SMS_AUTH_TOKEN"])
+            assert (await client.post("/sms/inbound", data=form, auth=signing)).status_code == 200
             await client.post(f"/_sim/agent/tickets/{ticket}/status", json={"status": "solved"})
             await eventually(lambda: ana.events and ana.events[-1]["type"] == "EVENT_TYPE_SESSION_END")
             await ana.close()
@@ -59,10 +65,16 @@ async def test_no_secret_or_token_in_any_log_line_or_state_file(tmp_path: Path) 
     assert len(outputs) == 2, outputs  # the trace and the recording were written
     written = {p.name: p.read_bytes() for p in [log, *files, *outputs]}
     needles = [*secrets_of(env), *tokens]
-    assert len(needles) == 7
+    assert len(needles) == 8
     leaks = [(name, needle[:6]) for name, data in written.items() for needle in needles if needle.encode() in data]
     assert not leaks
     assert b"Traceback" not in written["server.log"] and b"ERROR" not in written["server.log"]
+
+
+async def _traced(client: object, kind: str) -> list[dict[str, object]]:
+    response = await client.get("/_sim/trace", params={"kind": kind})  # type: ignore[attr-defined]
+    entries: list[dict[str, object]] = response.json()["entries"]
+    return entries
 
 
 async def _tickets(client: object) -> list[dict[str, object]]:

@@ -20,6 +20,7 @@ from simulator.clock import VirtualClock
 from simulator.config import Settings
 from simulator.relay.chat import ChatEvent, HandoffRequest
 from simulator.widget import WidgetServer
+from simulator.widget.sms_signature import ProviderSigning
 
 T = TypeVar("T")
 RECEIVE_TIMEOUT = 2.0  # real seconds: bounds a wait for an event that should already be on its way
@@ -130,8 +131,10 @@ async def owned(factory: Callable[[], contextlib.AbstractAsyncContextManager[T]]
 
 
 @contextlib.asynccontextmanager
-async def _client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://widget") as client:
+async def _client(app: Starlette, sms_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = ASGIWebSocketTransport(app)
+    auth = ProviderSigning(sms_token)  # texts to /sms/inbound are signed, as the provider signs them
+    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=auth) as client:
         yield client
 
 
@@ -139,7 +142,7 @@ async def _client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 async def http(widget: WidgetServer) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on a small app made of the widget's routes (WebSockets too)."""
     app = Starlette(routes=widget.routes())
-    async with owned(lambda: _client(app)) as client:
+    async with owned(lambda: _client(app, widget.settings.sms_auth_token.get_secret_value())) as client:
         yield client
 
 

@@ -7,6 +7,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from simulator.app import SimulatorApp
 from simulator.clock import VirtualClock
+from simulator.widget.sms_signature import ProviderSigning
 
 from .conftest import Chat, owned, settle, short
 
@@ -31,7 +32,9 @@ async def test_in_process(sim: SimulatorApp, clock: VirtualClock) -> None:
     ) as http:
         await conversation(http, sim)
         response = await http.post(
-            "/sms/inbound", data={"From": "+15550100009", "To": "+15550009999", "Body": "refund"}
+            "/sms/inbound",
+            data={"From": "+15550100009", "To": "+15550009999", "Body": "refund"},
+            auth=ProviderSigning(sim.settings.sms_auth_token.get_secret_value()),
         )
         assert response.status_code == 200
         await settle(clock)

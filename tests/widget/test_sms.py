@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from simulator.clock import VirtualClock
 from simulator.relay.chat import HandoffRequest
-from simulator.widget import WidgetServer
+from simulator.widget import WidgetServer, sms_signature
 from simulator.widget.dialog import HANDOFF_FAILED_TEXT
 
 from .conftest import FakeRelay, settle
@@ -214,3 +215,52 @@ async def test_a_live_agent_repeating_the_bot_is_still_sent(
     await relay.push(session.id, "LIVE_AGENT_MESSAGE", {"text": greeting, "agent_id": "1"})
     await settle(clock)
     assert (await bodies(http))[-2:] == [greeting, greeting]
+
+
+def test_the_signature_is_the_providers() -> None:
+    # The example from the provider's own documentation of its request signing.
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert sms_signature.signature("12345", url, params.items()) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    assert sms_signature.valid("12345", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", url, b"", params.items())
+    # A proxy that adds the default port does not break it; another token or field does.
+    assert sms_signature.valid(
+        "12345", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", url.replace(".com/", ".com:443/"), b"", params.items()
+    )
+    assert not sms_signature.valid("54321", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", url, b"", params.items())
+    assert not sms_signature.valid("12345", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", url, b"", [*params.items(), ("Body", "x")])
+
+
+async def test_an_unsigned_or_forged_text_is_refused_and_opens_nothing(
+    http: httpx.AsyncClient, widget: WidgetServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = {"From": PHONE, "To": SERVICE, "Body": "talk to a human"}
+    token = widget.settings.sms_auth_token.get_secret_value()
+    forged = sms_signature.ProviderSigning("not-the-auth-token")
+    unsigned = await http.post("/sms/inbound", data=form, auth=None)
+    wrong = await http.post("/sms/inbound", data=form, auth=forged)
+    # Signed for one text, then altered on the way.
+    signed = http.build_request("POST", "/sms/inbound", data=form)
+    tampered = {**form, "From": "+15550100666"}
+    header = sms_signature.signature(token, str(signed.url), form.items())
+    altered = await http.post("/sms/inbound", data=tampered, headers={sms_signature.HEADER: header}, auth=None)
+    # JSON is signed through the URL's bodySHA256: a body that doesn't match it is refused.
+    body = b'{"From": "+15550100001", "Body": "hi"}'
+    url = sms_signature.signed_json_url(str(signed.url), body)
+    json_headers = {sms_signature.HEADER: sms_signature.signature(token, url), "Content-Type": "application/json"}
+    swapped = await http.post(url, content=body.replace(b"hi", b"yo"), headers=json_headers, auth=None)
+    for response in (unsigned, wrong, altered, swapped):
+        assert response.status_code == 403, response.text
+        assert response.json() == {"error": "X-Twilio-Signature is missing or does not match"}
+    assert widget.store.for_phone(PHONE) is None and widget.store.for_phone("+15550100666") is None
+    assert await outbox(http, None) == []
+    assert token not in caplog.text
+    # The same JSON, unaltered, is taken.
+    taken = await http.post(url, content=body, headers=json_headers, auth=None)
+    assert taken.status_code == 200 and widget.store.for_phone(PHONE) is not None

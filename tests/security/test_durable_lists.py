@@ -1,0 +1,147 @@
+"""Lists of never-changed items (a conversation's messages) are written by encoding only the new
+items; what a reopen finds is still exactly what the lists held, whatever was done to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+
+from simulator.durable import DB_FILE, StateDB, durable, evict
+from simulator.zendesk.models import User
+
+
+@dataclass
+class Log:
+    lines: dict[str, list[User]] = durable(immutable_items=True)
+
+
+def _user(n: int) -> User:
+    return User(id=f"u{n}", signed_up_at="2026-01-01T00:00:00Z", external_id=f"ext-{n}")
+
+
+def _reopened(path: Path) -> dict[str, list[User]]:
+    again = StateDB(path / DB_FILE)
+    restored = Log()
+    again.bind(restored, "log")
+    again.close()
+    return dict(restored.lines)
+
+
+def test_appended_removed_and_replaced_items_survive_a_reopen(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = [_user(1)]
+    db.commit()
+    for n in range(2, 6):
+        log.lines["a"].append(_user(n))
+        db.commit()
+    log.lines["a"].remove(log.lines["a"][1])  # from the middle
+    log.lines["a"][0] = _user(9)  # replaced, as the contract asks instead of a change in place
+    log.lines["b"] = [_user(7)]
+    db.commit()
+    expected = {"a": [_user(9), _user(3), _user(4), _user(5)], "b": [_user(7)]}
+    assert _reopened(tmp_path) == expected
+    # One row per item, each what encoding that item gives; one more item is one more row.
+    one = TypeAdapter(User)
+    rows = db.db.execute("SELECT data FROM list_items WHERE key = '\"a\"' ORDER BY position").fetchall()
+    assert [bytes(r[0]) for r in rows] == [one.dump_json(u) for u in expected["a"]]
+    written: list[str] = []
+    db.db.set_trace_callback(written.append)
+    log.lines["a"].append(_user(6))
+    db.commit()
+    db.db.set_trace_callback(None)
+    assert [w.split(" (")[0] for w in written if w.startswith(("INSERT", "DELETE"))] == ["INSERT INTO list_items"]
+    expected["a"].append(_user(6))
+    log.lines["a"] = []
+    del log.lines["b"]
+    db.commit()
+    db.close()
+    assert _reopened(tmp_path) == {"a": []}
+
+
+def test_an_evicted_list_comes_back_and_grows_on(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = [_user(1), _user(2)]
+    db.commit()
+    evict(log.lines, "a")
+    db.commit()
+    assert not dict.__contains__(log.lines, "a")
+    log.lines["a"].append(_user(3))  # read back from the file, then grown
+    db.commit()
+    db.close()
+    assert _reopened(tmp_path) == {"a": [_user(1), _user(2), _user(3)]}
+
+
+def test_only_a_dict_of_lists_can_promise_immutable_items(tmp_path: Path) -> None:
+    @dataclass
+    class Wrong:
+        users: dict[str, User] = durable(immutable_items=True)
+
+    db = StateDB(tmp_path / DB_FILE)
+    with pytest.raises(TypeError):
+        db.bind(Wrong(), "wrong")
+    db.close()
+
+
+def test_clearing_also_forgets_what_had_left_memory(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = [_user(1)]
+    log.lines["b"] = [_user(2)]
+    db.commit()
+    evict(log.lines, "a")
+    db.commit()
+    log.lines.clear()
+    db.commit()
+    assert log.lines.get("a") is None
+    db.close()
+    assert _reopened(tmp_path) == {}
+
+
+def test_a_growing_attribute_is_written_whole_and_reads_back(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from simulator.zendesk.ticket import Ticket
+
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    db = StateDB(tmp_path / DB_FILE)
+    tickets = db.bind_dict("t.tickets", {}, int, Ticket, growing="transcript")
+    tickets[1] = Ticket(1, "c1", 5, "Ana", None, "help", now, now, metadata={"transcript": []})
+    db.commit()
+    for n in range(3):
+        tickets[1].transcript.append({"id": f"m{n}", "text": f"line {n}"})
+        db.commit()
+    tickets[1].status = "open"  # the rest of the value changes in place as before
+    tickets[1].transcript.remove(tickets[1].transcript[1])
+    db.commit()
+    db.close()
+    again = StateDB(tmp_path / DB_FILE)
+    restored = again.bind_dict("t.tickets", {}, int, Ticket, growing="transcript")
+    assert restored[1].status == "open" and restored[1].metadata == {"transcript": []}
+    assert restored[1].transcript == [{"id": "m0", "text": "line 0"}, {"id": "m2", "text": "line 2"}]
+    again.close()
+
+
+def test_a_list_written_whole_by_an_older_version_loads_and_moves_to_rows(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    whole = TypeAdapter(list[User])
+    db.write(
+        [("INSERT INTO items (collection, key, data) VALUES ('log.lines', '\"a\"', ?)", (whole.dump_json([_user(1)]),))]
+    )
+    db.close()
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    assert log.lines == {"a": [_user(1)]}
+    log.lines["a"].append(_user(2))
+    db.commit()
+    assert db.db.execute("SELECT count(*) FROM list_items").fetchone()[0] == 2
+    db.close()
+    assert _reopened(tmp_path) == {"a": [_user(1), _user(2)]}
