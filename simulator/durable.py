@@ -196,10 +196,36 @@ class DurableDict(dict[K, V], Generic[K, V]):
 
 
 def _adapter(value_type: Any) -> TypeAdapter[Any]:
-    """The value's JSON encoding; raw bytes (uploads) as base64."""
+    """The value's JSON encoding; raw bytes (uploads) as base64.
+
+    One per type per process: building a TypeAdapter compiles a schema (milliseconds each), and
+    every simulator (a replay makes one per scenario) binds the same few dozen types.
+    """
+    try:
+        return _ADAPTERS[value_type]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type hint: build it every time
+        return _new_adapter(value_type)
+    adapter = _ADAPTERS[value_type] = _new_adapter(value_type)
+    return adapter
+
+
+def _new_adapter(value_type: Any) -> TypeAdapter[Any]:
     if value_type is bytes:
         return TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
     return TypeAdapter(value_type)
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(owner_type: type) -> dict[str, Any]:
+    """A dataclass's resolved field types, once per class (resolving re-evaluates every annotation)."""
+    if owner_type not in _HINTS:
+        _HINTS[owner_type] = typing.get_type_hints(owner_type)
+    return _HINTS[owner_type]
 
 
 def evict(data: dict[K, V], key: K) -> None:
@@ -365,7 +391,7 @@ class StateDB:
         (seeded) value, which is written at the next commit. `scrub[field]` maps a value to what
         is written for it (e.g. without a secret the settings supply again on load).
         """
-        hints = typing.get_type_hints(type(owner))
+        hints = _type_hints(type(owner))
         loaded: list[str] = []
         for spec in dataclasses.fields(owner):
             if not spec.metadata.get(_DURABLE):

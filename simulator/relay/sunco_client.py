@@ -144,7 +144,7 @@ class SunCoClient:
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
             max_connections=cap,
-            ssl_context=_ssl_context(),
+            ssl_context=_ssl_context,  # built with the first request over the network
         )
         self._prefix = f"/v2/apps/{settings.zendesk_app_id}"
 

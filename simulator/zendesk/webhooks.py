@@ -197,7 +197,7 @@ class Deliverer:
             transport=self.transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
             max_connections=HTTP_CONNECTIONS,
-            ssl_context=_ssl_context(),
+            ssl_context=_ssl_context,  # built with the first request over the network
         )
         self._running = True
         for key in self._lanes:
