@@ -63,7 +63,7 @@ async def load_in_child(
 async def chain_rate_in_child(exchanges: tuple[int, ...], concurrency: int, total: int) -> float:
     """Messages/s through a bare chain served here, its senders in a child process (as the load's are)."""
     chain = bare.HopChain()
-    async with serve_app(chain.app) as url, bare.chain_inner_client(url) as inner:
+    async with serve_app(chain.app) as url, bare.chain_http(url) as inner:
         chain.client = inner
         spec = ",".join(str(n) for n in exchanges)
         text = await _child(["simulator.bench.remote", url, spec, str(concurrency), str(total)], None)
@@ -71,7 +71,7 @@ async def chain_rate_in_child(exchanges: tuple[int, ...], concurrency: int, tota
 
 
 async def _send_mix(url: str, exchanges: tuple[int, ...], concurrency: int, total: int) -> float:
-    async with bare.chain_inner_client(url) as client:
+    async with bare.chain_http(url) as client:
         await bare.latencies(client, 2, 3)  # connections warm, as the load's are after its handoffs
         return await bare.messages_per_second(client, exchanges, concurrency, total)
 

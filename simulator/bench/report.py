@@ -29,6 +29,9 @@ class PathFigures(BaseModel):
     p99_agent_to_user_ms: float | None
     ratio_user_to_agent: float | None
     ratio_agent_to_user: float | None
+    # Against a chain whose exchanges use the relay's own client (aiohttp) instead of httpx.
+    ratio_user_to_agent_same_client: float | None = None
+    ratio_agent_to_user_same_client: float | None = None
 
 
 class BenchResult(BaseModel):
@@ -48,6 +51,8 @@ class BenchResult(BaseModel):
     replay_seconds: float | None
     conversations: int
     cores: int
+    ratio_user_to_agent_same_client: float | None = None
+    ratio_agent_to_user_same_client: float | None = None
 
     date: str
     machine: str
@@ -155,6 +160,17 @@ def bench_table(result: BenchResult) -> str:
             _fmt(path.ratio_agent_to_user, "×"),
             "≤ 1.5× (sqlite)",
         )
+    same = result.baseline.get("socket-outbound")
+    for store, path in result.paths.items():
+        if same and path.ratio_user_to_agent_same_client is not None:
+            row(
+                f"{store}, against a chain sending with the relay's client (aiohttp): user→agent / agent→user",
+                "",
+                f"{_fmt(same.p50_1_hop_ms, ' ms')} / {_fmt(same.p50_2_hops_ms, ' ms')}",
+                " / ".join(
+                    _fmt(r, "×") for r in (path.ratio_user_to_agent_same_client, path.ratio_agent_to_user_same_client)
+                ),
+            )
     for label, path in result.trace.items():
         row(
             f"sqlite, trace {label}: user→agent / agent→user p50",

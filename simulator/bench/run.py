@@ -134,9 +134,11 @@ def hop_figures(one: list[float], two: list[float], rate: float | None, cpu_ms: 
     )
 
 
-def path_figures(u2a: list[float], a2u: list[float], base: HopFigures) -> PathFigures:
+def path_figures(u2a: list[float], a2u: list[float], base: HopFigures, same: HopFigures | None = None) -> PathFigures:
     p50_u2a, p50_a2u = percentile(u2a, 50), percentile(a2u, 50)
     return PathFigures(
+        ratio_user_to_agent_same_client=rounded(ratio(p50_u2a, same.p50_1_hop_ms)) if same else None,
+        ratio_agent_to_user_same_client=rounded(ratio(p50_a2u, same.p50_2_hops_ms)) if same else None,
         p50_user_to_agent_ms=rounded(p50_u2a, 3),
         p99_user_to_agent_ms=rounded(percentile(u2a, 99), 3),
         p50_agent_to_user_ms=rounded(p50_a2u, 3),
@@ -153,7 +155,11 @@ async def latency_rounds(
     trace off, again...) so a neighbour's load on the machine falls on all of them alike."""
     variants: dict[str, tuple[Store, dict[str, Any]]] = {store: (store, {}) for store in sizes.stores}
     variants["trace off"] = ("sqlite", {"sim_trace_size": 0})
-    chain: dict[str, tuple[list[float], list[float]]] = {"asgi": ([], []), "socket": ([], [])}
+    chain: dict[str, tuple[list[float], list[float]]] = {
+        "asgi": ([], []),
+        "socket": ([], []),
+        "socket-outbound": ([], []),
+    }
     paths: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in variants}
     per_round = max(10, sizes.samples // sizes.rounds)
     for _ in range(sizes.rounds):
@@ -171,7 +177,9 @@ async def latency_rounds(
         t: hop_figures(one, two, rate, cpu_ms) if t == "socket" else hop_figures(one, two, None)
         for t, (one, two) in chain.items()
     }
-    figures = {name: path_figures(u2a, a2u, hops["socket"]) for name, (u2a, a2u) in paths.items()}
+    figures = {
+        name: path_figures(u2a, a2u, hops["socket"], hops["socket-outbound"]) for name, (u2a, a2u) in paths.items()
+    }
     trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
     return hops, figures, trace
 
@@ -273,6 +281,8 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     return BenchResult(
         ratio_user_to_agent=main_path.ratio_user_to_agent,
         ratio_agent_to_user=main_path.ratio_agent_to_user,
+        ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
+        ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
         messages_per_second=main.messages_per_second,
         baseline_messages_per_second=baseline["socket"].messages_per_second,
         messages_lost=sum(r.messages_lost for runs in loads.values() for r in runs),
@@ -318,6 +328,8 @@ def latency_result(
     return BenchResult(
         ratio_user_to_agent=main_path.ratio_user_to_agent,
         ratio_agent_to_user=main_path.ratio_agent_to_user,
+        ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
+        ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
         messages_per_second=None,
         baseline_messages_per_second=baseline["socket"].messages_per_second,
         messages_lost=0,
