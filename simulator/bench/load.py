@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -80,6 +81,9 @@ class LoadResult(BaseModel):
     errors: list[str]
     # Wall-clock (epoch) seconds from the first message sent to the last one arriving.
     messages_window: tuple[float, float] | None = None
+    # Seconds each side "types" before each message (0: as fast as the server answers, a throughput
+    # test in which p99 measures the backlog); with a think time the rate is the offered one.
+    think_seconds: float = 0.0
     # Set by the bench when its process is the server's alone (clients in a child): the server's CPU
     # over the whole run, and per message delivered within `messages_window`.
     server_cpu_seconds: float | None = None
@@ -233,11 +237,13 @@ async def run_load(
     handoff_timeout: float = 60.0,
     delivery_timeout: float = 120.0,
     seed: int = 12,
+    think: float = 0.0,
 ) -> LoadResult:
     """Run the load against the simulator at `base_url` (`sim` when it is in this process).
 
     `on_idle` is awaited once every handoff has completed and before any message is sent: the
-    conversations are then handed off and idle (the memory figure is taken there).
+    conversations are then handed off and idle (the memory figure is taken there). `think`: seconds
+    (0.5-1.5x, at random) each conversation waits before each user message, as people type.
     """
     progress = progress or Progress(None)
     started_run = time.perf_counter()
@@ -270,6 +276,7 @@ async def run_load(
                 delivery_timeout,
                 errors,
                 started_run,
+                think=think,
             )
         finally:
             await asyncio.gather(*(user.close() for user in users), return_exceptions=True)
@@ -292,6 +299,8 @@ async def _run(
     delivery_timeout: float,
     errors: list[str],
     started_run: float,
+    *,
+    think: float = 0.0,
 ) -> LoadResult:
     count = len(users)
 
@@ -407,7 +416,10 @@ async def _run(
         progress.start("messages sent", len(ready) * messages * 2)
 
         async def chat(user: LoadUser) -> None:
+            pace = random.Random(user.index)
             for mine, theirs in zip(_texts(user.index, "u", messages), _texts(user.index, "a", messages), strict=True):
+                if think:
+                    await asyncio.sleep(think * pace.uniform(0.5, 1.5))
                 try:
                     sent_user[mine] = (time.perf_counter(), time.time())
                     await user.say(mine)
@@ -480,6 +492,7 @@ async def _run(
     return LoadResult(
         conversations=len(users),
         messages_each_way=messages,
+        think_seconds=think,
         handoffs_started_within_seconds=round(started_within, 3),
         handoffs_completed=len(handed),
         handoffs_all_done_seconds=rounded(max(done_at) - begun, 3) if done_at and len(handed) == len(live) else None,

@@ -88,6 +88,7 @@ def load_table(result: LoadResult) -> str:
     """The figures of one load run, as a small table."""
     rows = [
         ("conversations x messages each way", f"{result.conversations} x {result.messages_each_way}"),
+        ("think time before each user message", _fmt(result.think_seconds, " s") if result.think_seconds else "none"),
         (
             "handoffs completed",
             f"{result.handoffs_completed} (all within {_fmt(result.handoffs_all_done_seconds, ' s')})",
@@ -98,7 +99,7 @@ def load_table(result: LoadResult) -> str:
             "lost / reordered / duplicated",
             f"{result.messages_lost} / {result.messages_reordered} / {result.messages_duplicated}",
         ),
-        ("relayed messages/s", _fmt(result.messages_per_second)),
+        ("relayed messages/s" + (" (offered)" if result.think_seconds else ""), _fmt(result.messages_per_second)),
         (
             "user->agent p50 / p99",
             f"{_fmt(result.p50_user_to_agent_ms, ' ms')} / {_fmt(result.p99_user_to_agent_ms, ' ms')}",

@@ -428,6 +428,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             conversations=args.conversations,
             messages=args.messages,
             ramp=args.ramp,
+            think=args.think,
             progress=Progress(sys.stderr),
         )
     )
