@@ -293,12 +293,7 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
         startup_seconds=rounded(startup, 3),
         replay_seconds=rounded(replay_s, 3),
         conversations=sizes.conversations,
-        cores=cores(),
-        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        machine=f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
-        python=platform.python_version(),
-        quick=sizes.quick,
-        load_average=[round(v, 2) for v in load_average],
+        **_where(sizes, load_average),
         messages_each_way=sizes.messages,
         baseline=baseline,
         paths=paths,
@@ -313,6 +308,18 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
         trace=trace,
         wall_seconds=round(time.perf_counter() - started, 1),
     )
+
+
+def _where(sizes: Sizes, load_average: list[float]) -> dict[str, Any]:
+    """The run's machine and moment, as every bench object states them."""
+    return {
+        "cores": cores(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
+        "python": platform.python_version(),
+        "quick": sizes.quick,
+        "load_average": [round(v, 2) for v in load_average],
+    }
 
 
 def latency_result(
@@ -340,12 +347,7 @@ def latency_result(
         startup_seconds=None,
         replay_seconds=None,
         conversations=0,
-        cores=cores(),
-        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        machine=f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
-        python=platform.python_version(),
-        quick=sizes.quick,
-        load_average=[round(v, 2) for v in load_average],
+        **_where(sizes, load_average),
         messages_each_way=0,
         baseline=baseline,
         paths=paths,
