@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -49,6 +50,16 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(overrides, config_file=getattr(args, "config", None))
 
 
+def _startup_over() -> None:
+    """Turn the garbage collector back on if `python -m simulator` turned it off for start-up.
+
+    What start-up made lives as long as the process, so it is frozen out of later collections.
+    """
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the whole simulator headless until Ctrl-C or SIGTERM."""
     from simulator.app import SimulatorApp
@@ -60,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level.upper())
     sim = SimulatorApp(settings)
     recorder = start_recording(sim, args)
+    _startup_over()
     print(_admin_banner(settings, reveal=sys.stdout.isatty()), flush=True)
     try:
         asyncio.run(serve_forever(sim, sock, log_level=args.log_level))
@@ -195,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Not a terminal (stdin or stdout redirected): running headless, as `serve`.", flush=True)
         words = ["tui" if interactive else "serve", *words]
     args = parser.parse_args(words)
+    if args.run is not cmd_serve:  # serve turns it on once its app is built
+        _startup_over()
     try:
         result: int = args.run(args)
         return result

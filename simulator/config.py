@@ -14,8 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 PROJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
@@ -42,10 +41,14 @@ class ConfigError(Exception):
     """A setting is wrong; the message is one line that names it."""
 
 
-class Settings(BaseSettings):
-    """Everything configurable, in one place. Environment names are fixed: other tools rely on them."""
+class Settings(BaseModel):
+    """Everything configurable, in one place. Environment names are fixed: other tools rely on them.
 
-    model_config = SettingsConfigDict(extra="ignore", validate_default=True)
+    A plain model: `load_settings` merges the environment and simulator.toml itself (so tests can
+    pass their own), which spares every start-up pydantic-settings' import and per-object sources.
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     # Harness
     sim_host: str = "127.0.0.1"
@@ -143,18 +146,6 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment and simulator.toml are merged by load_settings, so tests can pass their own.
-        return (init_settings,)
 
     # Derived values: the URLs an admin would paste into each side.
     @property

@@ -30,7 +30,6 @@ import contextvars
 import dataclasses
 import hashlib
 import sqlite3
-import threading
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,6 +39,7 @@ from pydantic import ConfigDict, TypeAdapter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.config import private_file
+from simulator.wal import Checkpointer
 
 # True while a read-only request (GET, HEAD) runs: what it reads is not noted as maybe changed.
 _reading: contextvars.ContextVar[bool] = contextvars.ContextVar("durable_reading", default=False)
@@ -221,10 +221,36 @@ class DurableDict(dict[K, V], Generic[K, V]):
 
 
 def _adapter(value_type: Any) -> TypeAdapter[Any]:
-    """The value's JSON encoding; raw bytes (uploads) as base64."""
+    """The value's JSON encoding; raw bytes (uploads) as base64.
+
+    One per type per process: building a TypeAdapter compiles a schema (milliseconds each), and
+    every simulator (a replay makes one per scenario) binds the same few dozen types.
+    """
+    try:
+        return _ADAPTERS[value_type]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type hint: build it every time
+        return _new_adapter(value_type)
+    adapter = _ADAPTERS[value_type] = _new_adapter(value_type)
+    return adapter
+
+
+def _new_adapter(value_type: Any) -> TypeAdapter[Any]:
     if value_type is bytes:
         return TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
     return TypeAdapter(value_type)
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(owner_type: type) -> dict[str, Any]:
+    """A dataclass's resolved field types, once per class (resolving re-evaluates every annotation)."""
+    if owner_type not in _HINTS:
+        _HINTS[owner_type] = typing.get_type_hints(owner_type)
+    return _HINTS[owner_type]
 
 
 def evict(data: dict[K, V], key: K) -> None:
@@ -389,7 +415,7 @@ class StateDB:
             # The checkpoint (the only fsync) on a thread of its own, never in a request: left to
             # SQLite it ran inside every ~200th commit and took 5-25 ms there.
             self._db.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpointer: _Checkpointer | None = _Checkpointer(path)
+            self._checkpointer: Checkpointer | None = Checkpointer(path, "state-sqlite-checkpoint")
         else:
             self._checkpointer = None
 
@@ -411,7 +437,7 @@ class StateDB:
         (seeded) value, which is written at the next commit. `scrub[field]` maps a value to what
         is written for it (e.g. without a secret the settings supply again on load).
         """
-        hints = typing.get_type_hints(type(owner))
+        hints = _type_hints(type(owner))
         loaded: list[str] = []
         for spec in dataclasses.fields(owner):
             if not spec.metadata.get(_DURABLE):
@@ -602,49 +628,6 @@ class StateDB:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-class _Checkpointer:
-    """Copies the WAL back into the state file (and fsyncs it) on a thread of its own every `EVERY`
-    commits (the relay's store does the same), so no request waits for the disk."""
-
-    EVERY = 500
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._commits = 0
-        self._due = threading.Event()
-        self._stopping = False
-        self._thread: threading.Thread | None = None  # started at the first checkpoint due
-
-    def committed(self) -> None:
-        self._commits += 1
-        if self._commits % self.EVERY == 0:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="state-sqlite-checkpoint", daemon=True)
-                self._thread.start()
-            self._due.set()
-
-    def stop(self) -> None:
-        """Checkpoint what is left and end the thread (blocks until then; closing the state file's
-        own connection checkpoints the rest anyway)."""
-        if self._thread is not None:
-            self._stopping = True
-            self._due.set()
-            self._thread.join()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(str(self._path), check_same_thread=False)
-        try:
-            while True:
-                self._due.wait()
-                self._due.clear()
-                # PASSIVE: copies what no reader still needs, never blocks the writer.
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                if self._stopping:
-                    return
-        finally:
-            conn.close()
 
 
 class _Holder:

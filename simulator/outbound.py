@@ -16,7 +16,7 @@ import base64
 import json
 import ssl
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -90,7 +90,7 @@ class OutboundClient:
         transport: httpx.AsyncBaseTransport | None,
         timeout: float,
         max_connections: int,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         base_url: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -108,7 +108,7 @@ class OutboundClient:
                 transport=transport,
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-                verify=ssl_context,
+                verify=self._tls(),
             )
 
     async def request(
@@ -164,12 +164,19 @@ class OutboundClient:
             self._proxies[key] = proxy or None
         return self._proxies[key]
 
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made on first use when given as a function: building one loads the CA
+        bundle (tens of milliseconds), which a server need not do before it answers."""
+        if not isinstance(self._ssl, ssl.SSLContext):
+            self._ssl = self._ssl()
+        return self._ssl
+
     def _open(self) -> aiohttp.ClientSession:
         import aiohttp
 
         self._session = aiohttp.ClientSession(
             # httpx's defaults kept: idle connections closed after 5 s, redirects not followed.
-            connector=aiohttp.TCPConnector(limit=self._max, limit_per_host=0, ssl=self._ssl, keepalive_timeout=5.0),
+            connector=aiohttp.TCPConnector(limit=self._max, limit_per_host=0, ssl=self._tls(), keepalive_timeout=5.0),
             # httpx's single number bounds each phase: connecting (with waiting for a pooled
             # connection) and each read; there is no overall deadline.
             timeout=aiohttp.ClientTimeout(

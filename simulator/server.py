@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from simulator.config import ConfigError, Settings
+from simulator.gc_tuning import tune_for_serving
 from simulator.logs import quiet_refused_handshakes
 
 if TYPE_CHECKING:  # only in annotations: `bind_socket` stays cheap to import (the TUI binds before it draws)
@@ -43,7 +44,51 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def _uvicorn_server(sim: SimulatorApp, log_level: str, embedded: bool = False) -> uvicorn.Server:
+class _PromptServer(_EmbeddedServer):
+    """The server `running_server` runs (tests, the scenario harness): it stops as soon as asked.
+
+    uvicorn looks for a stop request every 0.1 s and then gives open connections a fixed 0.1 s to
+    close, which was most of a socket-mode scenario's time; here both ends of every connection are
+    in this loop, so it waits only until they have closed.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.stop = asyncio.Event()
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 0)
+        while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:
+            if loop.time() > deadline:
+                for task in self.server_state.tasks:
+                    task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+                break
+            await asyncio.sleep(0.001)  # real time: the other ends are closing in this loop
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+
+def _uvicorn_server(
+    sim: SimulatorApp, log_level: str, embedded: bool = False, kind: type[uvicorn.Server] | None = None
+) -> uvicorn.Server:
     config = uvicorn.Config(
         sim.app,
         lifespan="on",
@@ -53,7 +98,7 @@ def _uvicorn_server(sim: SimulatorApp, log_level: str, embedded: bool = False) -
         timeout_graceful_shutdown=5,
     )
     quiet_refused_handshakes()  # after uvicorn's own logging set-up
-    return (_EmbeddedServer if embedded else uvicorn.Server)(config)
+    return (kind or (_EmbeddedServer if embedded else uvicorn.Server))(config)
 
 
 async def serve_forever(sim: SimulatorApp, sock: socket.socket, log_level: str = "warning") -> None:
@@ -63,6 +108,7 @@ async def serve_forever(sim: SimulatorApp, sock: socket.socket, log_level: str =
     with -15; a clean stop on SIGTERM is an ordinary exit here.
     """
     server = _uvicorn_server(sim, log_level, embedded=True)
+    tune_for_serving()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _request_exit, server)
@@ -90,16 +136,18 @@ async def running_server(
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     sim = build(settings.model_copy(update={"sim_host": "127.0.0.1", "sim_port": port, **overrides}))
-    server = _uvicorn_server(sim, "warning", embedded=True)
+    server = _uvicorn_server(sim, "warning", kind=_PromptServer)
+    assert isinstance(server, _PromptServer)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             if task.done():
                 task.result()
                 raise RuntimeError("the simulator's server stopped during start-up")
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.001)  # start-up runs in this loop: a few turns
         yield sim
     finally:
         server.should_exit = True
+        server.stop.set()
         await task
         sock.close()

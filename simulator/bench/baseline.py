@@ -2,9 +2,14 @@
 uvicorn, websockets), over the same transports (httpx into an ASGI app, or loopback sockets).
 
 `POST /hop/{n}` parses the JSON body and, while n > 0, posts it on to `/hop/{n-1}` with one shared
-httpx client, answering with the JSON it got back: a request through n + 1 handlers and n + 1 HTTP
+client, answering with the JSON it got back: a request through n + 1 handlers and n + 1 HTTP
 exchanges. A relay path that makes k HTTP exchanges is compared with `/hop/{k-1}`. `GET /ws` is a
 bare WebSocket held open (the memory baseline per connection).
+
+Every exchange of one chain, its senders' included, uses one kind of client: httpx (`asgi`,
+`socket`: the baseline the issue defines), or the client the relay and the emulator send with
+(`socket-outbound`: `simulator.outbound`, aiohttp), so a relay whose own calls got cheaper is also
+compared with a chain whose calls are as cheap.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from starlette.applications import Starlette
@@ -24,8 +30,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from simulator.bench.serving import serve_app
+from simulator.outbound import OutboundClient, SendError
 
-Transport = Literal["asgi", "socket"]
+Transport = Literal["asgi", "socket", "socket-outbound"]
+ChainClient = httpx.AsyncClient | OutboundClient
+JSON = {"Content-Type": "application/json"}
 # About the size of a SunCo message body the relay posts.
 BODY = json.dumps(
     {
@@ -33,14 +42,14 @@ BODY = json.dumps(
         "content": {"type": "text", "text": "x" * 40},
         "metadata": {"polyai_relay": "1", "polyai_session_id": "s" * 32, "polyai_message_id": "m" * 32},
     }
-)
+).encode()
 
 
 class HopChain:
     """The bare chain's app; `client` is how each hop reaches the next (set once the app is reachable)."""
 
     def __init__(self) -> None:
-        self.client: httpx.AsyncClient | None = None
+        self.client: ChainClient | None = None
         self.app = Starlette(
             routes=[Route("/hop/{n:int}", self._hop, methods=["POST"]), WebSocketRoute("/ws", self._ws)]
         )
@@ -50,11 +59,7 @@ class HopChain:
         hops: int = request.path_params["n"]
         if hops > 0:
             assert self.client is not None
-            try:
-                response = await self.client.post(f"/hop/{hops - 1}", json=body)
-            except httpx.TransportError:  # a keep-alive connection the server closed just then: once more
-                response = await self.client.post(f"/hop/{hops - 1}", json=body)
-            body = response.json()
+            body = await post(self.client, hops - 1, json.dumps(body).encode())
         return JSONResponse(body)
 
     async def _ws(self, websocket: WebSocket) -> None:
@@ -64,47 +69,78 @@ class HopChain:
                 await websocket.receive_text()
 
 
+async def post(client: ChainClient, hop: int, body: bytes = BODY) -> Any:
+    """POST `body` to `/hop/{hop}` and return the JSON answer; a keep-alive connection the server
+    closed just then is tried once more."""
+    for attempt in (1, 2):
+        try:
+            if isinstance(client, OutboundClient):
+                reply = await client.request("POST", f"/hop/{hop}", content=body, headers=JSON)
+                status, answer = reply.status_code, reply.content
+            else:
+                response = await client.post(f"/hop/{hop}", content=body, headers=JSON)
+                status, answer = response.status_code, response.content
+        except (SendError, httpx.TransportError):
+            if attempt == 2:
+                raise
+            continue
+        if not 200 <= status < 300:
+            raise RuntimeError(f"the bare chain answered {status}: {answer[:200]!r}")
+        return json.loads(answer)
+    raise AssertionError("unreachable")
+
+
 @contextlib.asynccontextmanager
-async def chain_client(transport: Transport) -> AsyncIterator[httpx.AsyncClient]:
-    """A client into a running hop chain over `transport` (the chain forwards over the same one)."""
+async def chain_client(transport: Transport) -> AsyncIterator[ChainClient]:
+    """A client into a running hop chain over `transport` (the chain forwards with the same kind)."""
     chain = HopChain()
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     if transport == "asgi":
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=chain.app), base_url="http://chain") as client:
             chain.client = client
             yield client
         return
-    async with serve_app(chain.app) as url:
-        async with (
-            httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as inner,
-            httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as outer,
-        ):
-            chain.client = inner
-            yield outer
+    make = chain_outbound if transport == "socket-outbound" else chain_http
+    async with serve_app(chain.app) as url, make(url) as inner, make(url) as outer:
+        chain.client = inner
+        yield outer
 
 
-async def latencies(client: httpx.AsyncClient, exchanges: int, count: int) -> list[float]:
+def chain_http(url: str) -> httpx.AsyncClient:
+    """An httpx client for a chain served at `url` (each hop's, or the senders'), 100 connections at most."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    return httpx.AsyncClient(base_url=url, limits=limits, timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def chain_outbound(url: str) -> AsyncIterator[OutboundClient]:
+    """The relay's kind of client for a chain served at `url`, 100 connections at most."""
+    client = OutboundClient(
+        base_url=url, transport=None, timeout=30, max_connections=100, ssl_context=ssl.create_default_context
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def latencies(client: ChainClient, exchanges: int, count: int) -> list[float]:
     """Milliseconds for `count` sequential requests through a chain of `exchanges` HTTP exchanges."""
     samples: list[float] = []
     for _ in range(count + 3):  # the first few warm the connections up
         started = time.perf_counter()
-        response = await client.post(f"/hop/{exchanges - 1}", content=BODY)
-        response.raise_for_status()
+        await post(client, exchanges - 1)
         samples.append((time.perf_counter() - started) * 1000)
     return samples[3:]
 
 
-async def messages_per_second(
-    client: httpx.AsyncClient, exchanges: tuple[int, ...], concurrency: int, total: int
-) -> float:
+async def messages_per_second(client: ChainClient, exchanges: tuple[int, ...], concurrency: int, total: int) -> float:
     """Messages/s with `concurrency` senders, message i going through `exchanges[i % len]` exchanges
     (the relay's mix: 1 for user->agent, 2 for agent->user)."""
     counter = iter(range(total))
 
     async def sender() -> None:
         for index in counter:
-            response = await client.post(f"/hop/{exchanges[index % len(exchanges)] - 1}", content=BODY)
-            response.raise_for_status()
+            await post(client, exchanges[index % len(exchanges)] - 1)
 
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))

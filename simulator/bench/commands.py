@@ -42,6 +42,11 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     bench.add_argument("--messages", type=int, help="messages each way per conversation (default 10)")
     bench.add_argument("--idle", type=int, help="idle handed-off conversations for the memory figure (default N)")
     bench.add_argument("--ramp", type=float, help="seconds over which the handoffs start (default 1)")
+    bench.add_argument(
+        "--clients-in-process",
+        action="store_true",
+        help="run the load's clients and the bare chain's senders in the bench's process (default: a child process)",
+    )
     bench.add_argument("--stores", type=_stores, default=["sqlite", "memory"], help="stores to measure (sqlite,memory)")
     bench.add_argument(
         "--only",
@@ -57,6 +62,13 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     load.add_argument("--messages", type=int, default=10, help="messages each way per conversation (default 10)")
     load.add_argument("--target", help="base URL of the simulator (default: SIM_HOST:SIM_PORT)")
     load.add_argument("--ramp", type=float, default=1.0, help="seconds over which the handoffs start (default 1)")
+    load.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds each user waits (0.5-1.5x at random) before each message, as people type (default 0: flat out)",
+    )
     load.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     common(load)
     load.set_defaults(run=cmd_load)

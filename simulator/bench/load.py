@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from simulator.zendesk.models import Message
 HANDOFF_TEXT = "talk to a human"
 ACCEPTED = "EVENT_TYPE_HANDOFF_ACCEPTED"
 AGENT_MESSAGE = "EVENT_TYPE_LIVE_AGENT_MESSAGE"
+CONNECT_ATTEMPTS = 3
 CONNECT_CONCURRENCY = 50  # the server's listen backlog is 128: don't knock on it 1,000 times at once
 # The widget allows 120 sessions a minute per access token and 120 access tokens a minute per
 # connector token: a new access token every 100 users stays inside both.
@@ -78,6 +80,15 @@ class LoadResult(BaseModel):
     p99_agent_to_user_ms: float | None
     wall_seconds: float
     errors: list[str]
+    # Wall-clock (epoch) seconds from the first message sent to the last one arriving.
+    messages_window: tuple[float, float] | None = None
+    # Seconds each side "types" before each message (0: as fast as the server answers, a throughput
+    # test in which p99 measures the backlog); with a think time the rate is the offered one.
+    think_seconds: float = 0.0
+    # Set by the bench when its process is the server's alone (clients in a child): the server's CPU
+    # over the whole run, and per message delivered within `messages_window`.
+    server_cpu_seconds: float | None = None
+    server_cpu_ms_per_message: float | None = None
 
 
 class Progress:
@@ -240,11 +251,13 @@ async def run_load(
     handoff_timeout: float = 60.0,
     delivery_timeout: float = 120.0,
     seed: int = 12,
+    think: float = 0.0,
 ) -> LoadResult:
     """Run the load against the simulator at `base_url` (`sim` when it is in this process).
 
     `on_idle` is awaited once every handoff has completed and before any message is sent: the
-    conversations are then handed off and idle (the memory figure is taken there).
+    conversations are then handed off and idle (the memory figure is taken there). `think`: seconds
+    (0.5-1.5x, at random) each conversation waits before each user message, as people type.
     """
     progress = progress or Progress(None)
     started_run = time.perf_counter()
@@ -285,6 +298,7 @@ async def run_load(
                 delivery_timeout,
                 errors,
                 started_run,
+                think=think,
             )
         finally:
             await asyncio.gather(*(user.close() for user in users), return_exceptions=True)
@@ -307,6 +321,8 @@ async def _run(
     delivery_timeout: float,
     errors: list[str],
     started_run: float,
+    *,
+    think: float = 0.0,
 ) -> LoadResult:
     count = len(users)
 
@@ -335,13 +351,20 @@ async def _run(
         slug = "".join(c for c in name.lower().replace(" ", ".") if c.isalnum() or c == ".")
         user.email = f"{slug}.{user.index}@example.test"  # unique: it finds the user's ticket
         async with gate:
-            try:
-                await user.open_session(
-                    tokens[user.index // USERS_PER_ACCESS_TOKEN], {"name": name, "email": user.email}
-                )
-                await user.join()
-            except Exception as exc:
-                failed(f"connect {user.name}", exc)
+            for attempt in range(1, CONNECT_ATTEMPTS + 1):
+                try:
+                    await user.open_session(
+                        tokens[user.index // USERS_PER_ACCESS_TOKEN], {"name": name, "email": user.email}
+                    )
+                    await user.join()
+                    break
+                except Exception as exc:
+                    # A pooled keep-alive connection the server closed just as it was reused
+                    # ("Server disconnected without sending a response"): set-up, not a message.
+                    await user.close()
+                    user.session_id = None
+                    if attempt == CONNECT_ATTEMPTS:
+                        failed(f"connect {user.name}", exc)
         progress.step()
 
     await asyncio.gather(*(connect(user) for user in users))
@@ -410,12 +433,15 @@ async def _run(
     # 5. M messages each way per conversation, user and agent taking turns.
     sent_user: dict[str, tuple[float, float]] = {}  # text -> (perf_counter, wall time) at send
     sent_agent: dict[str, float] = {}
-    first_send = time.perf_counter()
+    first_send, first_send_wall = time.perf_counter(), time.time()
     if messages:
         progress.start("messages sent", len(ready) * messages * 2)
 
         async def chat(user: LoadUser) -> None:
+            pace = random.Random(user.index)
             for mine, theirs in zip(_texts(user.index, "u", messages), _texts(user.index, "a", messages), strict=True):
+                if think:
+                    await asyncio.sleep(think * pace.uniform(0.5, 1.5))
                 try:
                     sent_user[mine] = (time.perf_counter(), time.time())
                     await user.say(mine)
@@ -479,13 +505,16 @@ async def _run(
             elif arrivals is None and line.get("received"):
                 # Another process: SunCo's `received` stamp (ms) against our wall clock at sending.
                 received = datetime.fromisoformat(str(line["received"]).replace("Z", "+00:00")).timestamp()
-                u2a.append(max(0.0, received - sent_user[said][1]) * 1000)
+                took = max(0.0, received - sent_user[said][1])
+                u2a.append(took * 1000)
+                last_arrival = max(last_arrival, sent_user[said][0] + took)  # on this process's clock
     sent = len(ready) * messages * 2
     lost += (len(users) - len(ready)) * messages * 2
     elapsed = last_arrival - first_send
     return LoadResult(
         conversations=len(users),
         messages_each_way=messages,
+        think_seconds=think,
         handoffs_started_within_seconds=round(started_within, 3),
         handoffs_completed=len(handed),
         handoffs_all_done_seconds=rounded(max(done_at) - begun, 3) if done_at and len(handed) == len(live) else None,
@@ -503,6 +532,7 @@ async def _run(
         p99_agent_to_user_ms=rounded(percentile(a2u, 99)),
         wall_seconds=round(time.perf_counter() - started_run, 2),
         errors=errors,
+        messages_window=(first_send_wall, first_send_wall + elapsed) if messages else None,
     )
 
 
@@ -511,6 +541,9 @@ async def _transcripts(
 ) -> dict[int, list[dict[str, Any]]]:
     """Every ticket's transcript, polled until it holds every text in `wanted` (or the deadline)."""
     ids = {user.ticket_id for user in users}
+    # Each poll serialises every ticket's transcript on the server under test: at 1,000 tickets
+    # poll less often (arrival times come from SunCo's stamps, not from when the poll saw them).
+    pause = min(5.0, max(0.5, len(ids) / 200))
     while True:
         response = await client.get("/_sim/agent/tickets")
         response.raise_for_status()
@@ -518,4 +551,4 @@ async def _transcripts(
         heard = {line["text"] for lines in found.values() for line in lines if line.get("author_type") == "user"}
         if wanted <= heard or time.perf_counter() > deadline:
             return found
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(pause)

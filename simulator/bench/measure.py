@@ -130,6 +130,11 @@ def simulator_startup(attempts: int = 3, *, warm: bool = True) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as state:
         env = {**os.environ, "SIM_STATE_DIR": state}
         env.pop("SIM_PORT", None)
+        # With the bytecode cache, as a user's starts run (pip compiles it; a checkout writes it on the
+        # first run): a PYTHONDONTWRITEBYTECODE inherited from a CI or sandbox shell would make every
+        # start compile the simulator's ~90 modules again (~0.1 s), which the bare app, all in
+        # site-packages and compiled at install, never pays.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         command = [sys.executable, "-m", "simulator", "serve", "--port", "0", "--log-level", "warning"]
         if warm:  # the first start generates the secrets; time the starts after it, as a user's next would
             startup_seconds(command, env, attempts=1)

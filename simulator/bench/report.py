@@ -17,6 +17,7 @@ class HopFigures(BaseModel):
     p50_2_hops_ms: float | None
     p99_2_hops_ms: float | None
     messages_per_second: float | None
+    server_cpu_ms_per_message: float | None = None  # the chain's process, senders apart (see LoadResult)
 
 
 class PathFigures(BaseModel):
@@ -28,6 +29,9 @@ class PathFigures(BaseModel):
     p99_agent_to_user_ms: float | None
     ratio_user_to_agent: float | None
     ratio_agent_to_user: float | None
+    # Against a chain whose exchanges use the relay's own client (aiohttp) instead of httpx.
+    ratio_user_to_agent_same_client: float | None = None
+    ratio_agent_to_user_same_client: float | None = None
 
 
 class BenchResult(BaseModel):
@@ -47,6 +51,8 @@ class BenchResult(BaseModel):
     replay_seconds: float | None
     conversations: int
     cores: int
+    ratio_user_to_agent_same_client: float | None = None
+    ratio_agent_to_user_same_client: float | None = None
 
     date: str
     machine: str
@@ -82,6 +88,7 @@ def load_table(result: LoadResult) -> str:
     """The figures of one load run, as a small table."""
     rows = [
         ("conversations x messages each way", f"{result.conversations} x {result.messages_each_way}"),
+        ("think time before each user message", _fmt(result.think_seconds, " s") if result.think_seconds else "none"),
         (
             "handoffs completed",
             f"{result.handoffs_completed} (all within {_fmt(result.handoffs_all_done_seconds, ' s')})",
@@ -92,7 +99,7 @@ def load_table(result: LoadResult) -> str:
             "lost / reordered / duplicated",
             f"{result.messages_lost} / {result.messages_reordered} / {result.messages_duplicated}",
         ),
-        ("relayed messages/s", _fmt(result.messages_per_second)),
+        ("relayed messages/s" + (" (offered)" if result.think_seconds else ""), _fmt(result.messages_per_second)),
         (
             "user->agent p50 / p99",
             f"{_fmt(result.p50_user_to_agent_ms, ' ms')} / {_fmt(result.p99_user_to_agent_ms, ' ms')}",
@@ -154,6 +161,17 @@ def bench_table(result: BenchResult) -> str:
             _fmt(path.ratio_agent_to_user, "×"),
             "≤ 1.5× (sqlite)",
         )
+    same = result.baseline.get("socket-outbound")
+    for store, path in result.paths.items():
+        if same and path.ratio_user_to_agent_same_client is not None:
+            row(
+                f"{store}, against a chain sending with the relay's client (aiohttp): user→agent / agent→user",
+                "",
+                f"{_fmt(same.p50_1_hop_ms, ' ms')} / {_fmt(same.p50_2_hops_ms, ' ms')}",
+                " / ".join(
+                    _fmt(r, "×") for r in (path.ratio_user_to_agent_same_client, path.ratio_agent_to_user_same_client)
+                ),
+            )
     for label, path in result.trace.items():
         row(
             f"sqlite, trace {label}: user→agent / agent→user p50",
@@ -173,6 +191,14 @@ def bench_table(result: BenchResult) -> str:
                 ratio,
                 "≥ 0.8",
             )
+            if run.server_cpu_ms_per_message is not None:
+                base_cpu = sock.server_cpu_ms_per_message if sock else None
+                row(
+                    f"load {store}, {run.conversations} conv: server CPU per message (clients apart)",
+                    _fmt(run.server_cpu_ms_per_message, " ms"),
+                    _fmt(base_cpu, " ms"),
+                    _fmt(_div(run.server_cpu_ms_per_message, base_cpu), "×"),
+                )
             row(
                 f"load {store}, {run.conversations} conv: handoffs done / all within",
                 f"{run.handoffs_completed} / {_fmt(run.handoffs_all_done_seconds, ' s')}",

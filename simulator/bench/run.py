@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from simulator.app import SimulatorApp
 from simulator.bench import baseline as bare
-from simulator.bench import measure
+from simulator.bench import measure, remote
 from simulator.bench.load import LoadResult, Progress, run_load
 from simulator.bench.plot import latency_svg
 from simulator.bench.report import (
@@ -34,6 +34,7 @@ from simulator.bench.report import (
 from simulator.bench.serving import serve_app
 from simulator.bench.stats import percentile, ratio, rounded
 from simulator.config import Settings, load_settings
+from simulator.gc_tuning import tune_for_serving
 from simulator.server import running_server
 
 Store = Literal["sqlite", "memory"]
@@ -60,6 +61,8 @@ class Sizes:
         self.stores: list[Store] = args.stores
         self.ramp: float = args.ramp if args.ramp is not None else (0.2 if quick else 1.0)
         self.only: str | None = getattr(args, "only", None)
+        # The load's clients and the bare chain's senders in a child process (the second core).
+        self.clients_apart = not getattr(args, "clients_in_process", False)
 
 
 def cores() -> int:
@@ -74,23 +77,46 @@ def fresh_settings(state: Path, store: Store, **extra: Any) -> Settings:
 async def simulator_on_socket(store: Store, **extra: Any) -> AsyncIterator[SimulatorApp]:
     """The whole simulator, real time, on a loopback socket in this process, in a fresh state folder.
 
-    What earlier parts of the bench left alive is collected and then frozen out of the garbage
-    collector's view: a full collection walks every tracked object, and at a thousand conversations
-    those pauses (0.3-1 s) are what a long bench process would otherwise add to later parts.
+    The garbage collector is set up as `serve` sets it up; what earlier parts of the bench left alive
+    is frozen with start-up's objects, so a long bench process does not add their collection to
+    later parts.
     """
-    gc.collect()
-    gc.freeze()
+    tune_for_serving()
     with tempfile.TemporaryDirectory(prefix="bench-") as state:
         async with running_server(lambda s: SimulatorApp(s), fresh_settings(Path(state), store, **extra)) as sim:
             yield sim
 
 
-async def baseline_rate(sizes: Sizes) -> float:
-    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges."""
+def cpu_seconds() -> float:
+    """CPU this process has used (every thread: the store's checkpointer counts too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _sample_cpu(samples: list[tuple[float, float]], every: float = 0.2) -> None:
+    """(wall time, this process's CPU seconds), every `every` seconds until cancelled."""
+    while True:
+        samples.append((time.time(), cpu_seconds()))
+        await asyncio.sleep(every)
+
+
+def _cpu_between(samples: list[tuple[float, float]], start: float, end: float) -> float:
+    """CPU seconds spent between two wall times, from the nearest samples around them."""
+    before = [cpu for at, cpu in samples if at <= start] or [samples[0][1]]
+    after = [cpu for at, cpu in samples if at >= end] or [samples[-1][1]]
+    return after[0] - before[-1]
+
+
+async def baseline_rate(sizes: Sizes) -> tuple[float, float | None]:
+    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges,
+    and (senders apart) the chain's CPU per message in ms."""
+    mix, senders = (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations)
+    if sizes.clients_apart:
+        cpu = cpu_seconds()
+        rate = await remote.chain_rate_in_child(mix, senders, sizes.baseline_messages)
+        return rate, (cpu_seconds() - cpu) * 1000 / sizes.baseline_messages
     async with bare.chain_client("socket") as client:
-        return await bare.messages_per_second(
-            client, (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations), sizes.baseline_messages
-        )
+        return await bare.messages_per_second(client, mix, senders, sizes.baseline_messages), None
 
 
 async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float]]:
@@ -105,8 +131,9 @@ async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[flo
         return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count)
 
 
-def hop_figures(one: list[float], two: list[float], rate: float | None) -> HopFigures:
+def hop_figures(one: list[float], two: list[float], rate: float | None, cpu_ms: float | None = None) -> HopFigures:
     return HopFigures(
+        server_cpu_ms_per_message=rounded(cpu_ms, 2),
         p50_1_hop_ms=rounded(percentile(one, 50), 3),
         p99_1_hop_ms=rounded(percentile(one, 99), 3),
         p50_2_hops_ms=rounded(percentile(two, 50), 3),
@@ -115,9 +142,11 @@ def hop_figures(one: list[float], two: list[float], rate: float | None) -> HopFi
     )
 
 
-def path_figures(u2a: list[float], a2u: list[float], base: HopFigures) -> PathFigures:
+def path_figures(u2a: list[float], a2u: list[float], base: HopFigures, same: HopFigures | None = None) -> PathFigures:
     p50_u2a, p50_a2u = percentile(u2a, 50), percentile(a2u, 50)
     return PathFigures(
+        ratio_user_to_agent_same_client=rounded(ratio(p50_u2a, same.p50_1_hop_ms)) if same else None,
+        ratio_agent_to_user_same_client=rounded(ratio(p50_a2u, same.p50_2_hops_ms)) if same else None,
         p50_user_to_agent_ms=rounded(p50_u2a, 3),
         p99_user_to_agent_ms=rounded(percentile(u2a, 99), 3),
         p50_agent_to_user_ms=rounded(p50_a2u, 3),
@@ -134,7 +163,11 @@ async def latency_rounds(
     trace off, again...) so a neighbour's load on the machine falls on all of them alike."""
     variants: dict[str, tuple[Store, dict[str, Any]]] = {store: (store, {}) for store in sizes.stores}
     variants["trace off"] = ("sqlite", {"sim_trace_size": 0})
-    chain: dict[str, tuple[list[float], list[float]]] = {"asgi": ([], []), "socket": ([], [])}
+    chain: dict[str, tuple[list[float], list[float]]] = {
+        "asgi": ([], []),
+        "socket": ([], []),
+        "socket-outbound": ([], []),
+    }
     paths: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in variants}
     per_round = max(10, sizes.samples // sizes.rounds)
     for _ in range(sizes.rounds):
@@ -146,9 +179,15 @@ async def latency_rounds(
             u2a, a2u = await path_samples(store, per_round, **extra)
             paths[name][0].extend(u2a)
             paths[name][1].extend(a2u)
-    rate = await baseline_rate(sizes) if sizes.only is None else None  # the rate belongs to the load part
-    hops = {t: hop_figures(one, two, rate if t == "socket" else None) for t, (one, two) in chain.items()}
-    figures = {name: path_figures(u2a, a2u, hops["socket"]) for name, (u2a, a2u) in paths.items()}
+    # The rate belongs to the load part.
+    rate, cpu_ms = await baseline_rate(sizes) if sizes.only is None else (None, None)
+    hops = {
+        t: hop_figures(one, two, rate, cpu_ms) if t == "socket" else hop_figures(one, two, None)
+        for t, (one, two) in chain.items()
+    }
+    figures = {
+        name: path_figures(u2a, a2u, hops["socket"], hops["socket-outbound"]) for name, (u2a, a2u) in paths.items()
+    }
     trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
     return hops, figures, trace
 
@@ -164,6 +203,25 @@ async def load_figures(
     handoff_timeout: float = 60.0,
 ) -> LoadResult:
     async with simulator_on_socket(store) as sim:
+        if sizes.clients_apart and on_idle is None:
+            samples: list[tuple[float, float]] = []
+            sampler = asyncio.create_task(_sample_cpu(samples))
+            try:
+                result = await remote.load_in_child(
+                    sim.settings.public_base_url,
+                    sim.settings,
+                    conversations=conversations,
+                    messages=sizes.messages if messages is None else messages,
+                    ramp=sizes.ramp if ramp is None else ramp,
+                )
+            finally:
+                sampler.cancel()
+            samples.append((time.time(), cpu_seconds()))
+            result.server_cpu_seconds = round(samples[-1][1] - samples[0][1], 2)
+            if result.messages_window is not None and result.messages_delivered:
+                spent = _cpu_between(samples, *result.messages_window)
+                result.server_cpu_ms_per_message = rounded(spent * 1000 / result.messages_delivered, 2)
+            return result
         return await run_load(
             sim.settings.public_base_url,
             sim.settings,
@@ -259,6 +317,8 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     return BenchResult(
         ratio_user_to_agent=main_path.ratio_user_to_agent,
         ratio_agent_to_user=main_path.ratio_agent_to_user,
+        ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
+        ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
         messages_per_second=main.messages_per_second,
         baseline_messages_per_second=baseline["socket"].messages_per_second,
         messages_lost=sum(r.messages_lost for runs in loads.values() for r in runs),
@@ -269,12 +329,7 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
         startup_seconds=rounded(startup, 3),
         replay_seconds=rounded(replay_s, 3),
         conversations=sizes.conversations,
-        cores=cores(),
-        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        machine=f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
-        python=platform.python_version(),
-        quick=sizes.quick,
-        load_average=[round(v, 2) for v in load_average],
+        **_where(sizes, load_average),
         messages_each_way=sizes.messages,
         baseline=baseline,
         paths=paths,
@@ -291,6 +346,18 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     )
 
 
+def _where(sizes: Sizes, load_average: list[float]) -> dict[str, Any]:
+    """The run's machine and moment, as every bench object states them."""
+    return {
+        "cores": cores(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
+        "python": platform.python_version(),
+        "quick": sizes.quick,
+        "load_average": [round(v, 2) for v in load_average],
+    }
+
+
 def latency_result(
     sizes: Sizes,
     baseline: dict[str, HopFigures],
@@ -304,6 +371,8 @@ def latency_result(
     return BenchResult(
         ratio_user_to_agent=main_path.ratio_user_to_agent,
         ratio_agent_to_user=main_path.ratio_agent_to_user,
+        ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
+        ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
         messages_per_second=None,
         baseline_messages_per_second=baseline["socket"].messages_per_second,
         messages_lost=0,
@@ -314,12 +383,7 @@ def latency_result(
         startup_seconds=None,
         replay_seconds=None,
         conversations=0,
-        cores=cores(),
-        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        machine=f"{platform.system()} {platform.machine()} {_cpu_name()}".strip(),
-        python=platform.python_version(),
-        quick=sizes.quick,
-        load_average=[round(v, 2) for v in load_average],
+        **_where(sizes, load_average),
         messages_each_way=0,
         baseline=baseline,
         paths=paths,
@@ -406,6 +470,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             conversations=args.conversations,
             messages=args.messages,
             ramp=args.ramp,
+            think=args.think,
             progress=Progress(sys.stderr),
         )
     )

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.recordings.recorder import Recorder, RecordingError, record_from_trace
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `serve` without --record never loads the recorder
     from simulator.app import SimulatorApp
+    from simulator.recordings.recorder import Recorder
 
 EXIT_USAGE = 2
 FOLDER = Path("recordings")
@@ -40,6 +39,8 @@ def cmd_record(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    from simulator.recordings.recorder import RecordingError, record_from_trace
+
     try:
         path = record_from_trace(args.from_trace, args.name, args.folder, args.force)
     except RecordingError as exc:
@@ -53,6 +54,8 @@ def start_recording(sim: SimulatorApp, args: argparse.Namespace) -> Recorder | N
     """For `serve --record NAME`: a started recorder, or None without the flag. Exits 2 if it cannot start."""
     if not getattr(args, "record", None):
         return None
+    from simulator.recordings.recorder import Recorder, RecordingError
+
     try:
         recorder = Recorder(
             sim.trace, args.record, FOLDER, args.force, settings=sim.settings, faults=sim.zendesk.faults
@@ -69,6 +72,8 @@ def finish_recording(recorder: Recorder | None) -> int:
     """Write the recording when the server has stopped; the exit code (1 if nothing could be written)."""
     if recorder is None:
         return 0
+    from simulator.recordings.recorder import RecordingError
+
     try:
         path = recorder.stop()
     except RecordingError as exc:

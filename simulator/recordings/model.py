@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.scenarios.model import Scenario
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # Bump when a recording written by the previous version would no longer replay correctly.
 RECORDING_VERSION = 1
@@ -70,9 +72,24 @@ def recording_schema() -> dict[str, Any]:
     return schema
 
 
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """Built once per process: compiling the schema costs more than checking a file against it."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(recording_schema())
+
+
+@cache
+def _fast_validator() -> Any:
+    from simulator.scenarios.loader import fast_validator
+
+    return fast_validator(recording_schema())
+
+
 def check_recording(data: dict[str, Any], text: str, source: str) -> None:
     """Reject a damaged recording, or one of another format version, with one error naming what is wrong."""
-    from simulator.scenarios.loader import ScenarioFileError, json_path, line_of
+    from simulator.scenarios.loader import ScenarioFileError, first_error, json_path, line_of
 
     part = data.get("recording")
     version = part.get("version") if isinstance(part, dict) else None
@@ -88,8 +105,7 @@ def check_recording(data: dict[str, Any], text: str, source: str) -> None:
                 f"{where}: recording format version {version} is newer than this simulator's "
                 f"({RECORDING_VERSION}); upgrade the simulator to replay it"
             )
-    validator = jsonschema.Draft202012Validator(recording_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = first_error(data, _fast_validator(), _validator)
     if error is not None:
         parts = list(error.absolute_path)
         raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")

@@ -353,6 +353,12 @@ class Inbound:
         if self._heard.get(session_id, float("-inf")) > started:
             self._check_after(session_id, settings.relay_reconcile_seconds)  # Zendesk spoke meanwhile: not quiet
             return
+        if self.core.sunco.saturated:
+            # The relay's calls to SunCo are queueing: webhooks are late, not lost, and a check's
+            # reads would only lengthen the queue (at 300 busy conversations they were a fifth
+            # of all calls). Checked again once the calls flow freely.
+            self._check_after(session_id, delay)
+            return
         self._checking.add(session_id)
         try:
             live = await self.reconcile(session_id)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
 
 from simulator.config import Settings, private_file
 from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionRecord, SessionState
+from simulator.wal import Checkpointer
 
 DB_FILE = "relay.sqlite3"
 OutboxFlag = Literal["notified", "attempted"]
@@ -236,7 +236,7 @@ class SQLiteStore:
     A commit then only appends to the WAL in the OS page cache (tens of microseconds): handing
     each call to a worker thread cost more in thread hops and GIL hand-offs than the work itself,
     and it was most of the relay's time under load. What does reach the disk, the checkpoint's
-    fsync, runs on a thread of its own (`_Checkpointer`), never on the loop. Durability: a commit
+    fsync, runs on a thread of its own (`Checkpointer`), never on the loop. Durability: a commit
     survives the relay process crashing (what the inbox and outbox are for); a power loss or OS
     crash may undo the last commits, never corrupt the file. A call's statements run without
     awaiting (transactions never interleave, no lock is needed); then it yields once to the loop.
@@ -245,7 +245,7 @@ class SQLiteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
-        self._checkpointer: _Checkpointer | None = None
+        self._checkpointer: Checkpointer | None = None
 
     async def open(self) -> None:
         if self._conn is not None:
@@ -258,7 +258,7 @@ class SQLiteStore:
         conn.executescript(_SCHEMA)
         conn.commit()
         self._conn = conn
-        self._checkpointer = _Checkpointer(self.path)
+        self._checkpointer = Checkpointer(self.path, "relay-sqlite-checkpoint")
 
     async def close(self) -> None:
         conn, checkpointer = self._conn, self._checkpointer
@@ -400,45 +400,6 @@ class SQLiteStore:
     async def outbox_clear(self, session_id: str) -> int:
         cursor = await self._execute("DELETE FROM outbox WHERE session_id = ?", (session_id,))
         return cursor.rowcount
-
-
-class _Checkpointer:
-    """Copies the WAL back into the database file (and fsyncs it) on a thread of its own, after
-    every `EVERY` commits, so the event loop never waits for the disk."""
-
-    EVERY = 500
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._commits = 0
-        self._due = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="relay-sqlite-checkpoint", daemon=True)
-        self._thread.start()
-
-    def committed(self) -> None:
-        self._commits += 1
-        if self._commits % self.EVERY == 0:
-            self._due.set()
-
-    def stop(self) -> None:
-        """Checkpoint what is left and end the thread (blocking: call it off the loop)."""
-        self._stopping = True
-        self._due.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(str(self._path), check_same_thread=False)
-        try:
-            while True:
-                self._due.wait()
-                self._due.clear()
-                # PASSIVE: copies what no reader still needs, never blocks the writer on the loop.
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                if self._stopping:
-                    return
-        finally:
-            conn.close()
 
 
 def open_store(settings: Settings) -> Store:

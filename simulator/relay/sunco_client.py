@@ -144,7 +144,7 @@ class SunCoClient:
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
             max_connections=cap,
-            ssl_context=_ssl_context(),
+            ssl_context=_ssl_context,  # built with the first request over the network
         )
         self._prefix = f"/v2/apps/{settings.zendesk_app_id}"
 
@@ -159,6 +159,11 @@ class SunCoClient:
 
         Only for calls that are safe to repeat (see `post_message` for the one that is not)."""
         return await self._retrying(f"{method} {path}", lambda: self._attempt(method, path, body), max_attempts)
+
+    @property
+    def saturated(self) -> bool:
+        """Every slot is taken and further calls queue: background checks wait for a quieter moment."""
+        return self._slots.locked()
 
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> Reply:
         """One try: the 2xx response, or `SunCoError`."""

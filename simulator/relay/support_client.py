@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
+from simulator.outbound import OutboundClient, Reply, SendError, basic_auth
 from simulator.relay.sunco_client import REQUEST_TIMEOUT_SECONDS, RETRY_AFTER_CAP_SECONDS, backoff_delay
 from simulator.relay.sunco_client import _retry_after as retry_after_seconds
 from simulator.relay.sunco_client import _ssl_context as shared_ssl_context
@@ -29,6 +31,8 @@ from simulator.relay.webhooks import secret_text
 from simulator.trace import Trace
 
 log = logging.getLogger("simulator.relay.support")
+
+_ACCEPT = {"Accept": "application/json"}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -92,14 +96,13 @@ class SupportClient:
         self._slots = asyncio.Semaphore(cap)
         # API token auth: Basic `{email}/token:{api_token}` (Zendesk's own form).
         user = f"{settings.zendesk_api_email.strip()}/token"
-        self._http = httpx.AsyncClient(
+        self._http = OutboundClient(
             base_url=settings.support_url,
-            auth=(user, secret_text(settings.zendesk_api_token)),
+            headers={"Authorization": basic_auth(user, secret_text(settings.zendesk_api_token)), **_ACCEPT},
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
-            limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap),
-            verify=shared_ssl_context(),
-            headers={"Accept": "application/json"},
+            max_connections=cap,
+            ssl_context=shared_ssl_context,  # built with the first request over the network
         )
 
     async def aclose(self) -> None:
@@ -139,7 +142,7 @@ class SupportClient:
 
     async def _get(
         self, path: str, *, params: dict[str, str] | None = None, ticket: int | None = None
-    ) -> httpx.Response:
+    ) -> Reply:
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
                 return await self._attempt(path, params, ticket)
@@ -153,14 +156,14 @@ class SupportClient:
             await self.clock.sleep(delay if delay is not None else backoff_delay(attempt, self.rng))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _attempt(self, path: str, params: dict[str, str] | None, ticket: int | None) -> httpx.Response:
+    async def _attempt(self, path: str, params: dict[str, str] | None, ticket: int | None) -> Reply:
         await self._slots.acquire()  # waiting for a slot is no part of the attempt or its timeout
         started = time.perf_counter()
         try:
-            response = await self._http.get(path, params=params)
-        except httpx.HTTPError as exc:
-            self._traced(path, params, None, started, ticket, error=type(exc).__name__)
-            raise SupportApiError(f"GET {path}: {type(exc).__name__}", None, retryable=True) from None
+            response = await self._http.request("GET", path + ("?" + urlencode(params) if params else ""))
+        except SendError as exc:
+            self._traced(path, params, None, started, ticket, error=exc.name)
+            raise SupportApiError(f"GET {path}: {exc.name}", None, retryable=True) from None
         finally:
             self._slots.release()
         self._traced(path, params, response, started, ticket)
@@ -178,7 +181,7 @@ class SupportClient:
         self,
         path: str,
         params: dict[str, str] | None,
-        response: httpx.Response | None,
+        response: Reply | None,
         started: float,
         ticket: int | None,
         *,
@@ -193,7 +196,7 @@ class SupportClient:
             except ValueError:
                 answer = response.text[:500]
         status = None if response is None else response.status_code
-        shown = path + ("?" + str(httpx.QueryParams(params)) if params else "")
+        shown = path + ("?" + urlencode(params) if params else "")
         self.trace.record(
             "support.call",
             f"GET {shown} " + (str(status) if status is not None else error or "no answer"),
@@ -204,8 +207,8 @@ class SupportClient:
         )
 
 
-def _parse(model: type[M], response: httpx.Response) -> M:
+def _parse(model: type[M], response: Reply) -> M:
     try:
         return model.model_validate(response.json())
     except (ValueError, ValidationError) as exc:
-        raise SupportApiError(f"GET {response.request.url.path}: unexpected body: {exc}") from None
+        raise SupportApiError(f"GET {response.path}: unexpected body: {exc}") from None

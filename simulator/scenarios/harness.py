@@ -11,8 +11,10 @@ async with Harness(agent_file="agents/demo.py") as sim:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import inspect
+import shutil
 import ssl
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,10 +26,11 @@ import httpx
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from simulator.app import SimulatorApp
-from simulator.clock import VirtualClock, settle
+from simulator.clock import VirtualClock
 from simulator.config import Settings, load_settings
 from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
 from simulator.scenarios.crash import crash_after_saving_ended, crash_relay
+from simulator.scenarios.quiet import quiesce
 from simulator.server import running_server
 
 # Real seconds an expectation may wait for in-flight I/O: at most REAL_TIMEOUT in all, and
@@ -79,12 +82,7 @@ class Harness:
         return self
 
     async def _start(self) -> None:
-        state = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="handoff-sim-"))
-        settings = self._settings or load_settings(
-            {"sim_state_dir": Path(state), "relay_store": "memory", "sim_ephemeral": True, **self._overrides},
-            environ={},
-            persist_generated=False,
-        )
+        settings = self._settings or self._fresh_settings()
         if self.mode == "socket":
             self.sim = await self._stack.enter_async_context(
                 running_server(
@@ -104,6 +102,19 @@ class Harness:
                     transport=ASGIWebSocketTransport(app=self.sim.app), base_url="http://sim", timeout=REAL_TIMEOUT
                 )
             )
+
+    def _fresh_settings(self) -> Settings:
+        settings = load_settings(
+            {"sim_state_dir": _scratch_dir(), "relay_store": "memory", "sim_ephemeral": True, **self._overrides},
+            environ={},
+            persist_generated=False,
+        )
+        # A state folder of its own only for a run that writes one (an SQLite store, durable state):
+        # in memory nothing does, and making and removing a folder cost each run milliseconds of disk.
+        if "sim_state_dir" not in self._overrides and not (settings.sim_ephemeral and settings.relay_store == "memory"):
+            state = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="handoff-sim-"))
+            settings = settings.model_copy(update={"sim_state_dir": Path(state)})
+        return settings
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -144,27 +155,38 @@ class Harness:
 
     # Time and waiting
     async def advance(self, seconds: float) -> None:
-        """Move virtual time on; timers and backoffs due inside the window fire."""
-        await self.clock.advance(seconds)
-        await self._let_io_run()
+        """Move virtual time on; timers and backoffs due inside the window fire, one after another,
+        each once what the one before set off has finished (over sockets too)."""
+        remaining = max(0.0, seconds)
+        while True:
+            await self._idle()
+            due = self.clock.next_deadline()
+            if due is None or due > remaining:
+                await self.clock.advance(remaining)
+                break
+            await self.clock.advance(due)
+            remaining -= due
+        await self._idle()
 
-    async def _let_io_run(self) -> None:
-        await settle()
-        if self.mode == "socket":
-            await _loop_quiet()
+    async def _idle(self) -> None:
+        """Wait until nothing is in flight: no task ready to run and, over sockets, no request or
+        answer still on its way between two connections (see `simulator.scenarios.quiet`)."""
+        await quiesce(sockets=self.mode == "socket")
 
     async def eventually(self, check: Check, *, within: float = 0.0) -> bool:
         """True once `check` passes, moving virtual time on up to `within` seconds while waiting.
 
-        In-flight I/O gets up to REAL_TIMEOUT real seconds; virtual time moves only when nothing
-        is left to do at the current instant, so "within 5 s" means 5 s of the simulator's time.
+        Virtual time moves only when the simulator is idle (nothing in flight, nothing ready), and
+        then straight to the next timer: so "within 5 s" means 5 s of the simulator's time however
+        slow the machine is, and waiting for I/O spends none of it. Real time bounds the wait only
+        as a safety net: REAL_TIMEOUT in all, REAL_GRACE once the virtual time is spent.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + REAL_TIMEOUT
         grace_until: float | None = None
         budget = within
-        idle_polls = 0
         while True:
+            await self._idle()
             await self._refresh_sms()
             if await _call(check):
                 return True
@@ -173,17 +195,14 @@ class Harness:
                 grace_until = now + REAL_GRACE
             if now > deadline or (grace_until is not None and now > grace_until):
                 return False
-            idle_polls += 1
-            # Let real I/O settle a few rounds before spending virtual time, then jump straight to
-            # the next timer (a retry backoff, a timeout) rather than ticking through idle time.
-            if budget > 0 and idle_polls >= 3:
+            if budget > 0:
+                # Everything in flight had finished when we looked: only time can help now. Jump to
+                # the next timer (a retry backoff, a timeout) rather than ticking through idle time.
                 next_timer = self.clock.next_deadline()
                 step = budget if next_timer is None else min(budget, max(next_timer, MIN_VIRTUAL_STEP))
                 budget -= step
-                idle_polls = 0
                 await self.clock.advance(step)
-            await self._let_io_run()
-            if budget <= 0:
+            else:
                 await asyncio.sleep(0.002)  # only real time can help now: poll gently, don't spin
 
     async def _refresh_sms(self) -> None:
@@ -271,20 +290,17 @@ class Harness:
         return items
 
 
-async def _loop_quiet(max_rounds: int = 500) -> None:
-    """Yield until two loop iterations in a row find nothing else to run. Both ends of every
-    loopback socket live in this loop and loopback data is readable as soon as it is sent, so
-    in-flight I/O is then handled: no fixed sleep, and no waiting once everything is done."""
-    ready = getattr(asyncio.get_running_loop(), "_ready", None)  # CPython's run queue
-    if ready is None:  # another loop implementation: fall back to a short real wait
-        await asyncio.sleep(0.005)
-        return
-    quiet = 0
-    for _ in range(max_rounds):
-        await asyncio.sleep(0)
-        quiet = quiet + 1 if not ready else 0
-        if quiet >= 2:
-            return
+_SCRATCH: Path | None = None
+
+
+def _scratch_dir() -> Path:
+    """One empty folder per process for the state folder setting of in-memory runs (nothing writes
+    to it); removed when the process ends."""
+    global _SCRATCH
+    if _SCRATCH is None:
+        _SCRATCH = Path(tempfile.mkdtemp(prefix="handoff-sim-"))
+        atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+    return _SCRATCH
 
 
 _SSL_CONTEXT: ssl.SSLContext | None = None

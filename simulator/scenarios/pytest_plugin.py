@@ -53,7 +53,7 @@ class ScenarioFile(pytest.File):
 class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         transport = self.config.getoption("--scenario-transport")
-        result = asyncio.run(run_file(self.path, transport=transport))
+        result = asyncio.run(run_file(self.path, transport=transport, trace=False))
         if not result.passed:
             folder = self.config.getoption("--write-actual")
             extra = f"\nactual run written to {write_actual(result, folder)}" if folder else ""

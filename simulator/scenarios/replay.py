@@ -40,7 +40,7 @@ async def replay(
         print(f"[{index}/{len(files)}] {path.name} ...", end=" ", file=out, flush=True)
         with _captured_logs() as logs:
             try:
-                result = await run_file(path, transport=transport, loose=loose)
+                result = await run_file(path, transport=transport, loose=loose, trace=False)
             except ScenarioFileError as exc:
                 result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
         results.append(result)

@@ -369,11 +369,16 @@ async def run_scenario(
     transport: Literal["asgi", "socket"] = "asgi",
     loose: bool = False,
     on_step: StepHook | None = None,
+    trace: bool = True,
 ) -> ScenarioResult:
     """Run one scenario on a fresh simulator; never raises for a scenario failure (see the result).
 
-    A recording's exchanges are checked too, unless `loose`."""
+    A recording's exchanges are checked too, unless `loose`. `trace=False` runs the simulator with
+    its trace off (nothing a scenario checks reads it) unless the scenario is a recording or sets
+    the trace up itself."""
     overrides = dict(scenario.settings)
+    if not trace and scenario.recording is None and not {"sim_trace_size", "sim_trace_file"} & set(overrides):
+        overrides["sim_trace_size"] = 0
     agent_file = None
     if scenario.agent_file:
         agent_file = (base_dir or Path.cwd()) / scenario.agent_file
@@ -409,12 +414,15 @@ async def run_scenario(
 
 
 async def run_file(
-    path: Path, *, transport: Literal["asgi", "socket"] = "asgi", loose: bool = False
+    path: Path, *, transport: Literal["asgi", "socket"] = "asgi", loose: bool = False, trace: bool = True
 ) -> ScenarioResult:
-    """Load, validate and run one scenario file (raises ScenarioFileError if it is invalid)."""
+    """Load, validate and run one scenario file (raises ScenarioFileError if it is invalid).
+
+    `trace=False` (replay, the pytest plugin: runs nobody watches) turns the simulator's trace off
+    unless the file is a recording: recording every boundary crossing was a tenth of a run's time."""
     scenario, text = read_scenario(path)
     return await run_scenario(
-        scenario, source=str(path), text=text, base_dir=path.parent, transport=transport, loose=loose
+        scenario, source=str(path), text=text, base_dir=path.parent, transport=transport, loose=loose, trace=trace
     )
 
 

@@ -41,7 +41,9 @@ def _shared_faker() -> Faker:
     # Sharing is safe: each draw re-seeds it and runs without awaiting.
     from faker import Faker  # imported here: ~90 ms at start-up that only fake identities need
 
-    return Faker()
+    # Names only: the person provider alone draws the same names from the same seed as a full Faker,
+    # without building its twenty-odd other providers.
+    return Faker(providers=["faker.providers.person"])
 
 
 class Dialog:

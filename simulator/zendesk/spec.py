@@ -8,19 +8,16 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import best_match
-
 from simulator.zendesk.errors import SuncoError
 
-if TYPE_CHECKING:  # imported on the first check, off the start-up path
+if TYPE_CHECKING:  # imported on the first check, off the start-up path (jsonschema: tens of milliseconds)
+    import jsonschema
     import jsonschema_rs
 
 BUNDLE = Path(__file__).with_name("sunco-v2.schema.json")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 
-FORMATS = jsonschema.FormatChecker(formats=())
 # Channel credentials: SunCo never shows them back on an integration.
 CHANNEL_SECRET_FIELDS = frozenset(
     {
@@ -48,14 +45,23 @@ SECRET_NAMES = CHANNEL_SECRET_FIELDS | {
 }
 
 
-@FORMATS.checks("email")
 def _is_email(value: object) -> bool:
     return not isinstance(value, str) or bool(_EMAIL.match(value))
 
 
-@FORMATS.checks("uri")
 def _is_uri(value: object) -> bool:
     return not isinstance(value, str) or bool(_URI.match(value))
+
+
+@cache
+def _formats() -> jsonschema.FormatChecker:
+    """The formats SunCo's schemas use that we check: email and uri."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("email")(_is_email)
+    checker.checks("uri")(_is_uri)
+    return checker
 
 
 @cache
@@ -67,8 +73,10 @@ def bundle() -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(
-        {"$ref": f"#/$defs/{name}", "$defs": bundle()["$defs"]}, format_checker=FORMATS
+        {"$ref": f"#/$defs/{name}", "$defs": bundle()["$defs"]}, format_checker=_formats()
     )
 
 
@@ -106,6 +114,8 @@ def errors(name: str, value: Any) -> list[str]:
     found = list(_validator(name).iter_errors(value))
     if not found:
         return []
+    from jsonschema.exceptions import best_match
+
     first = best_match(found)
     ordered = [first, *(e for e in found if e is not first)]
     return [_line(e) for e in ordered]

@@ -197,7 +197,7 @@ class Deliverer:
             transport=self.transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
             max_connections=HTTP_CONNECTIONS,
-            ssl_context=_ssl_context(),
+            ssl_context=_ssl_context,  # built with the first request over the network
         )
         self._running = True
         for key in self._lanes:
@@ -380,14 +380,12 @@ class Deliverer:
     def _gather(self, first: Delivery, lane: _Lane, batch: list[Delivery], borrowed: list[_Lane], size: int) -> None:
         """Add the next deliveries for the same webhook, oldest first, from this key and any idle key
         (a key already sending is skipped, so its order holds)."""
+        # The lanes that may lend, found once: walking every lane for each event made a batch cost
+        # O(conversations) per event. Nothing is queued or freed while this (synchronous) loop runs.
+        others = (o for o in self._lanes.values() if o is not lane and o.pending and (o in borrowed or not o.busy))
+        lenders = [lane, *others]
         while len(batch) < size:
-            heads = [
-                other
-                for other in [lane, *self._lanes.values()]
-                if other.pending
-                and _same_hook(other.pending[0], first)
-                and (other is lane or other in borrowed or not other.busy)
-            ]
+            heads = [other for other in lenders if other.pending and _same_hook(other.pending[0], first)]
             if not heads:
                 return
             oldest = min(heads, key=lambda other: other.pending[0].seq)

@@ -53,6 +53,9 @@ class FakeSunCo:
     conversations: dict[str, str] = field(default_factory=dict)  # id -> user id
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # conversation -> messages
     failures: list[Failure] = field(default_factory=list)
+    # GET /conversations/{id} answered (who has control) instead of 404, so the relay's checks of a
+    # quiet session read its messages too (off by default: other tests count those reads).
+    answers_conversation_reads: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -146,6 +149,20 @@ class FakeSunCo:
                     return self._answer(record, 400, {"errors": [{"code": "bad_request", "title": "unknown cursor"}]})
                 return self._answer(record, 200, {"messages": messages[ids.index(m.group(2)) + 1 :][:100], "meta": {}})
             return self._answer(record, 200, {"messages": messages[-100:], "meta": {}})
+        if self.answers_conversation_reads and method == "GET" and (m := re.fullmatch(r"/conversations/([^/]+)", path)):
+            if m.group(1) not in self.conversations:
+                return self._answer(record, 404, {"errors": [{"code": "not_found"}]})
+            control = [
+                r.path
+                for r in self.requests
+                if r.path.startswith(f"/conversations/{m.group(1)}/")
+                and r.path.endswith(("/passControl", "/releaseControl"))
+                and 200 <= r.status < 300
+            ]
+            with_agents = bool(control) and control[-1].endswith("/passControl")
+            active = {"name": "zd-agentWorkspace"} if with_agents else None
+            conversation = {"id": m.group(1), "type": "personal", "activeSwitchboardIntegration": active}
+            return self._answer(record, 200, {"conversation": conversation})
         m = re.fullmatch(r"/conversations/([^/]+)/(messages|activity|passControl|releaseControl)", path)
         if method == "POST" and m:
             conversation, action = m.groups()
