@@ -127,6 +127,10 @@ class Inbound:
         self._heard: dict[str, float] = {}
         self._checkers: dict[str, asyncio.Task[None]] = {}
         self._sleeping: set[str] = set()
+        # The checks' budget: when the next may run, who waits for a turn, and the task that deals them.
+        self._next_check = float("-inf")
+        self._turns: deque[asyncio.Future[None]] = deque()
+        self._dealer: asyncio.Task[None] | None = None
         self._active = False
         # Set when the relay may read tickets (Support API credentials configured).
         self.support: SupportClient | None = None
@@ -356,6 +360,7 @@ class Inbound:
             self._sleeping.add(session_id)
             try:
                 await clock.sleep(delay)
+                await self._check_slot()
             finally:
                 self._sleeping.discard(session_id)
             if self._heard.get(session_id, float("-inf")) > started:
@@ -374,6 +379,34 @@ class Inbound:
         # The session is over: forget what was kept for it (the store keeps the marks).
         for table in (self._shown, self._through, self._heard, self._sync_locks):
             table.pop(session_id, None)
+
+    async def _check_slot(self) -> None:
+        """Wait for this check's turn: checks of all sessions together stay within
+        RELAY_RECONCILE_PER_SECOND, first come first served. A session waits for one turn at most,
+        and one that stops waiting (its user spoke: it starts over) gives its turn to the next."""
+        clock = self.core.clock
+        if not self._turns and clock.monotonic() >= self._next_check:
+            self._next_check = clock.monotonic() + 1.0 / self.core.settings.relay_reconcile_per_second
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._turns.append(turn)
+        if self._dealer is None or self._dealer.done():
+            self._dealer = self.core.spawn(self._deal_turns(), "relay-reconcile-turns")
+            if self._dealer is None:  # stopping: no more checks
+                raise asyncio.CancelledError
+        await turn
+
+    async def _deal_turns(self) -> None:
+        clock = self.core.clock
+        while self._turns:
+            wait = self._next_check - clock.monotonic()
+            if wait > 0:
+                await clock.sleep(wait)
+                continue
+            turn = self._turns.popleft()
+            if not turn.done():  # a cancelled waiter takes no turn
+                turn.set_result(None)
+                self._next_check = clock.monotonic() + 1.0 / self.core.settings.relay_reconcile_per_second
 
     async def reconcile(self, session_id: str) -> bool:
         """Catch up with SunCo: missed agent messages, and control handed back (the ticket closed with
