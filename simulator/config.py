@@ -105,6 +105,10 @@ class Settings(BaseModel):
     # control returned on ticket close); the check interval doubles while it stays quiet, up to the max.
     relay_reconcile_seconds: float = Field(5.0, gt=0)
     relay_reconcile_max_seconds: float = Field(300.0, gt=0)
+    # Those checks, across all sessions, at most this many per second (the rest wait their turn):
+    # they guard against lost webhooks, so at a thousand live conversations they must not cost more
+    # than the conversations themselves (nor Zendesk's rate limits).
+    relay_reconcile_per_second: float = Field(10.0, gt=0)
     # While waiting for an agent, the user hears HANDOFF_QUEUE_STATUS this often.
     relay_queue_status_seconds: float = Field(60.0, gt=0)
     # Processed webhook event ids are kept this long (past SunCo's and Zendesk's redelivery horizon).

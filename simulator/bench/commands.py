@@ -43,6 +43,9 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     bench.add_argument("--idle", type=int, help="idle handed-off conversations for the memory figure (default N)")
     bench.add_argument("--ramp", type=float, help="seconds over which the handoffs start (default 1)")
     bench.add_argument(
+        "--think", type=float, metavar="S", help="the paced run's seconds of thinking before each message (default 20)"
+    )
+    bench.add_argument(
         "--clients-in-process",
         action="store_true",
         help="run the load's clients and the bare chain's senders in the bench's process (default: a child process)",

@@ -53,6 +53,8 @@ class BenchResult(BaseModel):
     cores: int
     ratio_user_to_agent_same_client: float | None = None
     ratio_agent_to_user_same_client: float | None = None
+    # The same conversations, paced (users think before each message): latency without a backlog.
+    p99_agent_to_user_paced_ms: float | None = None
 
     date: str
     machine: str
@@ -63,6 +65,7 @@ class BenchResult(BaseModel):
     baseline: dict[str, HopFigures]
     paths: dict[str, PathFigures]
     load: dict[str, list[LoadResult]]
+    paced: LoadResult | None = None
     memory_per_bare_socket_kb: float | None
     memory_beyond_bare_socket_kb: float | None
     idle_conversations: int
@@ -224,6 +227,22 @@ def bench_table(result: BenchResult) -> str:
                 "",
                 "p99 < 1 s",
             )
+    if (paced := result.paced) is not None:
+        what = (
+            f"load paced ({paced.think_seconds:g} s thinking), {paced.conversations} conv × {paced.messages_each_way}"
+        )
+        row(
+            f"{what}: agent→user p50 / p99",
+            f"{_fmt(paced.p50_agent_to_user_ms, ' ms')} / {_fmt(paced.p99_agent_to_user_ms, ' ms')}",
+            "",
+            "",
+            "p99 < 1 s",
+        )
+        row(
+            f"{what}: user→agent p50 / p99; lost / reordered / duplicated",
+            f"{_fmt(paced.p50_user_to_agent_ms, ' ms')} / {_fmt(paced.p99_user_to_agent_ms, ' ms')}; "
+            f"{paced.messages_lost} / {paced.messages_reordered} / {paced.messages_duplicated}",
+        )
     row(
         f"memory per idle handed-off conversation ({result.idle_conversations})",
         _fmt(result.memory_per_idle_conversation_kb, " KB"),

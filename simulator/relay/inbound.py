@@ -126,6 +126,11 @@ class Inbound:
         # clock.monotonic() of the last event heard per session, and the sessions being checked now.
         self._heard: dict[str, float] = {}
         self._checking: set[str] = set()
+        self._awaiting_turn: dict[str, asyncio.Task[None]] = {}  # checks waiting for their turn
+        # The checks' budget: when the next may run, who waits for a turn, and the task that deals them.
+        self._next_check = float("-inf")
+        self._turns: deque[asyncio.Future[None]] = deque()
+        self._dealer: asyncio.Task[None] | None = None
         self._active = False
         # Set when the relay may read tickets (Support API credentials configured).
         self.support: SupportClient | None = None
@@ -136,6 +141,7 @@ class Inbound:
         self._workers.clear()
         self._queued.clear()
         self._checking.clear()
+        self._awaiting_turn.clear()
         for table in (self._shown, self._through, self._heard, self._sync_locks):
             table.clear()
         self._active = False
@@ -339,6 +345,11 @@ class Inbound:
         """Check the live session against SunCo whenever it goes quiet (`soon`: restart the quiet clock)."""
         if session_id in self._checking:
             return  # never halfway through a check: it sets the next one itself
+        waiting = self._awaiting_turn.get(session_id)
+        if waiting is not None:
+            if not soon:
+                return
+            waiting.cancel()  # waiting for its turn: it gives the turn up and starts over
         if soon or not self.handoffs.timers.pending(f"reconcile:{session_id}"):
             self._check_after(session_id, self.core.settings.relay_reconcile_seconds)
 
@@ -350,17 +361,25 @@ class Inbound:
 
     async def _check_when_quiet(self, session_id: str, started: float, delay: float) -> None:
         settings = self.core.settings
-        if self._heard.get(session_id, float("-inf")) > started:
-            self._check_after(session_id, settings.relay_reconcile_seconds)  # Zendesk spoke meanwhile: not quiet
-            return
-        if self.core.sunco.saturated:
-            # The relay's calls to SunCo are queueing: webhooks are late, not lost, and a check's
-            # reads would only lengthen the queue (at 300 busy conversations they were a fifth
-            # of all calls). Checked again once the calls flow freely.
-            self._check_after(session_id, delay)
-            return
-        self._checking.add(session_id)
+        task = asyncio.current_task()
+        assert task is not None
+        self._awaiting_turn[session_id] = task
         try:
+            await self._check_slot()
+        finally:
+            if self._awaiting_turn.get(session_id) is task:
+                del self._awaiting_turn[session_id]
+        self._checking.add(session_id)  # from here on `watch` leaves it be: this check sets the next
+        try:
+            if self._heard.get(session_id, float("-inf")) > started:
+                self._check_after(session_id, settings.relay_reconcile_seconds)  # Zendesk spoke meanwhile: not quiet
+                return
+            if self.core.sunco.saturated:
+                # The relay's calls to SunCo are queueing: webhooks are late, not lost, and a check's
+                # reads would only lengthen the queue (at 300 busy conversations they were a fifth
+                # of all calls). Checked again once the calls flow freely.
+                self._check_after(session_id, delay)
+                return
             live = await self.reconcile(session_id)
         finally:
             self._checking.discard(session_id)
@@ -370,6 +389,34 @@ class Inbound:
         # The session is over: forget what was kept for it (the store keeps the marks).
         for table in (self._shown, self._through, self._heard, self._sync_locks):
             table.pop(session_id, None)
+
+    async def _check_slot(self) -> None:
+        """Wait for this check's turn: checks of all sessions together stay within
+        RELAY_RECONCILE_PER_SECOND, first come first served. A session waits for one turn at most,
+        and one that stops waiting (its user spoke: it starts over) gives its turn to the next."""
+        clock = self.core.clock
+        if not self._turns and clock.monotonic() >= self._next_check:
+            self._next_check = clock.monotonic() + 1.0 / self.core.settings.relay_reconcile_per_second
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._turns.append(turn)
+        if self._dealer is None or self._dealer.done():
+            self._dealer = self.core.spawn(self._deal_turns(), "relay-reconcile-turns")
+            if self._dealer is None:  # stopping: no more checks
+                raise asyncio.CancelledError
+        await turn
+
+    async def _deal_turns(self) -> None:
+        clock = self.core.clock
+        while self._turns:
+            wait = self._next_check - clock.monotonic()
+            if wait > 0:
+                await clock.sleep(wait)
+                continue
+            turn = self._turns.popleft()
+            if not turn.done():  # a cancelled waiter takes no turn
+                turn.set_result(None)
+                self._next_check = clock.monotonic() + 1.0 / self.core.settings.relay_reconcile_per_second
 
     async def reconcile(self, session_id: str) -> bool:
         """Catch up with SunCo: missed agent messages, and control handed back (the ticket closed with

@@ -62,6 +62,10 @@ def test_quick_bench_relays_every_message_once_in_order(quick: tuple[dict[str, o
             assert run["handoffs_completed"] == run["conversations"] == result["conversations"]
             assert run["messages_delivered"] == run["messages_sent"] > 0
             assert run["errors"] == []
+    paced = result["paced"]
+    assert isinstance(paced, dict) and paced["think_seconds"] > 0 and paced["errors"] == []
+    assert paced["messages_delivered"] == paced["messages_sent"] > 0
+    assert result["p99_agent_to_user_paced_ms"] == paced["p99_agent_to_user_ms"]
 
 
 def test_quick_bench_draws_the_latency_plot(quick: tuple[dict[str, object], Path]) -> None:
