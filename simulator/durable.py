@@ -85,26 +85,47 @@ class DurableDict(dict[K, V], Generic[K, V]):
     def __init__(self, initial: dict[K, V] | None = None) -> None:
         super().__init__(initial or {})
         self.touched: set[K] = set(self)
-        # Set when bound to a state file: reads an entry `evict` let go of back in on first use.
+        # Set when bound to a state file: reads an entry `evict` let go of back in on first use,
+        # and `reader` lists every entry the file holds (for listings that include evicted ones).
         self.loader: Callable[[K], V | None] | None = None
+        self.reader: Callable[[], Iterator[tuple[K, V]]] | None = None
+        # Entries on their way out of memory: `leaving` since the last commit, `waiting` since the
+        # one before. An entry goes at the second commit after `evict` unless used in between, so a
+        # request still holding it across another request's commit keeps the same object.
         self.leaving: set[K] = set()
+        self.waiting: set[K] = set()
         # Keys that left memory (and are in the file): only these are worth a look in the file.
         self.away: set[K] = set()
 
     def evict(self, key: K) -> None:
-        """Let the entry leave memory after the next commit (it stays in the state file, and comes
-        back when used by key). Without a state file the entry stays."""
+        """Let the entry leave memory after the commits that follow (it stays in the state file, and
+        comes back when used by key, then leaves again). Without a state file the entry stays."""
         if self.loader is not None:
             self.leaving.add(key)
 
+    def keep(self, key: K) -> None:
+        """Keep the entry in memory again (e.g. a finished conversation that came back to life)."""
+        self.leaving.discard(key)
+        self.waiting.discard(key)
+
+    def every(self) -> dict[K, V]:
+        """Every entry, also those that left memory (read from the state file, not kept): for listings."""
+        found = dict(super().items())
+        if self.reader is not None:
+            for key, value in self.reader():
+                found.setdefault(key, value)
+        return found
+
     def _load(self, key: K) -> V | None:
-        """An entry that left memory, from the state file: kept again unless only read (GET)."""
+        """An entry that left memory, from the state file: kept again unless only read (GET), and
+        then on its way out again (only entries of finished conversations leave memory)."""
         if self.loader is None or key not in self.away or super().__contains__(key):
             return None
         value = self.loader(key)
         if value is not None and not _reading.get():
             super().__setitem__(key, value)
             self.away.discard(key)
+            self.leaving.add(key)
         return value
 
     # Every way a value leaves or enters the dict notes its key.
@@ -187,6 +208,10 @@ class DurableDict(dict[K, V], Generic[K, V]):
         """The values, without noting them: for loops that only read."""
         return iter(super().values())
 
+    def scan_items(self) -> Iterator[tuple[K, V]]:
+        """The entries, without noting them: for loops that only read."""
+        return iter(super().items())
+
     def peek(self, key: K, default: Any = None) -> Any:
         """An entry, without noting it (nor keeping one that had left memory): for lookups that only read."""
         if super().__contains__(key):
@@ -229,14 +254,30 @@ def _type_hints(owner_type: type) -> dict[str, Any]:
 
 
 def evict(data: dict[K, V], key: K) -> None:
-    """Let a (maybe durable) dict's entry leave memory after the next commit (see `DurableDict.evict`)."""
+    """Let a (maybe durable) dict's entry leave memory after the next commits (see `DurableDict.evict`)."""
     if isinstance(data, DurableDict):
         data.evict(key)
+
+
+def keep(data: dict[K, V], key: K) -> None:
+    """Keep a (maybe durable) dict's entry in memory again (see `DurableDict.keep`)."""
+    if isinstance(data, DurableDict):
+        data.keep(key)
+
+
+def every(data: dict[K, V]) -> dict[K, V]:
+    """Every entry of a (maybe durable) dict, also those that left memory: for listings (see `DurableDict.every`)."""
+    return data.every() if isinstance(data, DurableDict) else dict(data)
 
 
 def scan(data: dict[K, V]) -> Iterator[V]:
     """Iterate a (maybe durable) dict's values without noting them: for loops that only read."""
     return data.scan() if isinstance(data, DurableDict) else iter(data.values())
+
+
+def scan_items(data: dict[K, V]) -> Iterator[tuple[K, V]]:
+    """Iterate a (maybe durable) dict's entries without noting them: for loops that only read."""
+    return data.scan_items() if isinstance(data, DurableDict) else iter(data.items())
 
 
 def peek(data: dict[K, V], key: K, default: Any = None) -> Any:
@@ -263,6 +304,7 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
+        self.used: set[Any] = set()  # the keys used since the commit before the last one
         # With immutable list items (the value, or its `growing` attribute): the list's items are
         # rows of `list_items`, one per position, and the entry's own row holds the rest (`[]` for a
         # plain list). `items` is each key's items as last written, to find the new ones by identity.
@@ -271,18 +313,22 @@ class _Collection:
         self.items: dict[Any, list[Any]] = {}
 
     def evict(self) -> None:
-        """After a commit: entries marked to leave memory go (unless changed since)."""
-        leaving, self.data.leaving = self.data.leaving, set()
-        for key in leaving:
-            if key in self.written and key not in self.data.touched and dict.__contains__(self.data, key):
-                dict.__delitem__(self.data, key)
-                self.data.away.add(key)
+        """After a commit: entries marked to leave memory at the commit before go, unless used since."""
+        data = self.data
+        waiting, data.waiting, data.leaving = data.waiting, data.leaving, set()
+        for key in waiting:
+            if key in self.written and key not in self.used and dict.__contains__(data, key):
+                dict.__delitem__(data, key)
+                data.away.add(key)
                 self.items.pop(key, None)
+            elif key in self.used:
+                data.waiting.add(key)  # in use: it goes once a commit passes without it being used
 
     def changes(self) -> list[tuple[str, tuple[Any, ...]]]:
         """The statements that write every entry noted since the last commit that changed."""
         out: list[tuple[str, tuple[Any, ...]]] = []
         touched, self.data.touched = self.data.touched, set()
+        self.used = touched
         for key in touched:
             if dict.__contains__(self.data, key):
                 value = dict.__getitem__(self.data, key)
@@ -455,6 +501,7 @@ class StateDB:
             self._attach_items(collection, None)
         if self._db is not None:
             data.loader = lambda key: self._load_one(collection, key)
+            data.reader = lambda: self._read_all(collection)
         for key, value in rows:
             collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
         collection.data.touched -= set(collection.written)
@@ -471,7 +518,11 @@ class StateDB:
         self._parts.append(single)
         return [name] if rows else []
 
-    def _load_one(self, collection: _Collection, key: Any) -> Any:
+    def _load_one(self, collection: _Collection, key: Any, *, keep: bool | None = None) -> Any:
+        """One entry from the file (None when it has none); `keep` False (default: unless a GET
+        runs) for a copy that will not be kept in memory."""
+        if keep is None:
+            keep = not _reading.get()
         if self._db is None:
             return None
         text = collection.key.dump_json(key).decode()
@@ -482,8 +533,29 @@ class StateDB:
             return None
         value = collection.adapter.validate_json(row[0])
         if collection.item is not None:
+            known = collection.items.get(key)
             self._attach_items(collection, {key: value})
+            if not keep:  # a read-only copy: what the file is known to hold stays as it was
+                if known is None:
+                    collection.items.pop(key, None)
+                else:
+                    collection.items[key] = known
         return value
+
+    def _read_all(self, collection: _Collection) -> Iterator[tuple[Any, Any]]:
+        """Every entry of a collection that is only in the file (not in memory), oldest first, each
+        read as `_load_one` reads it (a read-only copy)."""
+        if self._db is None:
+            return
+        rows = self._db.execute(
+            "SELECT key FROM items WHERE collection = ? ORDER BY rowid", (collection.name,)
+        ).fetchall()
+        for (raw_key,) in rows:
+            key = collection.key.validate_json(raw_key)
+            if not dict.__contains__(collection.data, key):
+                value = self._load_one(collection, key, keep=False)
+                if value is not None:
+                    yield key, value
 
     def _attach_items(self, collection: _Collection, only: dict[Any, Any] | None) -> None:
         """Put each entry's list items (rows of `list_items`) back into its list, in order; `only`:

@@ -53,8 +53,9 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     bench.add_argument("--stores", type=_stores, default=["sqlite", "memory"], help="stores to measure (sqlite,memory)")
     bench.add_argument(
         "--only",
-        choices=["latency"],
-        help="run one part: latency = the bare chain and the relay's paths, one message at a time (about a minute)",
+        choices=["latency", "memory"],
+        help="run one part: latency = the bare chain and the relay's paths, one message at a time (about a minute); "
+        "memory = idle handed-off conversations against bare sockets (size with --idle)",
     )
     common(bench)
     bench.set_defaults(run=cmd_bench)

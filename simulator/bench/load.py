@@ -35,6 +35,7 @@ CONNECT_CONCURRENCY = 50  # the server's listen backlog is 128: don't knock on i
 # The widget allows 120 sessions a minute per access token and 120 access tokens a minute per
 # connector token: a new access token every 100 users stays inside both.
 USERS_PER_ACCESS_TOKEN = 100
+USERS_PER_CLIENT = 100  # end users sharing one HTTP client (and its connection pool)
 # The agent side's requests in flight at once. More only lengthens httpcore's pool bookkeeping, which
 # walks every connection for every queued request; the rest wait on a semaphore.
 AGENT_CONNECTIONS = 16
@@ -129,20 +130,33 @@ class Progress:
 
 
 class LoadUser(EndUser):
-    """An end user that timestamps what it receives (every copy, before the actor's deduplication)."""
+    """An end user that timestamps what it receives (every copy, before the actor's deduplication).
+
+    It keeps only what the load reads (the event types seen, agent texts with their arrival times),
+    not every event as the scenario actor does: its memory counts in the bench's memory figure.
+    """
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings, name: str, index: int) -> None:
         super().__init__(client, settings, name)
         self.index = index
         self.changed = asyncio.Event()
         self.agent_texts: list[tuple[str, float]] = []
+        self.kinds: set[str] = set()
         self.ticket_id: int | None = None
         self.email = ""
 
     def _take(self, event: dict[str, Any]) -> None:
-        if event.get("type") == AGENT_MESSAGE:
+        kind = event.get("type")
+        if kind == "EVENT_TYPE_EVENT_BATCH":
+            for inner in (event.get("payload") or {}).get("events", []):
+                self._take(inner)
+            return
+        if kind == AGENT_MESSAGE:
             self.agent_texts.append((event_text(event), time.perf_counter()))
-        super()._take(event)
+        if isinstance(kind, str):
+            self.kinds.add(kind)
+        if isinstance(event.get("sequence"), int):
+            self._last_sequence = max(self._last_sequence, event["sequence"])
         self.changed.set()
 
     async def open_session(self, access_token: str, profile: dict[str, str]) -> None:
@@ -159,7 +173,7 @@ class LoadUser(EndUser):
         await self._open(cursor=0)
 
     def saw(self, event_type: str) -> bool:
-        return any(event.get("type") == event_type for event in self.seen)
+        return event_type in self.kinds
 
     async def until(self, check: Callable[[], bool], deadline: float) -> bool:
         """Wait until `check()` holds or the perf_counter deadline passes."""
@@ -254,12 +268,20 @@ async def run_load(
     unlimited = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     timeout = httpx.Timeout(30.0, pool=None)  # waiting for a pooled connection is queueing, not failing
     async with (
-        httpx.AsyncClient(base_url=base_url, limits=unlimited, timeout=timeout) as users_http,
+        contextlib.AsyncExitStack() as clients,
         httpx.AsyncClient(
             base_url=base_url, transport=CappedTransport(AGENT_CONNECTIONS), timeout=timeout
         ) as agent_http,
     ):
-        users = [LoadUser(users_http, settings, f"load-{i}", i) for i in range(conversations)]
+        # A client per USERS_PER_CLIENT users: each WebSocket stays a connection of its client's pool,
+        # and httpcore walks every connection of a pool for every request (at 5,000 users in one
+        # pool, opening the sessions slowed to a few a second).
+        shared = [
+            await clients.enter_async_context(httpx.AsyncClient(base_url=base_url, limits=unlimited, timeout=timeout))
+            for _ in range(max(1, -(-conversations // USERS_PER_CLIENT)))
+        ]
+        users_http = shared[0]
+        users = [LoadUser(shared[i // USERS_PER_CLIENT], settings, f"load-{i}", i) for i in range(conversations)]
         try:
             return await _run(
                 users,

@@ -272,3 +272,31 @@ def bench_table(result: BenchResult) -> str:
 
 def _div(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
+
+
+class MemoryResult(BaseModel):
+    """What `bench --only memory` prints: the memory part alone (same names as in BenchResult)."""
+
+    idle_conversations: int
+    handoffs_completed: int
+    memory_per_idle_conversation_kb: float | None
+    memory_per_bare_socket_kb: float | None
+    memory_beyond_bare_socket_kb: float | None
+    peak_memory_mb: float
+    cores: int
+    date: str
+    wall_seconds: float
+
+
+def memory_table(result: MemoryResult) -> str:
+    """The memory part as a few lines."""
+    return "\n".join(
+        [
+            f"idle handed-off conversations held       {result.handoffs_completed:,} of {result.idle_conversations:,}",
+            f"memory per idle handed-off conversation  {_fmt(result.memory_per_idle_conversation_kb, ' KB')}",
+            f"memory per bare WebSocket                {_fmt(result.memory_per_bare_socket_kb, ' KB')}",
+            f"beyond the bare socket                   +{_fmt(result.memory_beyond_bare_socket_kb, ' KB')}",
+            f"peak memory of the bench process         {_fmt(result.peak_memory_mb, ' MB')}",
+            f"({result.cores} cores, {result.date}, {result.wall_seconds:.0f} s)",
+        ]
+    )

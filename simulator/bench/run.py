@@ -22,7 +22,15 @@ from simulator.bench import baseline as bare
 from simulator.bench import measure, remote
 from simulator.bench.load import LoadResult, Progress, run_load
 from simulator.bench.plot import latency_svg
-from simulator.bench.report import BenchResult, HopFigures, PathFigures, bench_table, load_table
+from simulator.bench.report import (
+    BenchResult,
+    HopFigures,
+    MemoryResult,
+    PathFigures,
+    bench_table,
+    load_table,
+    memory_table,
+)
 from simulator.bench.serving import serve_app
 from simulator.bench.stats import percentile, ratio, rounded
 from simulator.config import Settings, load_settings
@@ -240,6 +248,52 @@ async def bare_socket_kb(count: int) -> float:
         return await measure.bare_socket_bytes(url, count) / 1024
 
 
+async def memory_figures(
+    sizes: Sizes, progress: Progress, say: Callable[[str], None]
+) -> tuple[float, float, LoadResult | None]:
+    """KB per idle handed-off conversation, KB per bare WebSocket, and the load run that built them."""
+    say(f"memory: {sizes.idle} idle handed-off conversations, then as many bare sockets ...")
+    built: list[LoadResult] = []
+
+    async def idle_run(on_idle: Callable[[], Awaitable[None]]) -> object:
+        # tracemalloc makes every allocation several times dearer: handoffs are spread out and given
+        # longer, so every conversation is handed off when the figure is taken (what is measured is
+        # memory, not speed).
+        result = await load_figures(
+            "sqlite",
+            sizes.idle,
+            sizes,
+            progress,
+            messages=0,
+            on_idle=on_idle,
+            ramp=max(sizes.ramp, sizes.idle / 50),
+            handoff_timeout=600.0,
+        )
+        built.append(result)
+        return result
+
+    idle_kb = await measure.measure_idle(idle_run, sizes.idle) / 1024
+    socket_kb = await bare_socket_kb(sizes.idle)
+    return idle_kb, socket_kb, built[0] if built else None
+
+
+async def run_memory(sizes: Sizes, progress: Progress, say: Callable[[str], None]) -> MemoryResult:
+    """Only the memory part of the bench (`bench --only memory`)."""
+    started = time.perf_counter()
+    idle_kb, socket_kb, built = await memory_figures(sizes, progress, say)
+    return MemoryResult(
+        idle_conversations=sizes.idle,
+        handoffs_completed=built.handoffs_completed if built else 0,
+        memory_per_idle_conversation_kb=rounded(idle_kb, 1),
+        memory_per_bare_socket_kb=rounded(socket_kb, 1),
+        memory_beyond_bare_socket_kb=rounded(idle_kb - socket_kb, 1),
+        peak_memory_mb=round(measure.peak_memory_mb(), 1),
+        cores=cores(),
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
+
+
 async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]) -> BenchResult:
     """Every part of the bench, in this process, one after another (`--only latency`: that part alone)."""
     started = time.perf_counter()
@@ -271,25 +325,7 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     paced = await load_figures(
         main_store, sizes.conversations, sizes, progress, messages=sizes.paced_messages, think=sizes.think
     )
-    say(f"memory: {sizes.idle} idle handed-off conversations, then as many bare sockets ...")
-
-    async def idle_run(on_idle: Callable[[], Awaitable[None]]) -> object:
-        # tracemalloc makes every allocation several times dearer: handoffs are spread out and given
-        # longer, so every conversation is handed off when the figure is taken (what is measured is
-        # memory, not speed).
-        return await load_figures(
-            "sqlite",
-            sizes.idle,
-            sizes,
-            progress,
-            messages=0,
-            on_idle=on_idle,
-            ramp=max(sizes.ramp, sizes.idle / 50),
-            handoff_timeout=600.0,
-        )
-
-    idle_kb = await measure.measure_idle(idle_run, sizes.idle) / 1024
-    socket_kb = await bare_socket_kb(sizes.idle)
+    idle_kb, socket_kb, _ = await memory_figures(sizes, progress, say)
     main = loads[main_store][-1]
     main_path = paths[main_store]
     return BenchResult(
@@ -421,6 +457,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
+    if getattr(args, "only", None) == "memory":
+        memory = asyncio.run(run_memory(sizes, progress, say))
+        print(memory.model_dump_json(indent=2) if args.json else memory_table(memory))
+        return 0
     result = asyncio.run(run_bench(sizes, progress, say))
     if args.plot is not None:
         args.plot.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from simulator.relay.outbox import Outbox
 from simulator.relay.payload import InvalidHandoffPayload, parse_handoff_payload, routing_metadata
 from simulator.relay.sessions import HANDED_OFF, Ending, OutboxItem, SessionRecord, SessionState
 from simulator.relay.sunco_client import SunCoError
+from simulator.relay.timers import Timers
 
 log = logging.getLogger("simulator.relay.handoff")
 
@@ -103,6 +104,8 @@ class Handoffs:
         self.after_accept: Callable[[str], Awaitable[None]] | None = None
         # Sessions whose SunCo steps are running in this process: never run twice at once.
         self._running: set[str] = set()
+        # Every session's timers (join timeout, queue status, the inbound side's quiet checks).
+        self.timers = Timers(core)
 
     async def start(self, request: HandoffRequest) -> None:
         """Validate the payload, record the session as handing off, and run the SunCo steps in the background."""
@@ -274,23 +277,27 @@ class Handoffs:
         """Time out the handoff if no agent shows up (counted from passControl, survives restarts);
         meanwhile tell the user now and then that they are still queued."""
         assert record.handed_off_at is not None
+        sid = record.session_id
         due = record.handed_off_at.timestamp() + self.core.settings.relay_agent_join_timeout_seconds
-        self.core.spawn(self._join_timeout(record.session_id, due), f"relay-join-timer-{record.session_id}")
-        self.core.spawn(self._queue_status(record.session_id), f"relay-queue-status-{record.session_id}")
+        self.timers.at(f"join:{sid}", due, lambda: self._join_timeout(sid))
+        self._queue_status_later(sid)
+
+    def _queue_status_later(self, sid: str) -> None:
+        self.timers.set(f"queue:{sid}", self.core.settings.relay_queue_status_seconds, lambda: self._queue_status(sid))
 
     async def _queue_status(self, sid: str) -> None:
         core = self.core
-        while True:
-            await core.clock.sleep(core.settings.relay_queue_status_seconds)
-            record = await core.store.get_session(sid)
-            if record is None or record.state != S.WAITING_FOR_AGENT or record.agent_joined:
-                return
-            group = record.routing_metadata.get("dataCapture.systemField.group_id")
-            await core.deliver(sid, events.queue_status(f"group {group}" if group is not None else None))
+        if not self.timers.pending(f"join:{sid}"):
+            return  # the join timeout is due (it fired at the same moment, or just before): no more queue news
+        record = await core.store.get_session(sid)
+        if record is None or record.state != S.WAITING_FOR_AGENT or record.agent_joined:
+            return
+        group = record.routing_metadata.get("dataCapture.systemField.group_id")
+        await core.deliver(sid, events.queue_status(f"group {group}" if group is not None else None))
+        self._queue_status_later(sid)
 
-    async def _join_timeout(self, sid: str, due: float) -> None:
+    async def _join_timeout(self, sid: str) -> None:
         core = self.core
-        await core.clock.sleep(due - core.clock.now().timestamp())
 
         def apply(record: SessionRecord) -> bool:
             if record.state != S.WAITING_FOR_AGENT or record.agent_joined:
@@ -348,6 +355,8 @@ class Handoffs:
         in between): the user still hears it, and the ticket still gets its notice and control back.
         """
         core = self.core
+        self.timers.cancel(f"join:{sid}")
+        self.timers.cancel(f"queue:{sid}")
         record = await core.store.get_session(sid)
         if record is None or record.ending is None:
             return

@@ -123,10 +123,10 @@ class Inbound:
         # The last agent message shown per session, in SunCo's order: the next read starts after it
         # (kept in memory only: after a restart the latest page is read, and the store's marks dedupe).
         self._through: dict[str, str] = {}
-        # clock.monotonic() of the last event heard per session, and each live session's checker.
+        # clock.monotonic() of the last event heard per session, and the sessions being checked now.
         self._heard: dict[str, float] = {}
-        self._checkers: dict[str, asyncio.Task[None]] = {}
-        self._sleeping: set[str] = set()
+        self._checking: set[str] = set()
+        self._awaiting_turn: dict[str, asyncio.Task[None]] = {}  # checks waiting for their turn
         # The checks' budget: when the next may run, who waits for a turn, and the task that deals them.
         self._next_check = float("-inf")
         self._turns: deque[asyncio.Future[None]] = deque()
@@ -140,7 +140,8 @@ class Inbound:
         self._queues.clear()
         self._workers.clear()
         self._queued.clear()
-        self._checkers.clear()
+        self._checking.clear()
+        self._awaiting_turn.clear()
         for table in (self._shown, self._through, self._heard, self._sync_locks):
             table.clear()
         self._active = False
@@ -342,40 +343,49 @@ class Inbound:
 
     def watch(self, session_id: str, *, soon: bool = False) -> None:
         """Check the live session against SunCo whenever it goes quiet (`soon`: restart the quiet clock)."""
-        current = self._checkers.get(session_id)
-        if current is not None and not current.done():
-            if not soon or session_id not in self._sleeping:
+        if session_id in self._checking:
+            return  # never halfway through a check: it sets the next one itself
+        waiting = self._awaiting_turn.get(session_id)
+        if waiting is not None:
+            if not soon:
                 return
-            current.cancel()  # only while it sleeps: never halfway through a check
-        checker = self.core.spawn(self._check_when_quiet(session_id), f"relay-reconcile-{session_id}")
-        if checker is not None:
-            self._checkers[session_id] = checker
+            waiting.cancel()  # waiting for its turn: it gives the turn up and starts over
+        if soon or not self.handoffs.timers.pending(f"reconcile:{session_id}"):
+            self._check_after(session_id, self.core.settings.relay_reconcile_seconds)
 
-    async def _check_when_quiet(self, session_id: str) -> None:
+    def _check_after(self, session_id: str, delay: float) -> None:
+        started = self.core.clock.monotonic()
+        self.handoffs.timers.set(
+            f"reconcile:{session_id}", delay, lambda: self._check_when_quiet(session_id, started, delay)
+        )
+
+    async def _check_when_quiet(self, session_id: str, started: float, delay: float) -> None:
         settings = self.core.settings
-        clock = self.core.clock
-        delay = settings.relay_reconcile_seconds
-        while True:
-            started = clock.monotonic()
-            self._sleeping.add(session_id)
-            try:
-                await clock.sleep(delay)
-                await self._check_slot()
-            finally:
-                self._sleeping.discard(session_id)
+        task = asyncio.current_task()
+        assert task is not None
+        self._awaiting_turn[session_id] = task
+        try:
+            await self._check_slot()
+        finally:
+            if self._awaiting_turn.get(session_id) is task:
+                del self._awaiting_turn[session_id]
+        self._checking.add(session_id)  # from here on `watch` leaves it be: this check sets the next
+        try:
             if self._heard.get(session_id, float("-inf")) > started:
-                delay = settings.relay_reconcile_seconds  # Zendesk spoke meanwhile: not quiet
-                continue
+                self._check_after(session_id, settings.relay_reconcile_seconds)  # Zendesk spoke meanwhile: not quiet
+                return
             if self.core.sunco.saturated:
                 # The relay's calls to SunCo are queueing: webhooks are late, not lost, and a check's
                 # reads would only lengthen the queue (at 300 busy conversations they were a fifth
                 # of all calls). Checked again once the calls flow freely.
-                continue
-            if not await self.reconcile(session_id):
-                break
-            delay = min(delay * 2, settings.relay_reconcile_max_seconds)
-        if self._checkers.get(session_id) is asyncio.current_task():
-            del self._checkers[session_id]
+                self._check_after(session_id, delay)
+                return
+            live = await self.reconcile(session_id)
+        finally:
+            self._checking.discard(session_id)
+        if live:
+            self._check_after(session_id, min(delay * 2, settings.relay_reconcile_max_seconds))
+            return
         # The session is over: forget what was kept for it (the store keeps the marks).
         for table in (self._shown, self._through, self._heard, self._sync_locks):
             table.pop(session_id, None)

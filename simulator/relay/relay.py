@@ -364,6 +364,7 @@ class Relay:
         self.core.stopped = True
         await self.core.cancel_tasks()
         self.outbox.forget()
+        self.handoffs.timers.forget()
         await self.core.sunco.aclose()
         if self.inbound.support is not None:
             await self.inbound.support.aclose()
@@ -373,6 +374,7 @@ class Relay:
         """Forget every session, outbox item and processed event id."""
         await self.core.cancel_tasks()
         self.outbox.forget()
+        self.handoffs.timers.forget()
         self.core.unread.clear()
         await self.store.open()
         await self.store.reset()

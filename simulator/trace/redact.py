@@ -52,11 +52,18 @@ def redact_data(value: Any, scrub: Callable[[str], str]) -> Any:
     The copy is made through JSON text, so the scrub runs once over the whole entry (in C-speed
     regex passes) rather than once per string.
     """
+    return redacted(value, scrub)[1]
+
+
+def redacted(value: Any, scrub: Callable[[str], str]) -> tuple[str, Any]:
+    """`redact_data`'s copy, as its JSON text and parsed (the trace keeps the text in its ring)."""
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
         lowered = text.lower()  # substring tests: far cheaper than one case-insensitive regex
         if any(word in lowered for word in _KEY_WORDS):
             text = json.dumps(_blank_keys(json.loads(text)), ensure_ascii=False)
-        return json.loads(scrub(text))
+        text = scrub(text)
+        return text, json.loads(text)
     except (ValueError, TypeError, RecursionError) as exc:
-        return {"unreadable": f"{type(exc).__name__}: the detail could not be kept"}
+        unreadable = {"unreadable": f"{type(exc).__name__}: the detail could not be kept"}
+        return json.dumps(unreadable), unreadable

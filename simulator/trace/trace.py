@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import os
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import IO, Any
 from simulator.clock import Clock
 from simulator.logs import kv, redactor
 from simulator.trace.model import TraceEntry, TraceKind
-from simulator.trace.redact import redact_data
+from simulator.trace.redact import redacted
 
 log = logging.getLogger("simulator.trace")
 
@@ -24,6 +25,37 @@ log = logging.getLogger("simulator.trace")
 SUBSCRIBER_BACKLOG = 10_000
 
 Listener = Callable[[TraceEntry], None]
+
+
+class _Kept:
+    """An entry as the ring keeps it: its fields, and its detail as JSON text (parsed JSON costs
+    about four times the memory, for 10,000 entries); turned back into a TraceEntry when read."""
+
+    __slots__ = ("seq", "t", "time", "kind", "summary", "session", "conversation", "ticket", "status", "ms", "data")
+
+    def __init__(self, entry: TraceEntry, data: str) -> None:
+        self.seq, self.t, self.time, self.kind = entry.seq, entry.t, entry.time, entry.kind
+        self.summary, self.session, self.conversation = entry.summary, entry.session, entry.conversation
+        self.ticket, self.status, self.ms = entry.ticket, entry.status, entry.ms
+        self.data = data
+
+    def ids(self) -> list[str]:
+        return [str(value) for value in (self.session, self.conversation, self.ticket) if value is not None]
+
+    def entry(self) -> TraceEntry:
+        return TraceEntry.model_construct(
+            seq=self.seq,
+            t=self.t,
+            time=self.time,
+            kind=self.kind,
+            summary=self.summary,
+            session=self.session,
+            conversation=self.conversation,
+            ticket=self.ticket,
+            status=self.status,
+            ms=self.ms,
+            data=json.loads(self.data),
+        )
 
 
 @dataclass(eq=False)
@@ -46,10 +78,13 @@ class Trace:
     def __init__(self, clock: Clock, *, size: int = 10_000, file: Path | None = None) -> None:
         self.clock = clock
         self.enabled = size > 0
-        self._ring: deque[TraceEntry] = deque(maxlen=max(size, 1))
+        self._ring: deque[_Kept] = deque(maxlen=max(size, 1))
         self._seq = itertools.count(1)
         self._last = 0
         self._groups: dict[str, _Group] = {}
+        # Groups, least recently linked first: beyond as many as the ring holds entries, the oldest
+        # is forgotten (its conversation's entries have long left the ring), so links stay bounded.
+        self._linked: OrderedDict[int, _Group] = OrderedDict()
         self._listeners: list[Listener] = []
         self._file: IO[str] | None = _open_private(file) if file is not None and self.enabled else None
 
@@ -79,6 +114,7 @@ class Trace:
             conversation = conversation or group.conversation
             ticket = ticket if ticket is not None else group.ticket
         self._last = next(self._seq)
+        text, detail = redacted(data or {}, redactor)
         # Built without validation: every value comes from this method, already of the right type.
         entry = TraceEntry.model_construct(
             seq=self._last,
@@ -91,9 +127,9 @@ class Trace:
             ticket=ticket,
             status=status,
             ms=None if ms is None else round(ms, 2),
-            data=redact_data(data or {}, redactor),
+            data=detail,
         )
-        self._ring.append(entry)
+        self._ring.append(_Kept(entry, text))
         if self._file is not None:
             self._write(entry)
         for listener in list(self._listeners):
@@ -131,6 +167,14 @@ class Trace:
         merged.ticket = ticket if ticket is not None else merged.ticket
         for one in merged.ids:
             self._groups[one] = merged
+        for old in groups:
+            self._linked.pop(old, None)
+        self._linked[id(merged)] = merged
+        while len(self._linked) > (self._ring.maxlen or 1):
+            _, oldest = self._linked.popitem(last=False)
+            for one in oldest.ids:
+                if self._groups.get(one) is oldest:
+                    del self._groups[one]
 
     def _group_of(self, session: str | None, conversation: str | None, ticket: int | None) -> _Group | None:
         for value in (session, conversation, ticket):
@@ -155,11 +199,11 @@ class Trace:
     ) -> list[TraceEntry]:
         """Entries newer than `after`, oldest first; `conversation` takes any id of the conversation."""
         wanted = self._matcher(conversation, kind)
-        found = [entry for entry in self._ring if entry.seq > after and wanted(entry)]
-        return found[:limit] if limit is not None else found
+        found = [kept for kept in self._ring if kept.seq > after and wanted(kept)]
+        return [kept.entry() for kept in (found[:limit] if limit is not None else found)]
 
-    def _matcher(self, conversation: str | None, kind: str | None) -> Callable[[TraceEntry], bool]:
-        def wanted(entry: TraceEntry) -> bool:
+    def _matcher(self, conversation: str | None, kind: str | None) -> Callable[[TraceEntry | _Kept], bool]:
+        def wanted(entry: TraceEntry | _Kept) -> bool:
             if kind is not None and entry.kind != kind and not entry.kind.startswith(kind + "."):
                 return False
             if conversation is None:
@@ -217,6 +261,7 @@ class Trace:
         """Forget the entries and links (the sequence keeps counting, so cursors stay valid)."""
         self._ring.clear()
         self._groups.clear()
+        self._linked.clear()
 
     def close(self) -> None:
         """Close the JSON Lines file, if any."""

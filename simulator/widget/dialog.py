@@ -81,7 +81,6 @@ class Dialog:
         conv = self._bot.new_conversation(session_id, CHANNEL_TYPES[channel], phone or email)
         session = self.store.create(channel, user, conv, session_id, owner=owner)
         session.emit(p.SESSION_START, {"capabilities": dict(p.CAPABILITIES)})
-        session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session_id}"))
         session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session_id}")
         session.tasks.append(session.watchdog)
         log.info(kv("widget.session_opened", session=session_id, channel=channel, user=name))
@@ -134,7 +133,7 @@ class Dialog:
         turn = (text, message_id, [m.model_dump() for m in media or []])
         session.pending.append(("text", turn))
         session.emit(p.USER_MESSAGE, {"text": text, "message_id": message_id}, custom=custom)
-        session.turns.put_nowait(("text", turn))
+        self.queue_turn(session, "text", turn)
         return message_id
 
     def note(self, session: Session, text: str) -> None:
@@ -151,7 +150,7 @@ class Dialog:
         """Typing matters only to a live agent."""
         session.touch()
         if session.handing_off:
-            session.turns.put_nowait(("typing", started))
+            self.queue_turn(session, "typing", started)
 
     def end(self, session: Session, *, custom: dict[str, Any] | None = None, echo: bool = True) -> None:
         """The user ends the session."""
@@ -167,7 +166,7 @@ class Dialog:
         self._stop_watch(session)
         log.info(kv("widget.session_ended", session=session.id, reason=reason))
         # The worker forwards what is queued, then tells the relay (if it has the session).
-        session.turns.put_nowait(("end", None))
+        self.queue_turn(session, "end", None)
 
     # What the relay does
 
@@ -190,7 +189,7 @@ class Dialog:
         session.emit(event.type, event.payload, transient=event.transient)
         if event.type == p.SESSION_END:
             log.info(kv("widget.session_ended", session=session.id, reason=event.payload.get("reason"), by="relay"))
-            session.turns.put_nowait(("stop", None))
+            self.queue_turn(session, "stop", None)
             self._stop_watch(session)
 
     @staticmethod
@@ -200,6 +199,14 @@ class Dialog:
             session.watchdog.cancel()
 
     # The session's worker and watchdog
+
+    def queue_turn(self, session: Session, kind: str, value: Any) -> None:
+        """Queue a turn for the session's worker, starting one if none runs."""
+        session.turns.append((kind, value))
+        if session.worker is None:
+            session.worker = asyncio.create_task(self._work(session), name=f"widget-turns-{session.id}")
+            session.tasks = [task for task in session.tasks if not task.done()]
+            session.tasks.append(session.worker)
 
     async def _work(self, session: Session) -> None:
         try:
@@ -211,7 +218,10 @@ class Dialog:
 
     async def _turns(self, session: Session) -> None:
         while True:
-            kind, value = await session.turns.get()
+            if not session.turns:
+                session.worker = None  # at once, before any await: the next turn starts a new worker
+                return
+            kind, value = session.turns.popleft()
             try:
                 if kind in ("text", "resumed"):
                     text, message_id, media = value
@@ -253,8 +263,7 @@ class Dialog:
         """Restart a session restored from the state file: its worker (with the turns it had not
         handled yet, in order) and, while it is live, its idle watchdog."""
         for kind, value in session.pending:
-            session.turns.put_nowait(("resumed" if kind == "text" else kind, value))
-        session.tasks.append(asyncio.create_task(self._work(session), name=f"widget-turns-{session.id}"))
+            self.queue_turn(session, "resumed" if kind == "text" else kind, value)
         if not session.ended:
             session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session.id}")
             session.tasks.append(session.watchdog)
@@ -377,17 +386,12 @@ class Dialog:
                     await task
 
 
-def _already_shown(session: Session, message_id: object, window: int = 50) -> bool:
-    """Whether a live-agent message with this id is among the session's recent events."""
-    if not isinstance(message_id, str):
-        return False
-    return any(
-        e["type"] == p.LIVE_AGENT_MESSAGE and e["payload"].get("message_id") == message_id
-        for e in session.history[-window:]
-    )
+def _already_shown(session: Session, message_id: object) -> bool:
+    """Whether a live-agent message with this id was already shown in the session."""
+    return session.history.shows_agent_message(message_id)
 
 
 def _relay_took_part(session: Session) -> bool:
     """A handoff was started in this session: the relay hears its end even when the handoff failed
     (it may hold messages for a next handoff that can no longer come)."""
-    return any(event.get("type") == p.POLY_AGENT_TRIGGERED_HANDOFF for event in session.history)
+    return session.history.has_type(p.POLY_AGENT_TRIGGERED_HANDOFF)

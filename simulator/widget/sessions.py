@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +17,7 @@ from simulator.relay.chat import EndUserProfile
 from simulator.trace import Trace
 from simulator.widget import protocol as p
 from simulator.widget.agent import Conversation, Turn
+from simulator.widget.history import EventHistory
 from simulator.widget.persist import SavedConversation, SavedSession, SavedTurn, WidgetStore, as_json
 
 log = logging.getLogger("simulator.widget.sessions")
@@ -43,7 +44,7 @@ class Session:
     clock: Clock
     created_at: datetime
     last_activity: float
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: EventHistory = field(default_factory=EventHistory)  # numbered events, kept compactly
     sequence: int = 0
     owner: str | None = None  # id (jti) of the access token that created it; only it opens the socket
     # User turns accepted (echoed) but not yet handled; kept in the state file so a restart handles them.
@@ -57,8 +58,10 @@ class Session:
     handing_off: bool = False  # user turns belong to the relay, not the bot
     ended: bool = False
     end_reason: str | None = None
-    # User turns are handled one at a time, in order, by the session's worker task.
-    turns: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+    # User turns are handled one at a time, in order, by the session's worker task, which runs
+    # only while there are turns (an idle session holds no task): see `Dialog.queue_turn`.
+    turns: deque[tuple[str, Any]] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     watchdog: asyncio.Task[None] | None = None
     trace: Trace | None = None
@@ -112,7 +115,7 @@ class Session:
 
     def after(self, cursor: int) -> list[dict[str, Any]]:
         """The recorded events with a sequence above `cursor`."""
-        return [event for event in self.history if event["sequence"] > cursor]
+        return self.history.after(cursor)
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.append(subscriber)
@@ -274,7 +277,7 @@ def restored_session(saved: SavedSession, events: list[dict[str, Any]], clock: C
         clock=clock,
         created_at=saved.created_at,
         last_activity=clock.monotonic(),
-        history=events,
+        history=EventHistory(events),
         sequence=max([saved.sequence, *(e["sequence"] for e in events)]),
         owner=saved.owner,
         joined=saved.joined,

@@ -104,7 +104,7 @@ class ControlApi:
         return endpoint
 
     async def list_tickets(self, request: Request) -> Response:
-        return JSONResponse({"tickets": [t.control_json() for t in self.workspace.tickets.values()]})
+        return JSONResponse({"tickets": [t.control_json() for t in self.workspace.all_tickets()]})
 
     async def show_ticket(self, request: Request) -> Response:
         return JSONResponse(self.workspace.ticket(request.path_params["ticket_id"]).control_json())

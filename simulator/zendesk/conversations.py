@@ -75,8 +75,7 @@ class Conversations:
             type=body.type,
             metadata=body.metadata or {},
             active_switchboard_integration=default.ref() if default else None,
-            is_default=body.type == "personal"
-            and not any(members[0].id in ids for ids in self.state.participants.values()),
+            is_default=body.type == "personal" and not self.state.conversation_ids_of(members[0].id),
             display_name=body.display_name,
             description=body.description,
             icon_url=body.icon_url,
@@ -109,7 +108,8 @@ class Conversations:
         self.state.users.pop(user.id, None)
         self.state.clients.pop(user.id, None)
         self.state.devices.pop(user.id, None)
-        for conversation_id, members in list(self.state.participants.items()):
+        for conversation_id in self.state.conversation_ids_of(user.id):
+            members = self.state.participants.get(conversation_id) or []
             if user.id not in members:
                 continue
             members.remove(user.id)
@@ -117,6 +117,9 @@ class Conversations:
             if conversation is not None and conversation.type == "personal":
                 for table in (self.state.conversations, self.state.participants, self.state.messages):
                     table.pop(conversation_id, None)
+        self.state.archived_conversations.pop(user.id, None)
+        if user.external_id and self.state.archived_external_ids.get(user.external_id) == user.id:
+            del self.state.archived_external_ids[user.external_id]
         self.bus.emit_app("user:remove", app_events.user_remove(user), f"user:{user.id}")
 
     def conversation(self, conversation_id: str) -> Conversation:

@@ -10,15 +10,16 @@ from starlette.routing import BaseRoute, Route
 
 from simulator.clock import Clock
 from simulator.config import Settings
-from simulator.durable import StateDB, committing, evict
+from simulator.durable import StateDB, committing
 from simulator.trace import Trace
 from simulator.zendesk.control_api import ControlApi
 from simulator.zendesk.conversations import Conversations
 from simulator.zendesk.events import EventBus, api_key_headers
 from simulator.zendesk.faults import FaultBook
 from simulator.zendesk.http import SuncoRoutes
-from simulator.zendesk.models import Webhook
-from simulator.zendesk.state import reseed, seeded_state
+from simulator.zendesk.models import Conversation, Metadata, SwitchboardIntegration, Webhook
+from simulator.zendesk.retention import FINISHED_STATUSES, Retention
+from simulator.zendesk.state import AGENT_WORKSPACE_TYPE, reseed, seeded_state
 from simulator.zendesk.status_webhook import StatusWebhook
 from simulator.zendesk.sunco_api import SuncoApi
 from simulator.zendesk.sunco_apps_api import SuncoAppsApi
@@ -87,6 +88,14 @@ class ZendeskEmulator:
         self.workspace.tickets = self.db.bind_dict(
             "zendesk.tickets", self.workspace.tickets, int, Ticket, growing="transcript"
         )
+        self.workspace.loaded()
+        self.retention = Retention(
+            self.state, self.workspace, persistent=self.db.persistent, keep=settings.sim_ended_retention
+        )
+        self.control.on_control.append(self._control_moved)
+        for ticket in self.workspace.all_tickets():  # finished before a restart: out of memory again
+            if ticket.status in FINISHED_STATUSES:
+                self.retention.finished(ticket.conversation_id)
         self.status_webhook = StatusWebhook(settings, clock, self.deliverer)
         self.deliverer.signer = self._signer
         self.workspace.on_status.append(self.status_webhook)
@@ -145,14 +154,23 @@ class ZendeskEmulator:
         await self.deliverer.reset()
         self.state.clear_data()
         self.workspace.reset()
+        self.retention.reset()
         self.faults.clear()
         self.db.commit()
 
     def _finished(self, ticket: Ticket, previous: str) -> None:
-        """A solved or closed ticket's conversation messages leave memory (the state file keeps them;
-        a returning user or a read by id brings them back)."""
-        if ticket.status in ("solved", "closed"):
-            evict(self.state.messages, ticket.conversation_id)
+        """A solved or closed ticket's conversation leaves memory (see `Retention`); reopened, it stays."""
+        if ticket.status in FINISHED_STATUSES:
+            self.retention.finished(ticket.conversation_id)
+        elif previous in FINISHED_STATUSES:
+            self.retention.revived(ticket.conversation_id)
+
+    async def _control_moved(
+        self, conversation: Conversation, integration: SwitchboardIntegration, metadata: Metadata
+    ) -> None:
+        """Control back with the agent workspace: a finished conversation is live again."""
+        if integration.integration_type == AGENT_WORKSPACE_TYPE:
+            self.retention.revived(conversation.id)
 
     def _signer(self, pending: PendingDelivery) -> tuple[str, Callable[[bytes], dict[str, str]]]:
         """Target and headers for a delivery resumed after a restart: the webhook's as configured now."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.config import Settings
-from simulator.durable import durable, scan
+from simulator.durable import durable, every, scan, scan_items
 from simulator.zendesk.ids import new_id
 from simulator.zendesk.models import (
     Conversation,
@@ -63,6 +63,10 @@ class AppState:
     devices: dict[str, list[dict[str, Any]]] = durable()  # user id -> devices
     oauth_codes: dict[str, str] = durable()  # authorization code -> OAuth client id
     oauth_tokens: dict[str, str] = durable()  # access token -> integration id
+    # Users and conversations of finished conversations leave memory (simulator.zendesk.retention);
+    # what finding them again needs stays: externalId -> user id, user id -> conversation ids.
+    archived_external_ids: dict[str, str] = field(default_factory=dict)
+    archived_conversations: dict[str, list[str]] = field(default_factory=dict)
 
     def find_user(self, user_id_or_external_id: str) -> User | None:
         """Look a user up by SunCo id, then by externalId."""
@@ -70,7 +74,20 @@ class AppState:
         if user:
             return user
         found = next((u for u in scan(self.users) if u.external_id == user_id_or_external_id), None)
-        return self.users[found.id] if found else None
+        if found is not None:
+            return self.users[found.id]
+        archived = self.users.get(self.archived_external_ids.get(user_id_or_external_id, ""))
+        return archived if archived is not None and archived.external_id == user_id_or_external_id else None
+
+    def all_users(self) -> list[User]:
+        """Every user, also those of finished conversations that left memory (for listings)."""
+        return list(every(self.users).values())
+
+    def conversation_ids_of(self, user_id: str) -> list[str]:
+        """The ids of the conversations the user takes part in (finished ones included)."""
+        found = [cid for cid, members in scan_items(self.participants) if user_id in members]
+        archived = [cid for cid in self.archived_conversations.get(user_id, []) if cid not in found]
+        return found + [cid for cid in archived if user_id in (self.participants.get(cid) or [])]
 
     def find_webhook(self, webhook_id: str) -> tuple[str, Webhook] | None:
         for integration_id, hooks in self.webhooks.items():
@@ -98,6 +115,8 @@ class AppState:
 
     def clear_data(self) -> None:
         """Forget users, conversations and messages (reset)."""
+        self.archived_external_ids.clear()
+        self.archived_conversations.clear()
         self.users.clear()
         self.conversations.clear()
         self.participants.clear()

@@ -58,9 +58,9 @@ class SuncoApi(SuncoResource):
             raise SuncoError(400, "filter[userId]: filter[userId] or filter[userExternalId] is required")
         user = self.conversations.user(who)
         found = [
-            self.state.conversations[cid]
-            for cid, members in self.state.participants.items()
-            if user.id in members and cid in self.state.conversations
+            conversation
+            for cid in self.state.conversation_ids_of(user.id)
+            if (conversation := self.state.conversations.get(cid)) is not None
         ]
         page, meta, links = paginate(request, found, lambda c: c.id)
         return ok({"conversations": [c.wire() for c in page], "meta": meta, "links": links})

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.durable import every
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.http import SuncoRoutes, ok
 from simulator.zendesk.ids import new_id
@@ -82,7 +83,8 @@ class SuncoSwitchboardsApi:
         self._board(request)
         self.state.switchboard = None
         self.state.switchboard_integrations.clear()
-        for conversation in self.state.conversations.values():
+        for conversation_id in list(every(self.state.conversations)):  # finished ones too
+            conversation = self.state.conversations[conversation_id]
             conversation.active_switchboard_integration = None
             conversation.pending_switchboard_integration = None
         return ok({})

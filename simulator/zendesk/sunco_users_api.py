@@ -63,7 +63,7 @@ class SuncoUsersApi(SuncoResource):
             raise SuncoError(400, "filter[identities.email]: is required")
         found = [
             u.wire()
-            for u in self.state.users.values()
+            for u in self.state.all_users()
             if any(i.get("type") == "email" and str(i.get("value", "")).lower() == email.lower() for i in u.identities)
         ]
         if not found:
@@ -103,7 +103,7 @@ class SuncoUsersApi(SuncoResource):
     async def sync_user(self, request: Request, body: Any) -> Response:
         """SyncUser: the messaging user whose Zendesk id (or id) is given; the emulator has no core users."""
         zendesk_id = request.path_params["zendesk_id"]
-        user = next((u for u in self.state.users.values() if zendesk_id in (u.zendesk_id, u.id)), None)
+        user = next((u for u in self.state.all_users() if zendesk_id in (u.zendesk_id, u.id)), None)
         if user is None:
             raise not_found("User")
         return ok({"user": user.wire()})

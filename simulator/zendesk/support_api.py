@@ -89,14 +89,14 @@ class SupportApi:
     async def list_tickets(self, request: Request) -> Response:
         if denied := self._denied(request):
             return denied
-        tickets = [t.support_json(self._base(request)) for t in self.workspace.tickets.values()]
+        tickets = [t.support_json(self._base(request)) for t in self.workspace.all_tickets()]
         return JSONResponse({"tickets": tickets, "next_page": None, "previous_page": None, "count": len(tickets)})
 
     async def count_tickets(self, request: Request) -> Response:
         if denied := self._denied(request):
             return denied
         now = zendesk_time(self.workspace.clock.now())
-        return JSONResponse({"count": {"value": len(self.workspace.tickets), "refreshed_at": now}})
+        return JSONResponse({"count": {"value": len(self.workspace.all_tickets()), "refreshed_at": now}})
 
     async def show_many(self, request: Request) -> Response:
         """`?ids=1,2,3` (at most 100); unknown ids are left out, as Zendesk does."""
@@ -110,7 +110,7 @@ class SupportApi:
         if not ids or len(ids) > 100:
             return _invalid("ids", "ids: give between 1 and 100 ticket ids")
         base = self._base(request)
-        found = [self.workspace.tickets[i].support_json(base) for i in ids if i in self.workspace.tickets]
+        found = [t.support_json(base) for i in ids if (t := self.workspace.tickets.get(i)) is not None]
         return JSONResponse({"tickets": found, "next_page": None, "previous_page": None, "count": len(found)})
 
     async def search(self, request: Request) -> Response:

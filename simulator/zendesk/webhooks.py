@@ -128,11 +128,11 @@ class DeliveryLog:
 
     def __init__(self, limit: int = 5000) -> None:
         self._entries: list[dict[str, Any]] = []
-        self._limit = limit
+        self.limit = limit
 
     def add(self, entry: dict[str, Any]) -> None:
         self._entries.append(entry)
-        del self._entries[: -self._limit]
+        del self._entries[: -self.limit]
 
     def entries(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [dict(e) for e in self._entries if kind is None or e["kind"] == kind]
@@ -280,7 +280,7 @@ class Deliverer:
         running = self._workers.get(key)
         if running is not None and not running.done():
             return  # one worker per key, or two would share (and strand) its lane
-        self._workers[key] = asyncio.create_task(self._work(self._lanes[key]), name=f"zendesk-delivery-{key}")
+        self._workers[key] = asyncio.create_task(self._work(key, self._lanes[key]), name=f"zendesk-delivery-{key}")
 
     async def _stop_workers(self) -> None:
         # Swapped out before the first await, so a worker started meanwhile is not cancelled by mistake;
@@ -292,9 +292,16 @@ class Deliverer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _work(self, lane: _Lane) -> None:
+    async def _work(self, key: str, lane: _Lane) -> None:
         while True:
             while not lane.pending or lane.busy:
+                if not lane.pending and not lane.busy and self._lanes.get(key) is lane:
+                    # Nothing more for this key: the worker and its lane go (the next delivery starts
+                    # afresh), so idle and finished conversations keep nothing here.
+                    del self._lanes[key]
+                    if self._workers.get(key) is asyncio.current_task():
+                        del self._workers[key]
+                    return
                 lane.wake.clear()
                 await lane.wake.wait()
             gate = self._collecting.get(lane.pending[0].target)

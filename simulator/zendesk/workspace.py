@@ -9,7 +9,7 @@ from typing import Any
 
 from simulator.clock import Clock
 from simulator.config import Settings
-from simulator.durable import scan
+from simulator.durable import every
 from simulator.logs import kv
 from simulator.trace import Trace
 from simulator.zendesk.conversations import Conversations
@@ -57,12 +57,33 @@ class AgentWorkspace:
         self.conversations = conversations
         self.control = control
         self.tickets: dict[int, Ticket] = {}
+        # Ticket ids by conversation (tickets of finished conversations leave memory: this finds them).
+        self.by_conversation: dict[str, list[int]] = {}
+        self.last_ticket_id = 0
         self.on_status: list[StatusListener] = []
         conversations.listeners.append(self.hear)
         control.on_control.append(self.control_received)
 
     def reset(self) -> None:
         self.tickets.clear()
+        self.by_conversation.clear()
+        self.last_ticket_id = 0
+
+    def loaded(self) -> None:
+        """After the tickets were read from the state file: index them and go on numbering after them."""
+        self.by_conversation.clear()
+        for ticket in sorted(every(self.tickets).values(), key=lambda t: t.id):
+            self.by_conversation.setdefault(ticket.conversation_id, []).append(ticket.id)
+        self.last_ticket_id = max(self.tickets, default=0)
+
+    def all_tickets(self) -> list[Ticket]:
+        """Every ticket, oldest first, also those of finished conversations that left memory."""
+        return sorted(every(self.tickets).values(), key=lambda t: t.id)
+
+    def forget(self, conversation_id: str) -> None:
+        """Forget a conversation's tickets altogether (memory-only state past its retention)."""
+        for ticket_id in self.by_conversation.pop(conversation_id, []):
+            self.tickets.pop(ticket_id, None)
 
     # --- agents --------------------------------------------------------------------------
 
@@ -82,10 +103,11 @@ class AgentWorkspace:
         return ticket
 
     def open_ticket_for(self, conversation_id: str) -> Ticket | None:
-        # Read-only scan (the state file need not re-check every ticket); the one found is noted.
-        live = (t for t in scan(self.tickets) if t.conversation_id == conversation_id and t.status != "closed")
-        found = next(live, None)
-        return self.tickets[found.id] if found else None
+        for ticket_id in self.by_conversation.get(conversation_id, []):
+            ticket = self.tickets.get(ticket_id)
+            if ticket is not None and ticket.status != "closed":
+                return ticket
+        return None
 
     async def control_received(
         self, conversation: Conversation, integration: SwitchboardIntegration, metadata: Metadata
@@ -100,7 +122,7 @@ class AgentWorkspace:
         name = name or "Customer"
         email = metadata.get("dataCapture.systemField.requester.email") or (user.profile.email if user else None)
         now = self.clock.now()
-        ticket_id = len(self.tickets) + 1
+        self.last_ticket_id = ticket_id = self.last_ticket_id + 1
         hints = {
             k.removeprefix(SYSTEM_FIELD_PREFIX): v for k, v in metadata.items() if k.startswith(SYSTEM_FIELD_PREFIX)
         }
@@ -129,6 +151,7 @@ class AgentWorkspace:
             transcript=[_line(m) for m in self._history(conversation.id, metadata.get("first_message_id"))],
         )
         self.tickets[ticket.id] = ticket
+        self.by_conversation.setdefault(conversation.id, []).append(ticket.id)
         self.trace.link(conversation=conversation.id, ticket=ticket.id)
         log.info(kv("zendesk.ticket.created", ticket=ticket.id, conversation=conversation.id))
 

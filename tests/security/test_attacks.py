@@ -87,7 +87,7 @@ async def _snapshot(sim: Harness, session_id: str) -> dict[str, Any]:
     session = sim.sim.widget.store.get(session_id)
     assert session is not None
     return {
-        "history": json.dumps(session.history),
+        "history": json.dumps(list(session.history)),
         "tickets": (await sim.client.get("/_sim/agent/tickets")).json(),
         "relay": (await sim.client.get("/_sim/relay/sessions")).json(),
     }
