@@ -82,9 +82,7 @@ class BodyRule:
 class BodyLimit:
     """ASGI middleware: bounded request bodies for every HTTP route, and one log line per refusal."""
 
-    def __init__(
-        self, app: ASGIApp, rules: Sequence[BodyRule] = (), default: int = DEFAULT_MAX_BODY_BYTES
-    ) -> None:
+    def __init__(self, app: ASGIApp, rules: Sequence[BodyRule] = (), default: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
         # Longest prefix first, so `/sc/` beats `/`.
         self.rules = sorted(rules, key=lambda r: len(r.prefix), reverse=True)

@@ -145,9 +145,7 @@ def _form(content: dict[str, Any], text: str) -> str:
         if not isinstance(field, dict):
             continue
         label = _text(field.get("label")) or _text(field.get("name")) or "?"
-        options = [
-            _text(option.get("label")) for option in field.get("options") or [] if isinstance(option, dict)
-        ]
+        options = [_text(option.get("label")) for option in field.get("options") or [] if isinstance(option, dict)]
         choice = f" ({' / '.join(o for o in options if o)})" if any(options) else ""
         questions.append(f"- {label}{choice}")
     intro = text or "The agent asks:"

@@ -140,9 +140,7 @@ class SupportClient:
                 found.append(ticket)
         return max(found, key=lambda t: t.id) if found else None
 
-    async def _get(
-        self, path: str, *, params: dict[str, str] | None = None, ticket: int | None = None
-    ) -> Reply:
+    async def _get(self, path: str, *, params: dict[str, str] | None = None, ticket: int | None = None) -> Reply:
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
                 return await self._attempt(path, params, ticket)

@@ -19,8 +19,10 @@ def operation_name(method: str, path: str) -> str:
         return method
     if parts[0] == "conversations" and len(parts) >= 3:
         action = parts[2]
-        return action if action in ("passControl", "releaseControl", "offerControl", "acceptControl") else (
-            f"{method} {action}"
+        return (
+            action
+            if action in ("passControl", "releaseControl", "offerControl", "acceptControl")
+            else (f"{method} {action}")
         )
     if len(parts) == 2:  # one resource: /users/{id}, /conversations/{id}
         return f"{method} {parts[0].removesuffix('s')}"

@@ -63,7 +63,6 @@ class Routes:
             ("POST", "/_sim/agent/tickets/1/messages"),
         ]
 
-
     def signed(self, path: str, body: bytes) -> dict[str, str]:
         """The status webhook's signature headers for this body (other routes: none)."""
         if path != self.s.status_webhook_path:
