@@ -434,7 +434,7 @@ def plot(result: BenchResult) -> str:
             for label, key in (("p50", p50), ("p99", p99)):
                 pts = [(float(r.conversations), getattr(r, key)) for r in runs if getattr(r, key)]
                 series.append((f"{store} {direction} {label}", pts))
-    title = f"Relay latency under load ({result.messages_each_way} messages each way), {result.cores} cores"
+    title = f"Relay latency under load, flat out ({result.messages_each_way} messages each way), {result.cores} cores"
     return latency_svg(series, title)
 
 
