@@ -39,7 +39,20 @@ _CONVERSATION_IN_PATH = re.compile(r"/conversations/([^/?]+)")
 _JSON = {"Content-Type": "application/json"}
 
 
-class SunCoError(Exception):
+class ApiError(Exception):
+    """A call to one of Zendesk's APIs failed. `status` is None for transport errors and timeouts."""
+
+    def __init__(
+        self, message: str, status: int | None = None, *, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        # The Retry-After (seconds) of the last 429, for callers that retry later themselves.
+        self.retry_after = retry_after
+
+
+class SunCoError(ApiError):
     """A SunCo call failed. `status` is None for transport errors and timeouts."""
 
     def __init__(
@@ -51,11 +64,7 @@ class SunCoError(Exception):
         retry_after: float | None = None,
         maybe_delivered: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retryable = retryable
-        # SunCo's Retry-After (seconds) on the last 429, for callers that retry later themselves.
-        self.retry_after = retry_after
+        super().__init__(message, status, retryable=retryable, retry_after=retry_after)
         # No answer, but the request may have reached SunCo and taken effect (e.g. a read timeout).
         self.maybe_delivered = maybe_delivered
 
@@ -118,7 +127,67 @@ def _retry_after(response: Reply | httpx.Response) -> float | None:
         return None  # HTTP-date form: fall back to our own backoff
 
 
-class SunCoClient:
+class ApiClient:
+    """What the relay's clients of Zendesk's APIs share: one outbound HTTP client, at most
+    RELAY_SUNCO_MAX_CONCURRENCY requests in flight (the rest queue here, untimed, so a burst never
+    ends in pool timeouts that burn retry attempts), and retries with backoff or Retry-After."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None,
+        *,
+        base_url: str,
+        headers: dict[str, str],
+        rng: random.Random | None = None,
+        trace: Trace | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.trace = trace or Trace(clock, size=0)
+        cap = settings.relay_sunco_max_concurrency
+        self._slots = asyncio.Semaphore(cap)
+        self._http = OutboundClient(
+            base_url=base_url,
+            headers=headers,
+            transport=transport,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            max_connections=cap,
+            ssl_context=_ssl_context,  # built with the first request over the network
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._http.aclose()
+
+    @property
+    def saturated(self) -> bool:
+        """Every slot is taken and further calls queue: background checks wait for a quieter moment."""
+        return self._slots.locked()
+
+    async def _retrying(
+        self, call: str, once: Callable[[], Awaitable[T]], attempts: int, *, event: str = "relay.sunco.error"
+    ) -> T:
+        """Run `once` until it succeeds, retrying retryable failures with backoff (or Retry-After)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return await once()
+            except ApiError as error:
+                # No status means a transport error or timeout: the line names it (e.g. ConnectError).
+                transport = str(error).rsplit(": ", 1)[-1] if error.status is None else None
+                log.warning(kv(event, call=call, status=error.status, error=transport, attempt=attempt))
+                delay = error.retry_after
+                if not error.retryable or attempt >= attempts:
+                    raise
+                if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
+                    raise  # not worth waiting here; the caller's own retry takes over
+            await self.clock.sleep(delay if delay is not None else backoff_delay(attempt, self.rng))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class SunCoClient(ApiClient):
     """A thin client for `/v2/apps/{appId}/...`; every call retries per the settings."""
 
     def __init__(
@@ -130,27 +199,11 @@ class SunCoClient:
         rng: random.Random | None = None,
         trace: Trace | None = None,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.rng = rng or random.Random()
-        self.trace = trace or Trace(clock, size=0)
-        # Every session's outbox and handoff shares this client: at most `cap` requests run at once and
-        # the rest queue here, untimed, so a burst never ends in PoolTimeouts that burn retry attempts.
-        cap = settings.relay_sunco_max_concurrency
-        self._slots = asyncio.Semaphore(cap)
-        self._http = OutboundClient(
-            base_url=settings.sunco_url,
-            headers={"Authorization": basic_auth(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret))},
-            transport=transport,
-            timeout=REQUEST_TIMEOUT_SECONDS,
-            max_connections=cap,
-            ssl_context=_ssl_context,  # built with the first request over the network
-        )
+        # Every session's outbox and handoff shares this client.
+        auth = basic_auth(settings.zendesk_key_id, secret_text(settings.zendesk_key_secret))
+        headers = {"Authorization": auth}
+        super().__init__(settings, clock, transport, base_url=settings.sunco_url, headers=headers, rng=rng, trace=trace)
         self._prefix = f"/v2/apps/{settings.zendesk_app_id}"
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._http.aclose()
 
     async def request(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, max_attempts: int | None = None
@@ -158,12 +211,8 @@ class SunCoClient:
         """Call SunCo; return the 2xx response or raise `SunCoError` after the allowed attempts.
 
         Only for calls that are safe to repeat (see `post_message` for the one that is not)."""
-        return await self._retrying(f"{method} {path}", lambda: self._attempt(method, path, body), max_attempts)
-
-    @property
-    def saturated(self) -> bool:
-        """Every slot is taken and further calls queue: background checks wait for a quieter moment."""
-        return self._slots.locked()
+        attempts = max_attempts or self.settings.relay_sunco_max_attempts
+        return await self._retrying(f"{method} {path}", lambda: self._attempt(method, path, body), attempts)
 
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None = None) -> Reply:
         """One try: the 2xx response, or `SunCoError`."""
@@ -220,24 +269,6 @@ class SunCoClient:
             ms=ms,
             data={"method": method, "path": self._prefix + path, "request": body, "response": answer, "error": error},
         )
-
-    async def _retrying(self, call: str, once: Callable[[], Awaitable[T]], max_attempts: int | None) -> T:
-        """Run `once` until it succeeds, retrying retryable failures with backoff (or Retry-After)."""
-        attempts = max_attempts or self.settings.relay_sunco_max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                return await once()
-            except SunCoError as error:
-                # No status means a transport error or timeout: the line names it (e.g. ConnectError).
-                transport = str(error).rsplit(": ", 1)[-1] if error.status is None else None
-                log.warning(kv("relay.sunco.error", call=call, status=error.status, error=transport, attempt=attempt))
-                delay = error.retry_after
-                if not error.retryable or attempt >= attempts:
-                    raise
-                if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
-                    raise  # not worth waiting here; the caller's own retry takes over
-            await self.clock.sleep(delay if delay is not None else backoff_delay(attempt, self.rng))
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- the calls ---
 
@@ -308,7 +339,7 @@ class SunCoClient:
             messages = _parse(_MessageList, response).messages
             return messages[0].id if messages else ""
 
-        return await self._retrying(f"POST {path}", once, None)
+        return await self._retrying(f"POST {path}", once, self.settings.relay_sunco_max_attempts)
 
     async def _posted(self, conversation_id: str, key: str) -> str | None:
         """The id of the recent message the relay posted under `key`, if SunCo has one."""

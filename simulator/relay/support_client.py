@@ -10,7 +10,6 @@ concurrency cap as the SunCo client; the token is never logged or traced.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -22,11 +21,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from simulator.clock import Clock
 from simulator.config import Settings
-from simulator.logs import kv
-from simulator.outbound import OutboundClient, Reply, SendError, basic_auth
-from simulator.relay.sunco_client import REQUEST_TIMEOUT_SECONDS, RETRY_AFTER_CAP_SECONDS, backoff_delay
+from simulator.outbound import Reply, SendError, basic_auth
+from simulator.relay.sunco_client import ApiClient, ApiError
 from simulator.relay.sunco_client import _retry_after as retry_after_seconds
-from simulator.relay.sunco_client import _ssl_context as shared_ssl_context
 from simulator.relay.webhooks import secret_text
 from simulator.trace import Trace
 
@@ -40,16 +37,8 @@ M = TypeVar("M", bound=BaseModel)
 READ_ATTEMPTS = 2
 
 
-class SupportApiError(Exception):
+class SupportApiError(ApiError):
     """A Support API call failed. `status` is None for transport errors and timeouts."""
-
-    def __init__(
-        self, message: str, status: int | None = None, *, retryable: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retryable = retryable
-        self.retry_after = retry_after  # Zendesk's Retry-After (seconds) on a 429
 
 
 class TicketView(BaseModel):
@@ -76,7 +65,7 @@ def support_configured(settings: Settings) -> bool:
     return bool(settings.zendesk_api_email.strip() and secret_text(settings.zendesk_api_token))
 
 
-class SupportClient:
+class SupportClient(ApiClient):
     """`GET /api/v2/tickets/{id}.json` and `GET /api/v2/search.json`, as an agent with an API token."""
 
     def __init__(
@@ -88,26 +77,12 @@ class SupportClient:
         rng: random.Random | None = None,
         trace: Trace | None = None,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.rng = rng or random.Random()
-        self.trace = trace or Trace(clock, size=0)
-        cap = settings.relay_sunco_max_concurrency
-        self._slots = asyncio.Semaphore(cap)
         # API token auth: Basic `{email}/token:{api_token}` (Zendesk's own form).
         user = f"{settings.zendesk_api_email.strip()}/token"
-        self._http = OutboundClient(
-            base_url=settings.support_url,
-            headers={"Authorization": basic_auth(user, secret_text(settings.zendesk_api_token)), **_ACCEPT},
-            transport=transport,
-            timeout=REQUEST_TIMEOUT_SECONDS,
-            max_connections=cap,
-            ssl_context=shared_ssl_context,  # built with the first request over the network
+        headers = {"Authorization": basic_auth(user, secret_text(settings.zendesk_api_token)), **_ACCEPT}
+        super().__init__(
+            settings, clock, transport, base_url=settings.support_url, headers=headers, rng=rng, trace=trace
         )
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._http.aclose()
 
     async def ticket(self, ticket_id: str | int) -> TicketView | None:
         """The ticket as Zendesk has it now; None when Zendesk has no such ticket (404)."""
@@ -141,18 +116,8 @@ class SupportClient:
         return max(found, key=lambda t: t.id) if found else None
 
     async def _get(self, path: str, *, params: dict[str, str] | None = None, ticket: int | None = None) -> Reply:
-        for attempt in range(1, READ_ATTEMPTS + 1):
-            try:
-                return await self._attempt(path, params, ticket)
-            except SupportApiError as error:
-                log.warning(kv("relay.support.error", call=f"GET {path}", status=error.status, attempt=attempt))
-                if not error.retryable or attempt >= READ_ATTEMPTS:
-                    raise
-                delay = error.retry_after
-                if delay is not None and delay > RETRY_AFTER_CAP_SECONDS:
-                    raise
-            await self.clock.sleep(delay if delay is not None else backoff_delay(attempt, self.rng))
-        raise AssertionError("unreachable")  # pragma: no cover
+        once = lambda: self._attempt(path, params, ticket)  # noqa: E731
+        return await self._retrying(f"GET {path}", once, READ_ATTEMPTS, event="relay.support.error")
 
     async def _attempt(self, path: str, params: dict[str, str] | None, ticket: int | None) -> Reply:
         await self._slots.acquire()  # waiting for a slot is no part of the attempt or its timeout
