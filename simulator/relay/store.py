@@ -116,6 +116,15 @@ def _preference(record: SessionRecord) -> tuple[bool, datetime]:
     return (record.state in HANDED_OFF, record.updated_at)
 
 
+R = TypeVar("R", SessionRecord, InboxItem)
+
+
+def _copy(record: R) -> R:
+    """A copy that shares nothing with the stored one, as the SQLite store's rows are: through JSON,
+    which pydantic does in native code (about a third of `model_copy(deep=True)`'s time)."""
+    return type(record).model_validate_json(record.model_dump_json())
+
+
 class MemoryStore:
     """Everything in dicts; gone when the process ends (but kept across a relay restart)."""
 
@@ -140,19 +149,19 @@ class MemoryStore:
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         record = self._sessions.get(session_id)
-        return record.model_copy(deep=True) if record else None
+        return _copy(record) if record else None
 
     async def save_session(self, record: SessionRecord) -> None:
-        self._sessions[record.session_id] = record.model_copy(deep=True)
+        self._sessions[record.session_id] = _copy(record)
 
     async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
         matches = [r for r in self._sessions.values() if r.conversation_id == conversation_id]
         if not matches:
             return None
-        return max(matches, key=_preference).model_copy(deep=True)
+        return _copy(max(matches, key=_preference))
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
-        return [r.model_copy(deep=True) for r in self._sessions.values() if r.state in states]
+        return [_copy(r) for r in self._sessions.values() if r.state in states]
 
     async def event_seen(self, event_id: str) -> bool:
         return event_id in self._events
@@ -175,13 +184,13 @@ class MemoryStore:
     async def inbox_add(self, item: InboxItem) -> InboxItem | None:
         if not await self.mark_event(item.event_id, item.accepted_at):
             return None
-        stored = item.model_copy(update={"id": self._next_id}, deep=True)
+        stored = _copy(item.model_copy(update={"id": self._next_id}))
         self._next_id += 1
         self._inbox[stored.id] = stored
-        return stored.model_copy(deep=True)
+        return _copy(stored)
 
     async def inbox_items(self) -> list[InboxItem]:
-        return [self._inbox[i].model_copy(deep=True) for i in sorted(self._inbox)]
+        return [_copy(self._inbox[i]) for i in sorted(self._inbox)]
 
     async def inbox_remove(self, item_id: int) -> None:
         self._inbox.pop(item_id, None)
