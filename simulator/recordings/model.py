@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from simulator.scenarios.model import Scenario
 
 if TYPE_CHECKING:
-    import jsonschema
+    from simulator.scenarios.loader import SchemaCheck
 
 # Bump when a recording written by the previous version would no longer replay correctly.
 RECORDING_VERSION = 1
@@ -65,31 +65,22 @@ class Recording(Scenario):
 
 @cache
 def recording_schema() -> dict[str, Any]:
-    """The JSON Schema for recording files, generated from the models (the committed file mirrors it)."""
-    schema = Recording.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://github.com/zendesk-handoff-simulator/schemas/recording.schema.json"
-    return schema
+    """The JSON Schema for recording files."""
+    from simulator.scenarios.loader import file_schema
+
+    return file_schema(Recording, "recording.schema.json")
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    """Built once per process: compiling the schema costs more than checking a file against it."""
-    import jsonschema
+def _schema_check() -> SchemaCheck:
+    from simulator.scenarios.loader import SchemaCheck
 
-    return jsonschema.Draft202012Validator(recording_schema())
-
-
-@cache
-def _fast_validator() -> Any:
-    from simulator.scenarios.loader import fast_validator
-
-    return fast_validator(recording_schema())
+    return SchemaCheck(recording_schema)
 
 
 def check_recording(data: dict[str, Any], text: str, source: str) -> None:
     """Reject a damaged recording, or one of another format version, with one error naming what is wrong."""
-    from simulator.scenarios.loader import ScenarioFileError, first_error, json_path, line_of
+    from simulator.scenarios.loader import ScenarioFileError, json_path, line_of
 
     part = data.get("recording")
     version = part.get("version") if isinstance(part, dict) else None
@@ -105,14 +96,11 @@ def check_recording(data: dict[str, Any], text: str, source: str) -> None:
                 f"{where}: recording format version {version} is newer than this simulator's "
                 f"({RECORDING_VERSION}); upgrade the simulator to replay it"
             )
-    error = first_error(data, _fast_validator(), _validator)
-    if error is not None:
-        parts = list(error.absolute_path)
-        raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
+    _schema_check().check(data, text, source)
     users = set(data.get("users") or {"user": None})
     for index, exchange in enumerate(data["recording"]["exchanges"]):
         if exchange["user"] not in users:
-            parts = ["recording", "exchanges", index, "user"]
+            parts: list[str | int] = ["recording", "exchanges", index, "user"]
             raise ScenarioFileError(
                 f"{source}:{line_of(text, parts)}: {json_path(parts)}: {exchange['user']!r} is not one of the "
                 f"recording's users {sorted(users)}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from simulator.scenarios.model import Scenario
 
@@ -23,26 +23,51 @@ class ScenarioFileError(Exception):
     """A scenario file is not valid; the message says where (file, line, JSON path) and what."""
 
 
-@cache
-def scenario_schema() -> dict[str, Any]:
-    """The JSON Schema for scenario files, generated from the models (the committed file mirrors it)."""
-    schema = Scenario.model_json_schema(by_alias=True)
+def file_schema(model: type[BaseModel], file_name: str) -> dict[str, Any]:
+    """The JSON Schema of a file format, generated from its model (the committed file mirrors it)."""
+    schema = model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://github.com/zendesk-handoff-simulator/schemas/scenario.schema.json"
+    schema["$id"] = f"https://github.com/zendesk-handoff-simulator/schemas/{file_name}"
     return schema
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    """Built once per process, not per file: a replay of the library checks dozens of files."""
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(scenario_schema())
+def scenario_schema() -> dict[str, Any]:
+    """The JSON Schema for scenario files."""
+    return file_schema(Scenario, "scenario.schema.json")
 
 
-@cache
-def _fast_validator() -> Any:
-    return fast_validator(scenario_schema())
+class SchemaCheck:
+    """One file format's schema check. Its two validators are built once per process, on first use
+    (compiling costs more than checking a file): jsonschema-rs tells a valid file in microseconds,
+    and jsonschema judges any other and words the error."""
+
+    def __init__(self, schema: Callable[[], dict[str, Any]]) -> None:
+        self._schema = schema
+
+    @cached_property
+    def _fast(self) -> Any:
+        return fast_validator(self._schema())
+
+    @cached_property
+    def _judge(self) -> jsonschema.Draft202012Validator:
+        import jsonschema
+
+        return jsonschema.Draft202012Validator(self._schema())
+
+    def check(self, data: Any, text: str, source: str) -> None:
+        """Raise ScenarioFileError naming file, line and JSON path of the most relevant schema error."""
+        if self._fast is not None and self._fast.is_valid(data):
+            return
+        from jsonschema.exceptions import best_match
+
+        error = best_match(self._judge.iter_errors(data))
+        if error is not None:
+            parts = list(error.absolute_path)
+            raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
+
+
+_SCENARIO_CHECK = SchemaCheck(scenario_schema)
 
 
 def fast_validator(schema: dict[str, Any]) -> Any:
@@ -57,17 +82,6 @@ def fast_validator(schema: dict[str, Any]) -> Any:
         return jsonschema_rs.validator_for(schema)
     except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
         return None
-
-
-def first_error(
-    data: Any, fast: Any, validator: Callable[[], jsonschema.Draft202012Validator]
-) -> jsonschema.ValidationError | None:
-    """The most relevant schema error in `data`, or None when it is valid."""
-    if fast is not None and fast.is_valid(data):
-        return None
-    from jsonschema.exceptions import best_match
-
-    return best_match(validator().iter_errors(data))
 
 
 def json_path(parts: list[str | int]) -> str:
@@ -145,10 +159,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         from simulator.recordings.model import check_recording  # a recording: its own schema and version
 
         check_recording(data, text, source)
-    error = first_error(data, _fast_validator(), _validator)
-    if error is not None:
-        parts = list(error.absolute_path)
-        raise ScenarioFileError(f"{source}:{line_of(text, parts)}: {json_path(parts)}: {error.message}")
+    _SCENARIO_CHECK.check(data, text, source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
