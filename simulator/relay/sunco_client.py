@@ -9,7 +9,7 @@ import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -50,6 +50,13 @@ class ApiError(Exception):
         self.retryable = retryable
         # The Retry-After (seconds) of the last 429, for callers that retry later themselves.
         self.retry_after = retry_after
+
+    @classmethod
+    def refused(cls, call: str, reply: Reply) -> Self:
+        """The error for a non-2xx answer: 429 and 5xx are worth another try (after Retry-After, if given)."""
+        status = reply.status_code
+        retry_after = _retry_after(reply) if status == 429 else None
+        return cls(f"{call}: HTTP {status}", status, retryable=status == 429 or status >= 500, retry_after=retry_after)
 
 
 class SunCoError(ApiError):
@@ -117,7 +124,7 @@ def backoff_delay(attempt: int, rng: random.Random) -> float:
     return rng.uniform(ceiling / 2, ceiling)
 
 
-def _retry_after(response: Reply | httpx.Response) -> float | None:
+def _retry_after(response: Reply) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -235,10 +242,7 @@ class SunCoClient(ApiClient):
         self._traced(method, path, body, response, started)
         if response.is_success:
             return response
-        status = response.status_code
-        retry_after = _retry_after(response) if status == 429 else None
-        retryable = status == 429 or status >= 500
-        raise SunCoError(f"{method} {path}: HTTP {status}", status, retryable=retryable, retry_after=retry_after)
+        raise SunCoError.refused(f"{method} {path}", response)
 
     def _traced(
         self,

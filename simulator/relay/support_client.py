@@ -23,7 +23,6 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.outbound import Reply, SendError, basic_auth
 from simulator.relay.sunco_client import ApiClient, ApiError
-from simulator.relay.sunco_client import _retry_after as retry_after_seconds
 from simulator.relay.webhooks import secret_text
 from simulator.trace import Trace
 
@@ -132,13 +131,7 @@ class SupportClient(ApiClient):
         self._traced(path, params, response, started, ticket)
         if response.is_success:
             return response
-        status = response.status_code
-        raise SupportApiError(
-            f"GET {path}: HTTP {status}",
-            status,
-            retryable=status == 429 or status >= 500,
-            retry_after=retry_after_seconds(response) if status == 429 else None,
-        )
+        raise SupportApiError.refused(f"GET {path}", response)
 
     def _traced(
         self,
