@@ -18,13 +18,11 @@ class UserHeader(Observer, Static):
 
     def sync(self, state: m.AppState) -> None:
         conversation = state.conversation()
-        for badge in m.BADGES.values():
-            self.remove_class("-" + badge.replace(" ", "-"))
+        _mark_state(self, conversation)
         if conversation is None:
             waiting = "Starting the simulator…" if not state.url else "No end user yet: ctrl+n (webchat), ctrl+t (SMS)"
             self.update(Text(waiting, style="italic"))
             return
-        self.add_class("-" + conversation.badge.replace(" ", "-"))
         text = Text.assemble(
             (conversation.name, "bold"),
             (
@@ -45,10 +43,16 @@ class Badge(Observer, Static):
 
     def sync(self, state: m.AppState) -> None:
         conversation = state.conversation()
-        for badge in m.BADGES.values():
-            self.remove_class("-" + badge.replace(" ", "-"))
+        _mark_state(self, conversation)
         if conversation is None:
             self.update("")
             return
-        self.add_class("-" + conversation.badge.replace(" ", "-"))
         self.update(f" {conversation.badge.upper()} ")
+
+
+def _mark_state(widget: Static, conversation: m.Conversation | None) -> None:
+    """The widget's class names the conversation's state (`-with-agent`, ...) for the stylesheet."""
+    for badge in m.BADGES.values():
+        widget.remove_class("-" + badge.replace(" ", "-"))
+    if conversation is not None:
+        widget.add_class("-" + conversation.badge.replace(" ", "-"))
