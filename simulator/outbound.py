@@ -13,6 +13,7 @@ reached the server (a connect failure cannot have; a read timeout or a dropped c
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import ssl
 import urllib.request
@@ -79,6 +80,13 @@ def json_body(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context per process for every client the simulator's parts make (relay, emulator,
+    harness): building one loads the CA bundle, tens of milliseconds each time."""
+    return httpx.create_ssl_context()
+
+
 class OutboundClient:
     """Requests to `base_url` (or absolute URLs), at most `max_connections` connections, each phase
     (connect, each read) bounded by `timeout` seconds. Make it anywhere; it connects on first use,
@@ -90,7 +98,7 @@ class OutboundClient:
         transport: httpx.AsyncBaseTransport | None,
         timeout: float,
         max_connections: int,
-        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
         base_url: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -98,7 +106,7 @@ class OutboundClient:
         self._headers = dict(headers or {})
         self._timeout = timeout
         self._max = max_connections
-        self._ssl = ssl_context
+        self._ssl = ssl_context or shared_ssl_context  # built with the first request over the network
         self._httpx: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -114,9 +113,7 @@ def chain_http(url: str) -> httpx.AsyncClient:
 @contextlib.asynccontextmanager
 async def chain_outbound(url: str) -> AsyncIterator[OutboundClient]:
     """The relay's kind of client for a chain served at `url`, 100 connections at most."""
-    client = OutboundClient(
-        base_url=url, transport=None, timeout=30, max_connections=100, ssl_context=ssl.create_default_context
-    )
+    client = OutboundClient(base_url=url, transport=None, timeout=30, max_connections=100)
     try:
         yield client
     finally:

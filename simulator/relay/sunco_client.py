@@ -6,7 +6,6 @@ import asyncio
 import logging
 import random
 import re
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Self, TypeVar
@@ -106,18 +105,6 @@ class _RawMessages(BaseModel):
     messages: list[dict[str, Any]]
 
 
-_SSL_CONTEXT: ssl.SSLContext | None = None
-
-
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context per process, shared by every client the relay makes (a restart makes a
-    new client): building one loads the CA bundle, tens of milliseconds each time."""
-    global _SSL_CONTEXT
-    if _SSL_CONTEXT is None:
-        _SSL_CONTEXT = httpx.create_ssl_context()
-    return _SSL_CONTEXT
-
-
 def backoff_delay(attempt: int, rng: random.Random) -> float:
     """Capped exponential backoff with jitter for retry number `attempt` (1-based)."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
@@ -162,7 +149,6 @@ class ApiClient:
             transport=transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
             max_connections=cap,
-            ssl_context=_ssl_context,  # built with the first request over the network
         )
 
     async def aclose(self) -> None:

@@ -15,7 +15,6 @@ import atexit
 import contextlib
 import inspect
 import shutil
-import ssl
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 from simulator.app import SimulatorApp
 from simulator.clock import VirtualClock
 from simulator.config import Settings, load_settings
+from simulator.outbound import shared_ssl_context
 from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
 from simulator.scenarios.crash import crash_after_saving_ended, crash_relay
 from simulator.scenarios.quiet import quiesce
@@ -91,7 +91,7 @@ class Harness:
             )
             self.client = await self._stack.enter_async_context(
                 httpx.AsyncClient(
-                    base_url=self.sim.settings.public_base_url, timeout=REAL_TIMEOUT, verify=_ssl_context()
+                    base_url=self.sim.settings.public_base_url, timeout=REAL_TIMEOUT, verify=shared_ssl_context()
                 )
             )
         else:
@@ -301,17 +301,6 @@ def _scratch_dir() -> Path:
         _SCRATCH = Path(tempfile.mkdtemp(prefix="handoff-sim-"))
         atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
     return _SCRATCH
-
-
-_SSL_CONTEXT: ssl.SSLContext | None = None
-
-
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for every harness client (building one loads the CA bundle: milliseconds)."""
-    global _SSL_CONTEXT
-    if _SSL_CONTEXT is None:
-        _SSL_CONTEXT = httpx.create_ssl_context()
-    return _SSL_CONTEXT
 
 
 async def _call(check: Check) -> bool:

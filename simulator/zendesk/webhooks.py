@@ -7,7 +7,6 @@ import contextlib
 import itertools
 import json
 import logging
-import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -40,17 +39,6 @@ MAX_CONCURRENT_SENDS = 16
 HTTP_CONNECTIONS = 100  # kept open at most (several webhook targets share the pool)
 
 Kind = Literal["sunco", "zendesk_status"]
-
-
-_SSL_CONTEXT: ssl.SSLContext | None = None
-
-
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context per process for every delivery client (each costs a CA bundle load)."""
-    global _SSL_CONTEXT
-    if _SSL_CONTEXT is None:
-        _SSL_CONTEXT = httpx.create_ssl_context()
-    return _SSL_CONTEXT
 
 
 @dataclass
@@ -197,7 +185,6 @@ class Deliverer:
             transport=self.transport,
             timeout=REQUEST_TIMEOUT_SECONDS,
             max_connections=HTTP_CONNECTIONS,
-            ssl_context=_ssl_context,  # built with the first request over the network
         )
         self._running = True
         for key in self._lanes:
