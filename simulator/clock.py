@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -90,6 +91,20 @@ class VirtualClock:
             await settle()
         self._elapsed = target
         await settle()
+
+    async def advance_stepwise(self, seconds: float, idle: Callable[[], Awaitable[None]]) -> None:
+        """Move time forward by `seconds` one deadline at a time, awaiting `idle` before each step and
+        after the last, so the work one timer set off has finished before the next one fires."""
+        remaining = max(0.0, seconds)
+        while True:
+            await idle()
+            due = self.next_deadline()
+            if due is None or due > remaining:
+                await self.advance(remaining)
+                break
+            await self.advance(due)
+            remaining -= due
+        await idle()
 
     def _drop_cancelled(self) -> None:
         while self._sleepers and self._sleepers[0][2].done():

@@ -157,16 +157,7 @@ class Harness:
     async def advance(self, seconds: float) -> None:
         """Move virtual time on; timers and backoffs due inside the window fire, one after another,
         each once what the one before set off has finished (over sockets too)."""
-        remaining = max(0.0, seconds)
-        while True:
-            await self._idle()
-            due = self.clock.next_deadline()
-            if due is None or due > remaining:
-                await self.clock.advance(remaining)
-                break
-            await self.clock.advance(due)
-            remaining -= due
-        await self._idle()
+        await self.clock.advance_stepwise(seconds, self._idle)
 
     async def _idle(self) -> None:
         """Wait until nothing is in flight: no task ready to run and, over sockets, no request or

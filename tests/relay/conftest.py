@@ -96,16 +96,7 @@ class Harness:
 
     async def advance(self, seconds: float) -> None:
         """Move virtual time sleeper by sleeper, letting I/O (e.g. SQLite's thread) finish in between."""
-        remaining = seconds
-        while True:
-            await quiet(3)
-            due = self.clock.next_deadline()
-            if due is None or due > remaining:
-                await self.clock.advance(remaining)
-                break
-            await self.clock.advance(due)
-            remaining -= due
-        await quiet(3)
+        await self.clock.advance_stepwise(seconds, lambda: quiet(3))
 
     async def advance_until(self, condition: Callable[[], bool], limit: float = 120.0) -> None:
         """Advance virtual time until `condition` holds (fails after `limit` virtual seconds)."""
