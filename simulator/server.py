@@ -36,15 +36,19 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _EmbeddedServer(uvicorn.Server):
+class EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to its host (a test's event loop)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    def request_stop(self) -> None:
+        """Ask the server to stop (it finishes at its next look)."""
+        self.should_exit = True
 
-class _PromptServer(_EmbeddedServer):
+
+class _PromptServer(EmbeddedServer):
     """The server `running_server` runs (tests, the scenario harness): it stops as soon as asked.
 
     uvicorn looks for a stop request every 0.1 s and then gives open connections a fixed 0.1 s to
@@ -55,6 +59,10 @@ class _PromptServer(_EmbeddedServer):
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self.stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        super().request_stop()
+        self.stop.set()  # now, not at the next 0.1 s tick
 
     async def main_loop(self) -> None:
         counter = 0
@@ -98,7 +106,7 @@ def _uvicorn_server(
         timeout_graceful_shutdown=5,
     )
     quiet_refused_handshakes()  # after uvicorn's own logging set-up
-    return (kind or (_EmbeddedServer if embedded else uvicorn.Server))(config)
+    return (kind or (EmbeddedServer if embedded else uvicorn.Server))(config)
 
 
 async def serve_forever(sim: SimulatorApp, sock: socket.socket, log_level: str = "warning") -> None:
@@ -126,6 +134,24 @@ def _request_exit(server: uvicorn.Server) -> None:
 
 
 @contextlib.asynccontextmanager
+async def embedded(server: EmbeddedServer, sock: socket.socket, what: str) -> AsyncIterator[None]:
+    """Run `server` on `sock` inside this event loop for the block: entered once it accepts
+    connections (or raising if it stopped while starting), stopped and the socket closed after."""
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"{what} stopped during start-up")
+            await asyncio.sleep(0.001)  # start-up runs in this loop: a few turns
+        yield
+    finally:
+        server.request_stop()
+        await task
+        sock.close()
+
+
+@contextlib.asynccontextmanager
 async def running_server(
     build: Callable[[Settings], SimulatorApp], settings: Settings, **overrides: Any
 ) -> AsyncIterator[SimulatorApp]:
@@ -138,16 +164,5 @@ async def running_server(
     sim = build(settings.model_copy(update={"sim_host": "127.0.0.1", "sim_port": port, **overrides}))
     server = _uvicorn_server(sim, "warning", kind=_PromptServer)
     assert isinstance(server, _PromptServer)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the simulator's server stopped during start-up")
-            await asyncio.sleep(0.001)  # start-up runs in this loop: a few turns
+    async with embedded(server, sock, "the simulator's server"):
         yield sim
-    finally:
-        server.should_exit = True
-        server.stop.set()
-        await task
-        sock.close()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
 
-from simulator.server import _EmbeddedServer, bind_socket
+from simulator.server import EmbeddedServer, bind_socket, embedded
 
 
 @contextlib.asynccontextmanager
@@ -20,16 +19,5 @@ async def serve_app(app: Any) -> AsyncIterator[str]:
     config = uvicorn.Config(
         app, lifespan="on", log_level="warning", access_log=False, ws="websockets-sansio", timeout_graceful_shutdown=5
     )
-    server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the server stopped during start-up")
-            await asyncio.sleep(0.005)
+    async with embedded(EmbeddedServer(config), sock, "the served app"):
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from simulator.server import bind_socket
+from simulator.server import EmbeddedServer, bind_socket, embedded
 from simulator.zendesk.openapi import convert
 
 
@@ -36,19 +36,9 @@ class WebhookSink:
         sock = bind_socket("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
         app = Starlette(routes=[Route("/hook", self._receive, methods=["POST"])])
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the webhook target stopped during start-up")
-                await asyncio.sleep(0.01)
+        server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        async with embedded(server, sock, "the webhook target"):
             yield self
-        finally:
-            server.should_exit = True
-            await task
-            sock.close()
 
     async def settle(self, quiet: float = 0.5, limit: float = 10.0) -> None:
         """Wait (real time) until nothing new has arrived for `quiet` seconds, at most `limit`."""

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from simulator.clock import VirtualClock
 from simulator.config import Settings
-from simulator.server import _EmbeddedServer, bind_socket
+from simulator.server import EmbeddedServer, bind_socket, embedded
 from simulator.widget import WidgetServer
 
 from .conftest import Chat, FakeRelay, open_ws, owned, settle, short
@@ -159,18 +159,8 @@ async def served(widget: WidgetServer) -> AsyncIterator[str]:
     config = uvicorn.Config(
         Starlette(routes=widget.routes()), lifespan="off", log_level="warning", ws="websockets-sansio"
     )
-    server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+    async with embedded(EmbeddedServer(config), sock, "the widget"):
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def test_over_a_real_socket(widget: WidgetServer, settings: Settings, relay: FakeRelay) -> None:
