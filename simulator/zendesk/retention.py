@@ -14,6 +14,7 @@ Without a state file (tests, `--ephemeral`) nothing can be read back: the newest
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from simulator.durable import evict, keep
@@ -58,14 +59,8 @@ class Retention:
         if not self.persistent:
             self._finished.pop(conversation_id, None)
             return
-        state = self.state
-        for table in _conversation_tables(state):
-            keep(table, conversation_id)
-        for user_id in state.participants.get(conversation_id) or []:
-            for users in _user_tables(state):
-                keep(users, user_id)
-        for ticket_id in self.workspace.by_conversation.get(conversation_id, []):
-            keep(self.workspace.tickets, ticket_id)
+        for table, key in self._records(conversation_id):
+            keep(table, key)
 
     def _evict(self, conversation_id: str) -> None:
         state = self.state
@@ -76,12 +71,19 @@ class Retention:
             archived = state.archived_conversations.setdefault(user_id, [])
             if conversation_id not in archived:
                 archived.append(conversation_id)
+        for table, key in self._records(conversation_id):
+            evict(table, key)
+
+    def _records(self, conversation_id: str) -> Iterator[tuple[dict[Any, Any], Any]]:
+        """(table, key) of everything kept about a conversation: its users, its own tables, its tickets."""
+        state = self.state
+        for user_id in state.participants.get(conversation_id) or []:
             for users in _user_tables(state):
-                evict(users, user_id)
+                yield users, user_id
         for table in _conversation_tables(state):
-            evict(table, conversation_id)
+            yield table, conversation_id
         for ticket_id in self.workspace.by_conversation.get(conversation_id, []):
-            evict(self.workspace.tickets, ticket_id)
+            yield self.workspace.tickets, ticket_id
 
     def _forget(self, conversation_id: str) -> None:
         """Memory only, past the retention: the conversation, its tickets, and users left with no other."""
