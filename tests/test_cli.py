@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,31 +21,45 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--log-level", "warning"],
+def _spawn(tmp_path: Path, *args: str, **options: Any) -> subprocess.Popen[str]:
+    """`python -m simulator ARGS` in `tmp_path`, with its own state folder and text pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "simulator", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=_env(tmp_path),
         cwd=tmp_path,
+        **options,
     )
+
+
+def _banner_url(proc: subprocess.Popen[str]) -> str:
+    """The URL the banner's `Simulator` line names ("" if the banner ends without one)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Simulator "):
+            return line.split()[-1]
+    return ""
+
+
+def _health(url: str) -> dict[str, str]:
+    """`/_sim/health`'s answer, polled briefly: the banner prints before uvicorn binds its loop."""
+    for _ in range(200):
+        try:
+            body: dict[str, str] = httpx.get(url + "/_sim/health", timeout=2).json()
+            return body
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return {}
+
+
+def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc = _spawn(tmp_path, "serve", "--port", "0", "--log-level", "warning")
     try:
-        assert proc.stdout is not None
-        url = ""
-        for line in proc.stdout:
-            if line.startswith("Simulator "):
-                url = line.split()[-1]
-                break
+        url = _banner_url(proc)
         assert url.startswith("http://127.0.0.1:")
-        body: dict[str, str] = {}
-        for _ in range(200):  # the banner prints before uvicorn binds its loop; poll briefly
-            try:
-                body = httpx.get(url + "/_sim/health", timeout=2).json()
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        assert body == {"status": "ok"}
+        assert _health(url) == {"status": "ok"}
         # `sms` texts it as a phone would, signed with the Auth Token the server generated.
         sent = subprocess.run(
             [sys.executable, "-m", "simulator", "sms", "--url", url, "--from", "+15550100077", "hi"],
@@ -75,14 +90,7 @@ def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
 
 
 def test_banner_off_a_terminal_masks_secrets_and_says_how_to_read_them(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(tmp_path),
-        cwd=tmp_path,
-    )
+    proc = _spawn(tmp_path, "serve", "--port", "0")
     try:
         assert proc.stdout is not None
         lines = []
@@ -143,31 +151,14 @@ def test_wrong_configuration_is_one_line_and_exit_2(
 
 
 def test_no_command_without_a_terminal_runs_headless_and_takes_serves_flags(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", "--log-level", "warning"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(tmp_path),
-        cwd=tmp_path,
-    )
+    proc = _spawn(tmp_path, "--port", "0", "--log-level", "warning", stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("Not a terminal") and "serve" in first
-        url = ""
-        for line in proc.stdout:
-            if line.startswith("Simulator "):
-                url = line.split()[-1]
-                break
+        url = _banner_url(proc)
         assert url.startswith("http://127.0.0.1:") and not url.endswith(":8080")
-        for _ in range(200):  # up once health answers; then SIGTERM stops it cleanly
-            try:
-                if httpx.get(url + "/_sim/health", timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        _health(url)  # up once health answers; then SIGTERM stops it cleanly
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
