@@ -12,6 +12,7 @@ import contextlib
 import hmac
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -84,27 +85,57 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
 
 
 class SocketFeed:
-    """One socket's outgoing events, written in order by a single task."""
+    """One socket's outgoing events, written in order by a single task that runs only while there is
+    something to send (an idle socket holds no task and no queue: they cost KBs per connection)."""
 
     def __init__(self, websocket: WebSocket, session_id: str) -> None:
         self.websocket = websocket
         self.session_id = session_id
-        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._pending: deque[dict[str, Any] | None] = deque()  # None: close once the rest is sent
+        self._writer: asyncio.Task[None] | None = None
+        self._done = False  # closed, or the client went away: nothing more is sent
 
     def push(self, event: dict[str, Any]) -> None:
-        self._queue.put_nowait(event)
+        self._queue(event)
 
     def close(self) -> None:
         """Close the socket once everything queued has been sent."""
-        self._queue.put_nowait(None)
+        self._queue(None)
 
-    async def run(self) -> None:
+    def _queue(self, event: dict[str, Any] | None) -> None:
+        if self._done:
+            return
+        self._pending.append(event)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name=f"widget-socket-{self.session_id}")
+
+    async def _write(self) -> None:
         try:
-            while (event := await self._queue.get()) is not None:
+            while self._pending:
+                event = self._pending.popleft()
+                if event is None:
+                    self._stop()
+                    await self.websocket.close(1000)
+                    return
                 await self.websocket.send_text(json.dumps(event))
-            await self.websocket.close(1000)
         except Exception as exc:  # the client went away; the receive loop sees the disconnect
+            self._stop()
             log.debug(kv("widget.socket_send_failed", session=self.session_id, error=repr(exc)))
+        finally:
+            self._writer = None  # before any await: the next push starts a new writer
+
+    def _stop(self) -> None:
+        self._done = True
+        self._pending.clear()
+
+    async def stop(self) -> None:
+        """The socket is gone: stop writing (what was not sent is dropped, as the client left)."""
+        self._stop()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
 
 class Webchat:
@@ -212,15 +243,12 @@ class Webchat:
         for batch in batches:
             feed.push(self._transient(p.EVENT_BATCH, {"events": batch}))
         session.subscribe(feed)
-        writer = asyncio.create_task(feed.run(), name=f"widget-socket-{session.id}")
         log.info(kv("widget.socket_open", session=session.id, cursor=cursor, replayed=len(history)))
         try:
             await self._receive(websocket, session, feed)
         finally:
             session.unsubscribe(feed)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await feed.stop()
             log.info(kv("widget.socket_closed", session=session.id))
 
     async def _receive(self, websocket: WebSocket, session: Session, feed: SocketFeed) -> None:
