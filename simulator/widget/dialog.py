@@ -221,7 +221,7 @@ class Dialog:
             if not session.turns:
                 session.worker = None  # at once, before any await: the next turn starts a new worker
                 return
-            kind, value = session.turns.popleft()
+            kind, value = session.turns.pop(0)
             try:
                 if kind in ("text", "resumed"):
                     text, message_id, media = value
