@@ -13,13 +13,14 @@ import hmac
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from simulator.bodies import BodyTooLarge, loads
@@ -206,27 +207,35 @@ class Webchat:
 
     async def socket(self, websocket: WebSocket) -> None:
         """`/widget/ws?session_id=..&access_token=..&cursor=..`: replay, then live events both ways."""
-        params = websocket.query_params
+        admitted = self._admit(websocket.query_params)
+        if not isinstance(admitted, Session):
+            return await self._deny(websocket, *admitted)
+        session = admitted
+        session.sockets += 1  # counted before the accept's await, so racing handshakes can't overshoot
+        try:
+            await websocket.accept()
+            await self._serve(websocket, session, _cursor(websocket.query_params.get("cursor")))
+        finally:
+            session.sockets -= 1
+
+    def _admit(self, params: Mapping[str, str]) -> Session | tuple[int, str]:
+        """The session the socket may open, or the refusal (status, text). A function of its own: what
+        the checks decode (the token's claims) is not kept by the socket's frame while it is open."""
         session_id, token = params.get("session_id"), params.get("access_token")
         if not session_id or not token:
-            return await self._deny(websocket, 400, "invalid connection parameters")
+            return 400, "invalid connection parameters"
         try:
             claims = self.tokens.verify(token)
         except TokenError:
-            return await self._deny(websocket, 401, "authentication failed")
+            return 401, "authentication failed"
         session = self.dialog.store.get(session_id)
         # Ended and expired sessions can't be resumed; SMS sessions have no socket. Another token's
         # session is "not found" too, so a token cannot tell others' session ids from made-up ones.
         if session is None or session.ended or session.channel != "webchat" or not _owns(session, claims):
-            return await self._deny(websocket, 404, "session not found")
+            return 404, "session not found"
         if session.sockets >= p.MAX_SOCKETS_PER_SESSION:
-            return await self._deny(websocket, 429, "connection limit exceeded for session")
-        session.sockets += 1  # counted before the accept's await, so racing handshakes can't overshoot
-        try:
-            await websocket.accept()
-            await self._serve(websocket, session, _cursor(params.get("cursor")))
-        finally:
-            session.sockets -= 1
+            return 429, "connection limit exceeded for session"
+        return session
 
     async def _deny(self, websocket: WebSocket, status: int, text: str) -> None:
         log.info(kv("widget.handshake_refused", status=status, reason=text))
@@ -238,12 +247,9 @@ class Webchat:
     async def _serve(self, websocket: WebSocket, session: Session, cursor: int) -> None:
         feed = SocketFeed(websocket, session.id)
         # Replay and subscribe with no await in between: nothing is missed or sent twice.
-        history = session.after(cursor)
-        batches = [history[i : i + BATCH_SIZE] for i in range(0, len(history), BATCH_SIZE)] or [[]]
-        for batch in batches:
-            feed.push(self._transient(p.EVENT_BATCH, {"events": batch}))
+        replayed = self._replay(feed, session, cursor)
         session.subscribe(feed)
-        log.info(kv("widget.socket_open", session=session.id, cursor=cursor, replayed=len(history)))
+        log.info(kv("widget.socket_open", session=session.id, cursor=cursor, replayed=replayed))
         try:
             await self._receive(websocket, session, feed)
         finally:
@@ -251,27 +257,41 @@ class Webchat:
             await feed.stop()
             log.info(kv("widget.socket_closed", session=session.id))
 
+    def _replay(self, feed: SocketFeed, session: Session, cursor: int) -> int:
+        """Queue the events after `cursor` in batches; how many. (A function of its own: the decoded
+        events are not kept alive by the socket's frame for as long as the socket is open.)"""
+        history = session.after(cursor)
+        batches = [history[i : i + BATCH_SIZE] for i in range(0, len(history), BATCH_SIZE)] or [[]]
+        for batch in batches:
+            feed.push(self._transient(p.EVENT_BATCH, {"events": batch}))
+        return len(history)
+
     async def _receive(self, websocket: WebSocket, session: Session, feed: SocketFeed) -> None:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if session.ended:
-                continue  # nothing more is sent after SESSION_END
-            session.touch()
-            raw = message.get("text")
-            if raw is None:
-                raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
-            if len(raw.encode("utf-8")) > p.MAX_MESSAGE_SIZE_BYTES:
-                feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(p.ERR_TOO_LARGE)))
-                continue
-            try:
-                event = p.parse_client_event(raw)
-            except p.ProtocolError as exc:
-                log.info(kv("widget.client_error", session=session.id, error=str(exc)))
-                feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(str(exc))))
-                continue
-            self._dispatch(session, feed, event)
+        # Each frame is handled by `_take`, so nothing of it is kept while the socket waits for the next.
+        while self._take(session, feed, await websocket.receive()):
+            pass
+
+    def _take(self, session: Session, feed: SocketFeed, message: Message) -> bool:
+        """One frame from the client; False once the client has gone."""
+        if message["type"] == "websocket.disconnect":
+            return False
+        if session.ended:
+            return True  # nothing more is sent after SESSION_END
+        session.touch()
+        raw = message.get("text")
+        if raw is None:
+            raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+        if len(raw.encode("utf-8")) > p.MAX_MESSAGE_SIZE_BYTES:
+            feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(p.ERR_TOO_LARGE)))
+            return True
+        try:
+            event = p.parse_client_event(raw)
+        except p.ProtocolError as exc:
+            log.info(kv("widget.client_error", session=session.id, error=str(exc)))
+            feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(str(exc))))
+            return True
+        self._dispatch(session, feed, event)
+        return True
 
     def _dispatch(self, session: Session, feed: SocketFeed, event: p.ClientEvent) -> None:
         if session.trace is not None and session.trace.enabled:
