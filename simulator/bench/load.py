@@ -139,7 +139,9 @@ class LoadUser(EndUser):
     def __init__(self, client: httpx.AsyncClient, settings: Settings, name: str, index: int) -> None:
         super().__init__(client, settings, name)
         self.index = index
-        self.changed = asyncio.Event()
+        # Set on every event while someone waits in `until` (an Event is ~1 KB: none while idle).
+        self._changed: asyncio.Event | None = None
+        self._waiting = 0
         self.agent_texts: list[tuple[str, float]] = []
         self.kinds: set[str] = set()
         self.ticket_id: int | None = None
@@ -157,7 +159,8 @@ class LoadUser(EndUser):
             self.kinds.add(kind)
         if isinstance(event.get("sequence"), int):
             self._last_sequence = max(self._last_sequence, event["sequence"])
-        self.changed.set()
+        if self._changed is not None:
+            self._changed.set()
 
     async def open_session(self, access_token: str, profile: dict[str, str]) -> None:
         """Like `connect`, with an access token shared by several users: the widget rate-limits
@@ -177,7 +180,17 @@ class LoadUser(EndUser):
 
     async def until(self, check: Callable[[], bool], deadline: float) -> bool:
         """Wait until `check()` holds or the perf_counter deadline passes."""
-        return await _until(self.changed, check, deadline)
+        if check():
+            return True
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        self._waiting += 1
+        try:
+            return await _until(self._changed, check, deadline)
+        finally:
+            self._waiting -= 1
+            if not self._waiting:
+                self._changed = None
 
 
 async def _until(changed: asyncio.Event, check: Callable[[], bool], deadline: float) -> bool:
