@@ -187,6 +187,22 @@ async def traced() -> AsyncIterator[Callable[[], int]]:
             tracemalloc.stop()
 
 
+async def settled(held: Callable[[], int], *, pause: float = 0.5, limit: float = 15.0) -> int:
+    """`held()` once work still in flight has drained (webhook deliveries, the relay's follow-ups):
+    readings `pause` apart until two agree within 0.5% (at most `limit` seconds). On a busy machine a
+    reading taken at once counted whatever had not finished yet, a few KB per conversation either way."""
+    last = held()
+    waited = 0.0
+    while waited < limit:
+        await asyncio.sleep(pause)
+        waited += pause
+        now = held()
+        if abs(now - last) <= 0.005 * max(abs(last), 1):
+            return now
+        last = now
+    return last
+
+
 async def bare_socket_bytes(base_url: str, count: int) -> float:
     """Bytes per bare WebSocket held open (client and server side, both in this process)."""
     async with (
@@ -215,7 +231,7 @@ async def bare_socket_bytes(base_url: str, count: int) -> float:
         tasks = [asyncio.create_task(hold()) for _ in range(count)]
         await opened.wait()
         await asyncio.sleep(0.2)
-        size = held() / count
+        size = await settled(held) / count
         stop.set()
         await asyncio.gather(*tasks)
         return size
@@ -230,7 +246,7 @@ async def measure_idle(run: Callable[[Callable[[], Awaitable[None]]], Awaitable[
         async def on_idle() -> None:
             nonlocal size
             await asyncio.sleep(0.2)
-            size = held() / count
+            size = await settled(held) / count
 
         await run(on_idle)
     return size
