@@ -212,6 +212,8 @@ class Dialog:
         try:
             await self._turns(session)
         finally:
+            with contextlib.suppress(ValueError):  # a finished task is not kept with the session
+                session.tasks.remove(asyncio.current_task())  # type: ignore[arg-type]
             if session.ended and not session.pending:
                 session.save()
                 self.store.finished(session)

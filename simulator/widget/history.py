@@ -25,8 +25,9 @@ class EventHistory(Sequence[dict[str, Any]]):
     def __init__(self, events: Iterable[dict[str, Any]] = ()) -> None:
         self._texts: list[str] = []
         self._sequences = array("q")
-        # Live-agent message ids shown in this session (the relay may deliver one again after a crash).
-        self._agent_messages: set[str] = set()
+        # Live-agent message ids shown in this session (the relay may deliver one again after a crash);
+        # None until the first (an empty set is 216 bytes).
+        self._agent_messages: set[str] | None = None
         for event in events:
             self.append(event)
 
@@ -36,6 +37,8 @@ class EventHistory(Sequence[dict[str, Any]]):
         if event.get("type") == LIVE_AGENT_MESSAGE:
             message_id = (event.get("payload") or {}).get("message_id")
             if isinstance(message_id, str):
+                if self._agent_messages is None:
+                    self._agent_messages = set()
                 self._agent_messages.add(message_id)
 
     def after(self, cursor: int) -> list[dict[str, Any]]:
@@ -50,7 +53,7 @@ class EventHistory(Sequence[dict[str, Any]]):
 
     def shows_agent_message(self, message_id: object) -> bool:
         """Whether a live-agent message with this id was already shown in this session."""
-        return isinstance(message_id, str) and message_id in self._agent_messages
+        return isinstance(message_id, str) and self._agent_messages is not None and message_id in self._agent_messages
 
     def __len__(self) -> int:
         return len(self._texts)

@@ -89,10 +89,13 @@ class SocketFeed:
     """One socket's outgoing events, written in order by a single task that runs only while there is
     something to send (an idle socket holds no task and no queue: they cost KBs per connection)."""
 
+    __slots__ = ("websocket", "session_id", "_pending", "_writer", "_done")
+
     def __init__(self, websocket: WebSocket, session_id: str) -> None:
         self.websocket = websocket
         self.session_id = session_id
-        self._pending: deque[dict[str, Any] | None] = deque()  # None: close once the rest is sent
+        # What the writer has still to send (None: close once the rest is sent); only while it runs.
+        self._pending: deque[dict[str, Any] | None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._done = False  # closed, or the client went away: nothing more is sent
 
@@ -106,6 +109,8 @@ class SocketFeed:
     def _queue(self, event: dict[str, Any] | None) -> None:
         if self._done:
             return
+        if self._pending is None:
+            self._pending = deque()
         self._pending.append(event)
         if self._writer is None:
             self._writer = asyncio.create_task(self._write(), name=f"widget-socket-{self.session_id}")
@@ -124,10 +129,11 @@ class SocketFeed:
             log.debug(kv("widget.socket_send_failed", session=self.session_id, error=repr(exc)))
         finally:
             self._writer = None  # before any await: the next push starts a new writer
+            self._pending = None  # drained (an empty deque is 760 bytes)
 
     def _stop(self) -> None:
         self._done = True
-        self._pending.clear()
+        self._pending = None
 
     async def stop(self) -> None:
         """The socket is gone: stop writing (what was not sent is dropped, as the client left)."""
