@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections import OrderedDict
@@ -175,6 +176,8 @@ class SessionStore:
         """Hold a live session (new, or restored from the state file)."""
         if self.persist is not None and self.persist.persistent:
             session.saver = self._save
+            # The state file has every event: memory keeps none of them (about 3 KB a session).
+            session.history.read_from(functools.partial(self.persist.events, session.id))
         if session.trace is None:
             session.trace = self.trace
         self._sessions[session.id] = session
