@@ -211,6 +211,23 @@ async def _until(changed: asyncio.Event, check: Callable[[], bool], deadline: fl
     return True
 
 
+async def _find_tickets(agent_http: httpx.AsyncClient, handed: list[LoadUser]) -> None:
+    """Set each user's `ticket_id` from the agent's ticket list (by the unique requester email). A
+    function of its own: the listing (a KB or so per conversation) is not kept alive by the load's
+    frame while the idle conversations' memory is measured."""
+    by_email: dict[str, int] = {}
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline:
+        response = await agent_http.get("/_sim/agent/tickets")
+        response.raise_for_status()
+        by_email = {t["requester"]["email"]: t["id"] for t in response.json()["tickets"] if t["requester"]["email"]}
+        if all(user.email in by_email for user in handed):
+            break
+        await asyncio.sleep(0.2)
+    for user in handed:
+        user.ticket_id = by_email.get(user.email)
+
+
 def _texts(index: int, direction: str, count: int) -> list[str]:
     return [f"load {index} {direction} {i}" for i in range(count)]
 
@@ -419,17 +436,7 @@ async def _run(
         errors.append(f"{len(live) - len(handed)} handoffs did not complete within {handoff_timeout:.0f} s")
 
     # 3. Find each user's ticket (by the unique requester email), once every handoff is in.
-    by_email: dict[str, int] = {}
-    deadline = time.perf_counter() + 10
-    while time.perf_counter() < deadline:
-        response = await agent_http.get("/_sim/agent/tickets")
-        response.raise_for_status()
-        by_email = {t["requester"]["email"]: t["id"] for t in response.json()["tickets"] if t["requester"]["email"]}
-        if all(user.email in by_email for user in handed):
-            break
-        await asyncio.sleep(0.2)
-    for user in handed:
-        user.ticket_id = by_email.get(user.email)
+    await _find_tickets(agent_http, handed)
     ready = [user for user in handed if user.ticket_id is not None]
 
     if on_idle is not None:
