@@ -73,7 +73,7 @@ def request_headers(
     url: Target,
     method: str,
     defaults: RawHeaders,
-    own: Mapping[str, str] | None,
+    own: Mapping[str, str] | Mapping[bytes, bytes] | None,
     body: bytes | None,
     content_type: bytes | None = None,
 ) -> RawHeaders:
@@ -82,7 +82,7 @@ def request_headers(
     `content_type`) unless given."""
     sent: RawHeaders = [(b"host", url.host_header)]
     if own:
-        mine = {name.lower().encode("latin-1"): value.encode("latin-1") for name, value in own.items()}
+        mine = {_bytes(name).lower(): _bytes(value) for name, value in own.items()}
         sent += [(name.lower(), value) for name, value in defaults if name.lower() not in mine]
         sent += mine.items()
     else:
@@ -98,6 +98,11 @@ def request_headers(
         present = {name for name, _ in sent}
         sent += [(name, value) for name, value in extra if name not in present]
     return sent
+
+
+def _bytes(value: str | bytes) -> bytes:
+    """A header name or value as httpx sends it (text must be ASCII)."""
+    return value if isinstance(value, bytes) else value.encode("ascii")
 
 
 async def call(

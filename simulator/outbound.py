@@ -132,7 +132,7 @@ class OutboundClient:
             raise RuntimeError("this client has been closed")
         target = url if "://" in url else self._base + url
         sent = {**self._headers, **headers} if headers else self._headers
-        if self._asgi is not None and as_written(target):
+        if self._asgi is not None and target.startswith(("http://", "https://")) and as_written(target):
             return await self._via_asgi(self._asgi, method, target, content, sent)
         if self._httpx is not None:
             return await self._via_httpx(method, target, content, sent)

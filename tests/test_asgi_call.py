@@ -66,6 +66,7 @@ async def test_the_harness_client_sends_what_httpx_sends(method: str, path: str,
         expected.json(),
     )
     assert got.request.method == method and got.request.url == expected.request.url
+    assert got.elapsed.total_seconds() >= 0
     got.raise_for_status()
 
 

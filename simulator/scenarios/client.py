@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
 import json as jsonlib
 import os
+import time
 from collections.abc import AsyncIterator, Mapping, MutableMapping
 from typing import Any
 
@@ -65,6 +67,7 @@ class InProcessClient(httpx.AsyncClient):
             and cookies is None
             and auth is USE_CLIENT_DEFAULT
             and self.auth is None
+            and (follow_redirects is False or (follow_redirects is USE_CLIENT_DEFAULT and not self.follow_redirects))
             and not extensions
             and not self.cookies
             and not self.event_hooks["request"]
@@ -103,9 +106,12 @@ class InProcessClient(httpx.AsyncClient):
             body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
             content_type = b"application/json"
         sent = request_headers(where, method, self.headers.raw, headers, body, content_type)
+        started = time.perf_counter()
         status, answer_headers, answer = await call(self._app, method, where, sent, body or b"")
         request = httpx.Request(method, self._url(full), headers=sent, content=body)
-        return httpx.Response(status, headers=answer_headers, content=answer, request=request)
+        response = httpx.Response(status, headers=answer_headers, content=answer, request=request)
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        return response
 
     def _url(self, full: str) -> httpx.URL:
         found = self._urls.get(full)
