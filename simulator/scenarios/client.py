@@ -36,7 +36,6 @@ class InProcessClient(httpx.AsyncClient):
         super().__init__(transport=ASGIWebSocketTransport(app=app), base_url=base_url, timeout=timeout)
         self._app = app
         self._base = str(self.base_url).rstrip("/")
-        self._urls: dict[str, httpx.URL] = {}
         self._sockets: set[asyncio.Task[None]] = set()
 
     async def request(
@@ -108,18 +107,10 @@ class InProcessClient(httpx.AsyncClient):
         sent = request_headers(where, method, self.headers.raw, headers, body, content_type)
         started = time.perf_counter()
         status, answer_headers, answer = await call(self._app, method, where, sent, body or b"")
-        request = httpx.Request(method, self._url(full), headers=sent, content=body)
+        request = httpx.Request(method, _url(full), headers=sent, content=body)
         response = httpx.Response(status, headers=answer_headers, content=answer, request=request)
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         return response
-
-    def _url(self, full: str) -> httpx.URL:
-        found = self._urls.get(full)
-        if found is None:
-            if len(self._urls) >= 1024:
-                self._urls.clear()
-            found = self._urls[full] = httpx.URL(full)
-        return found
 
     @contextlib.asynccontextmanager
     async def websocket(self, path: str) -> AsyncIterator[InProcessWebSocket]:
@@ -162,6 +153,19 @@ class InProcessClient(httpx.AsyncClient):
         if self._sockets:
             await asyncio.gather(*self._sockets, return_exceptions=True)
         await super().aclose()
+
+
+_URLS: dict[str, httpx.URL] = {}
+
+
+def _url(full: str) -> httpx.URL:
+    """`full` as httpx's URL, parsed once per process (URLs are immutable; every run asks for the same few)."""
+    found = _URLS.get(full)
+    if found is None:
+        if len(_URLS) >= 4096:  # ids in paths make new URLs all the time: stay bounded
+            _URLS.clear()
+        found = _URLS[full] = httpx.URL(full)
+    return found
 
 
 _ENDED: dict[str, Any] = {"type": "websocket.close", "code": 1006, "reason": ""}
