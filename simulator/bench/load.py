@@ -130,6 +130,7 @@ class Progress:
 
 
 _KINDS: dict[frozenset[str], frozenset[str]] = {}
+_NO_IDS: set[str] = set()  # shared and never filled: a webchat user does not dedupe (`EndUser._dedupe`)
 
 
 class LoadUser(EndUser):
@@ -141,6 +142,7 @@ class LoadUser(EndUser):
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings, name: str, index: int) -> None:
         super().__init__(client, settings, name)
+        self._ids = _NO_IDS  # the actor's dedupe set: never used on webchat (216 bytes a user otherwise)
         self.index = index
         # Set on every event while someone waits in `until` (an Event is ~1 KB: none while idle).
         self._changed: asyncio.Event | None = None

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -213,14 +214,19 @@ class Webchat:
 
     async def socket(self, websocket: WebSocket) -> None:
         """`/widget/ws?session_id=..&access_token=..&cursor=..`: replay, then live events both ways."""
-        admitted = self._admit(websocket.query_params)
+        # Parsed here, not through `websocket.query_params`, which would keep the parse (~1 KB) with
+        # the socket for as long as it is open.
+        params = QueryParams(websocket.scope["query_string"])
+        admitted = self._admit(params)
         if not isinstance(admitted, Session):
             return await self._deny(websocket, *admitted)
         session = admitted
+        cursor = _cursor(params.get("cursor"))
+        del params
         session.sockets += 1  # counted before the accept's await, so racing handshakes can't overshoot
         try:
             await websocket.accept()
-            await self._serve(websocket, session, _cursor(websocket.query_params.get("cursor")))
+            await self._serve(websocket, session, cursor)
         finally:
             session.sockets -= 1
 
