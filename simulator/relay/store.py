@@ -449,12 +449,14 @@ class SQLiteStore:
         return None if row_id is None else item.model_copy(update={"id": row_id})
 
     async def inbox_items(self) -> list[InboxItem]:
-        rows = await self._rows("SELECT id, data FROM inbox ORDER BY id")
-        return [
-            InboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]})
-            for row in rows
+        # Rows read and the lazy removals left out at once: a write during the yield below deletes them.
+        rows = [
+            row
+            for row in self._db().execute("SELECT id, data FROM inbox ORDER BY id")
             if row[0] not in self._later_inbox
         ]
+        await asyncio.sleep(0)
+        return [InboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
 
     async def inbox_remove(self, item_id: int) -> None:
         self._db()
@@ -473,17 +475,15 @@ class SQLiteStore:
         query, params = "SELECT id, data FROM outbox ORDER BY id", cast(tuple[str, ...], ())
         if session_id is not None:
             query, params = "SELECT id, data FROM outbox WHERE session_id = ? ORDER BY id", (session_id,)
-        rows = await self._rows(query, params)
-        gone = self._later_outbox
-        return [
-            OutboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]})
-            for row in rows
-            if row[0] not in gone
-        ]
+        # Rows read and the lazy removals left out at once: a write during the yield below deletes them.
+        rows = [row for row in self._db().execute(query, params) if row[0] not in self._later_outbox]
+        await asyncio.sleep(0)
+        return [OutboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
 
     async def outbox_get(self, item_id: int) -> OutboxItem | None:
+        gone = item_id in self._later_outbox  # before the read yields (a write meanwhile deletes the row)
         rows = await self._rows("SELECT data FROM outbox WHERE id = ?", (item_id,))
-        if not rows or item_id in self._later_outbox:
+        if not rows or gone:
             return None
         return OutboxItem.model_validate_json(rows[0][0]).model_copy(update={"id": item_id})
 

@@ -201,6 +201,19 @@ async def test_sent_items_and_handled_events_leave_reads_at_once_and_the_file_wi
     await store.close()
 
 
+async def test_a_listing_never_brings_back_an_item_whose_removal_is_written_while_it_yields(store: Store) -> None:
+    sent, _ = await store.outbox_add(item("s1", "sent")), await store.outbox_add(item("s1", "kept"))
+    handled, _ = await store.inbox_add(inbox_item("e1")), await store.inbox_add(inbox_item("e2"))
+    assert handled is not None
+    await store.outbox_sent(sent.id)
+    await store.inbox_remove(handled.id)
+    listings = asyncio.gather(store.outbox_items("s1"), store.outbox_get(sent.id), store.inbox_items())
+    await asyncio.sleep(0)  # each listing has read its rows and yields...
+    await store.mark_event("e9", T0)  # ...while a write takes the removals to the file
+    outbox, got, inbox = await listings
+    assert [i.text for i in outbox] == ["kept"] and got is None and [i.event_id for i in inbox] == ["e2"]
+
+
 async def test_a_file_from_before_the_shown_column_opens(tmp_path: Path) -> None:
     path = tmp_path / "relay.sqlite3"
     old = sqlite3.connect(path)
