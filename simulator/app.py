@@ -24,6 +24,7 @@ from simulator.logs import install_redaction, kv, redactor
 from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest, MediaRef
 from simulator.relay.store import SQLiteStore, Store, open_store
+from simulator.route_paths import remember_compiled_paths
 from simulator.trace import Trace
 from simulator.trace.routes import TraceRoutes
 from simulator.types import Part
@@ -31,6 +32,8 @@ from simulator.widget import WidgetServer
 from simulator.zendesk import ZendeskEmulator
 
 WIDGET_MAX_BODY_BYTES = 64 * 1024
+
+remember_compiled_paths()  # every simulator makes the same ~100 routes: compile their paths once
 
 log = logging.getLogger("simulator.app")
 

@@ -236,6 +236,18 @@ def _adapter(value_type: Any) -> TypeAdapter[Any]:
     return adapter
 
 
+def _plain_adapter(hint: Any) -> TypeAdapter[Any]:
+    """A key's or a single value's encoding (bytes as pydantic's default), once per type per process."""
+    try:
+        return _PLAIN_ADAPTERS[hint]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type hint: build it every time
+        return TypeAdapter(hint)
+    adapter = _PLAIN_ADAPTERS[hint] = TypeAdapter(hint)
+    return adapter
+
+
 def _new_adapter(value_type: Any) -> TypeAdapter[Any]:
     if value_type is bytes:
         return TypeAdapter(bytes, config=ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
@@ -243,6 +255,7 @@ def _new_adapter(value_type: Any) -> TypeAdapter[Any]:
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+_PLAIN_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
@@ -498,14 +511,14 @@ class StateDB:
         immutable_items: bool = False,
         growing: str | tuple[str, ...] | None = None,
     ) -> list[str]:
-        adapter, keys = _adapter(value_type), TypeAdapter(key_type)
+        adapter, keys = _adapter(value_type), _plain_adapter(key_type)
         lists: list[_ItemRows] = []
         if immutable_items:
             if typing.get_origin(value_type) is not list:
                 raise TypeError(f"{name}: immutable_items needs a dict of lists")
             lists.append(_ItemRows(name, None, _adapter(typing.get_args(value_type)[0])))
         for index, field_name in enumerate((growing,) if isinstance(growing, str) else growing or ()):
-            hint = typing.get_type_hints(value_type).get(field_name)
+            hint = _type_hints(value_type).get(field_name)
             if typing.get_origin(hint) is not list:
                 raise TypeError(f"{name}: {field_name} is not a list attribute of {value_type}")
             rows_name = name if index == 0 else f"{name}#{field_name}"  # the first: as before there were more
@@ -530,7 +543,7 @@ class StateDB:
         return [name] if rows else []
 
     def _bind_single(self, owner: Any, attribute: str, name: str, hint: Any) -> list[str]:
-        adapter = TypeAdapter(hint)
+        adapter = _plain_adapter(hint)
         rows = self._rows(name)
         single = _Single(name, owner, attribute, adapter)
         if rows:

@@ -18,6 +18,7 @@ import httpx
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 
 from simulator.config import Settings
+from simulator.scenarios.client import InProcessClient, InProcessWebSocket
 from simulator.widget.sms_signature import ProviderSigning
 
 log = logging.getLogger("simulator.actors")
@@ -70,7 +71,7 @@ class EndUser:
         self.seen: list[dict[str, Any]] = []
         self._ids: set[str] = set()
         self._last_sequence = 0
-        self._ws: AsyncWebSocketSession | None = None
+        self._ws: AsyncWebSocketSession | InProcessWebSocket | None = None
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self, user: dict[str, str] | None = None) -> None:
@@ -105,10 +106,14 @@ class EndUser:
 
     async def _socket(self, url: str, ready: asyncio.Future[None]) -> None:
         try:
-            ws: AsyncWebSocketSession
-            async with aconnect_ws(
-                str(self.client.base_url.join(url)), self.client, keepalive_ping_interval_seconds=None
-            ) as ws:
+            ws: AsyncWebSocketSession | InProcessWebSocket
+            # In-process (the harness's client), the socket is ASGI messages both ways: no frames.
+            opening = (
+                self.client.websocket(url)
+                if isinstance(self.client, InProcessClient)
+                else aconnect_ws(str(self.client.base_url.join(url)), self.client, keepalive_ping_interval_seconds=None)
+            )
+            async with opening as ws:
                 self._ws = ws
                 ready.set_result(None)
                 while True:

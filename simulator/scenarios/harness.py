@@ -22,13 +22,13 @@ from types import TracebackType
 from typing import Any, Literal
 
 import httpx
-from httpx_ws.transport import ASGIWebSocketTransport
 
 from simulator.app import SimulatorApp
 from simulator.clock import VirtualClock
 from simulator.config import Settings, load_settings
 from simulator.outbound import shared_ssl_context
 from simulator.scenarios.actors import ActorError, EndUser, SmsUser, ZendeskAgent
+from simulator.scenarios.client import InProcessClient
 from simulator.scenarios.crash import crash_after_saving_ended, crash_relay
 from simulator.scenarios.quiet import quiesce
 from simulator.server import running_server
@@ -98,9 +98,7 @@ class Harness:
             self.sim = SimulatorApp(settings, clock=self.clock, in_process=True, relay_overrides=self._relay_overrides)
             await self._stack.enter_async_context(self.sim.running())
             self.client = await self._stack.enter_async_context(
-                httpx.AsyncClient(
-                    transport=ASGIWebSocketTransport(app=self.sim.app), base_url="http://sim", timeout=REAL_TIMEOUT
-                )
+                InProcessClient(self.sim.app, base_url="http://sim", timeout=REAL_TIMEOUT)
             )
 
     def _fresh_settings(self) -> Settings:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, TextIO
 
+from simulator.gc_tuning import spaced_collections
 from simulator.scenarios.loader import ScenarioFileError, find_scenarios
 from simulator.scenarios.runner import ScenarioResult, run_file, write_actual
 
@@ -36,23 +37,25 @@ async def replay(
         print(f"error: no scenario files under {where}", file=sys.stderr)
         return 2
     results: list[ScenarioResult] = []
-    for index, path in enumerate(files, 1):
-        print(f"[{index}/{len(files)}] {path.name} ...", end=" ", file=out, flush=True)
-        with _captured_logs() as logs:
-            try:
-                result = await run_file(path, transport=transport, loose=loose, trace=False)
-            except ScenarioFileError as exc:
-                result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
-        results.append(result)
-        verdict = "ok" if result.passed else "FAILED"
-        print(f"{verdict} ({result.real_seconds:.2f} s, {result.virtual_seconds:.1f} virtual s)", file=out)
-        if not result.passed:
-            print(_indent(result.report), file=out)
-            if logs:
-                print("    log (warnings and errors during the run):", file=out)
-                print(_indent("\n".join(logs[-MAX_LOG_LINES:]), "      "), file=out)
-            if actual_dir is not None and result.actual:
-                print(f"    actual run written to {write_actual(result, actual_dir)}", file=out)
+    # One simulator per scenario comes and goes: collect as a server does, not every 700 objects.
+    with spaced_collections():
+        for index, path in enumerate(files, 1):
+            print(f"[{index}/{len(files)}] {path.name} ...", end=" ", file=out, flush=True)
+            with _captured_logs() as logs:
+                try:
+                    result = await run_file(path, transport=transport, loose=loose, trace=False)
+                except ScenarioFileError as exc:
+                    result = ScenarioResult(path.stem, str(path), passed=False, report=f"invalid scenario file: {exc}")
+            results.append(result)
+            verdict = "ok" if result.passed else "FAILED"
+            print(f"{verdict} ({result.real_seconds:.2f} s, {result.virtual_seconds:.1f} virtual s)", file=out)
+            if not result.passed:
+                print(_indent(result.report), file=out)
+                if logs:
+                    print("    log (warnings and errors during the run):", file=out)
+                    print(_indent("\n".join(logs[-MAX_LOG_LINES:]), "      "), file=out)
+                if actual_dir is not None and result.actual:
+                    print(f"    actual run written to {write_actual(result, actual_dir)}", file=out)
     if junit is not None:
         _write_junit(results, junit)
     passed = sum(r.passed for r in results)
