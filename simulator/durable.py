@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import hashlib
+import operator
 import sqlite3
 import typing
 from collections.abc import Callable, Iterator
@@ -54,6 +55,7 @@ _UPSERT = (
     "ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data"
 )
 _DURABLE = "durable"
+_NOTHING: frozenset[Any] = frozenset()
 _IMMUTABLE_ITEMS = "immutable_items"
 
 _SCHEMA = """
@@ -316,7 +318,7 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
-        self.used: set[Any] = set()  # the keys used since the commit before the last one
+        self.used: set[Any] | frozenset[Any] = set()  # the keys used since the commit before the last one
         # With immutable list items (the value itself, or its `growing` attributes): each list's
         # items are rows of `list_items`, one per position, and the entry's own row holds the rest
         # (`[]` for a plain list).
@@ -338,8 +340,12 @@ class _Collection:
 
     def changes(self) -> list[tuple[str, tuple[Any, ...]]]:
         """The statements that write every entry noted since the last commit that changed."""
+        touched = self.data.touched
+        if not touched:  # most collections, at most commits: nothing to look at
+            self.used = _NOTHING
+            return []
         out: list[tuple[str, tuple[Any, ...]]] = []
-        touched, self.data.touched = self.data.touched, set()
+        self.data.touched = set()
         self.used = touched
         for key in touched:
             if dict.__contains__(self.data, key):
@@ -390,11 +396,14 @@ class _ItemRows:
         """Rows for the items after the longest run the list shares, item for item (by identity),
         with what was written last time; rows past it go first."""
         before = self.items.get(key)
-        same = 0
-        for old, new in zip(before or (), items, strict=False):
-            if old is not new:
-                break
-            same += 1
+        if before is not None and all(map(operator.is_, before, items)):
+            same = min(len(before), len(items))  # the usual case (a list that grew), compared in C
+        else:
+            same = 0
+            for old, new in zip(before or (), items, strict=False):
+                if old is not new:
+                    break
+                same += 1
         out: list[tuple[str, tuple[Any, ...]]] = []
         if before is None or same < len(before):  # unknown (never written from here), or shortened
             out.append((_DELETE_ITEMS_FROM, (self.name, text, same)))
