@@ -2,9 +2,7 @@
 calls and the emulator's webhook deliveries.
 
 Over the network it is aiohttp (a C HTTP parser and a plain connection pool: about a third of
-httpx's CPU per request, which on these paths was most of the relay's own cost), and for plain
-`http://` targets without a proxy (the simulator's parts calling each other) `simulator.http1`,
-leaner still (about a tenth of aiohttp's CPU per request on top of the server's). Given an httpx
+httpx's CPU per request, which on these paths was most of the relay's own cost). Given an httpx
 transport (the in-process ASGI transport, a test's `MockTransport`) the request goes through httpx
 instead, so nothing else changes for in-process runs and tests. Either way the caller sees one
 `Reply` and one `SendError`, whose `name` follows httpx's exception names (what logs, the trace
@@ -26,7 +24,6 @@ import httpx
 from pydantic_core import from_json
 
 from simulator.asgi_call import ASGIApp, as_written, call, request_headers, target
-from simulator.http1 import Http1Pool
 
 if TYPE_CHECKING:  # aiohttp is imported on the first network request: it costs start-up ~0.1 s
     import aiohttp
@@ -118,7 +115,6 @@ class OutboundClient:
         self._ssl = ssl_context or shared_ssl_context  # built with the first request over the network
         self._httpx: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._plain: Http1Pool | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}
         self._closed = False
         # In-process (httpx's ASGI transport): requests go straight into the app (`simulator.asgi_call`).
@@ -144,22 +140,7 @@ class OutboundClient:
             return await self._via_asgi(self._asgi, method, target, content, sent)
         if self._httpx is not None:
             return await self._via_httpx(method, target, content, sent)
-        if self._plain_http(method, target):
-            if self._plain is None:
-                self._plain = Http1Pool(timeout=self._timeout, max_connections=self._max)
-            return await self._plain.request(method, target, content, sent, Reply)
         return await self._via_aiohttp(method, target, content, sent)
-
-    def _plain_http(self, method: str, url: str) -> bool:
-        """Whether `simulator.http1` can send it: plain http, no proxy, nothing but host and port
-        before the path, and an answer that always has a body (not HEAD)."""
-        if not url.startswith("http://") or method == "HEAD":
-            return False
-        authority = url[7:].split("/", 1)[0]
-        if not authority or any(c in authority for c in "@?#"):
-            return False
-        host = authority.rsplit(":", 1)[0] if authority.rfind(":") > authority.rfind("]") else authority
-        return self._proxy_for("http", host.strip("[]")) is None
 
     async def _via_httpx(self, method: str, url: str, content: bytes | None, headers: Mapping[str, str]) -> Reply:
         assert self._httpx is not None
@@ -203,10 +184,7 @@ class OutboundClient:
     def _proxy(self, url: Any) -> str | None:
         """The proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), as
         httpx used it; looked up once per scheme and host."""
-        return self._proxy_for(str(url.scheme), str(url.host or ""))
-
-    def _proxy_for(self, scheme: str, host: str) -> str | None:
-        key = (scheme, host)
+        key = (str(url.scheme), str(url.host or ""))
         if key not in self._proxies:
             env = urllib.request.getproxies_environment()
             proxy = env.get(key[0]) or env.get("all")
@@ -241,8 +219,6 @@ class OutboundClient:
     async def aclose(self) -> None:
         """Close the connections (the client cannot be used again)."""
         self._closed = True
-        if self._plain is not None:
-            self._plain.close()
         if self._httpx is not None:
             await self._httpx.aclose()
         if self._session is not None:

@@ -4,7 +4,6 @@ httpx names it, with whether the request may have reached the server."""
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -201,84 +200,3 @@ async def test_a_redirect_is_answered_not_followed() -> None:
         finally:
             await client.aclose()
         assert reply.status_code == 302 and reply.headers["location"] == "http://elsewhere.invalid/"
-
-
-def _counting(answer: bytes) -> tuple[Handler, list[int]]:
-    """A server handler giving `answer` to every request, noting each connection it accepts."""
-    connections: list[int] = []
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(1)
-        while True:
-            try:
-                await _read_request(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            writer.write(answer)
-            await writer.drain()
-
-    return handler, connections
-
-
-async def test_plain_http_keeps_the_connection_unless_the_server_closes_it() -> None:
-    kept = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-    chunked = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
-    handler, connections = _counting(kept)
-    async for url in _server(handler):
-        client = _client(url)
-        try:
-            for _ in range(3):
-                assert (await client.request("GET", "/")).content == b"ok"
-        finally:
-            await client.aclose()
-    assert len(connections) == 1  # one connection, kept alive for all three
-    handler, connections = _counting(chunked)
-    async for url in _server(handler):
-        client = _client(url)
-        try:
-            for _ in range(2):
-                reply = await client.request("POST", "/", content=b"{}")
-                assert reply.status_code == 201 and reply.content == b"abcde"
-        finally:
-            await client.aclose()
-    assert len(connections) == 1
-
-    async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Encoding: gzip\r\n\r\n" + gzip.compress(b"zipped")
-        )
-        await writer.drain()
-        writer.close()
-
-    async for url in _server(closing):
-        client = _client(url)
-        try:
-            for _ in range(2):  # the server closes each: a new connection for the next
-                reply = await client.request("GET", "/")
-                assert reply.content == b"zipped" and reply.headers["Content-Encoding"] == "gzip"
-        finally:
-            await client.aclose()
-
-
-async def test_plain_http_requests_beyond_the_connection_limit_wait_their_turn() -> None:
-    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                _, _, body = await _read_request(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            await asyncio.sleep(0.01)
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-            await writer.drain()
-
-    async for url in _server(slow):
-        client = OutboundClient(transport=None, base_url=url, timeout=5, max_connections=2)
-        try:
-            replies = await asyncio.gather(*(client.request("POST", "/", content=b"%d" % n) for n in range(6)))
-            assert [r.content for r in replies] == [b"%d" % n for n in range(6)]
-            with pytest.raises(SendError) as failure:
-                await client.request("GET", "/bad path")
-            assert failure.value.name == "LocalProtocolError" and not failure.value.reached
-        finally:
-            await client.aclose()
