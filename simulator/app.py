@@ -25,6 +25,7 @@ from simulator.relay import Relay
 from simulator.relay.chat import HandoffPort, HandoffRequest, MediaRef
 from simulator.relay.store import SQLiteStore, Store, open_store
 from simulator.route_paths import remember_compiled_paths
+from simulator.routing import PrefixRouter
 from simulator.trace import Trace
 from simulator.trace.routes import TraceRoutes
 from simulator.types import Part
@@ -103,6 +104,7 @@ class SimulatorApp:
         self.clock: Clock = clock or SystemClock()
         self.ready = False
         self.app = Starlette(lifespan=self._lifespan, middleware=[Middleware(BodyLimit, rules=body_rules())])
+        self.app.router = PrefixRouter(lifespan=self._lifespan)  # tries only the routes a path can match
         self.transport: httpx.AsyncBaseTransport | None = httpx.ASGITransport(app=self.app) if in_process else None
         self.store = store or open_store(settings)
         # Made first: every part writes its boundary crossings to this one record.

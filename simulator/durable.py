@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import hashlib
+import operator
 import sqlite3
 import typing
 from collections.abc import Callable, Iterator
@@ -54,6 +55,7 @@ _UPSERT = (
     "ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data"
 )
 _DURABLE = "durable"
+_NOTHING: frozenset[Any] = frozenset()
 _IMMUTABLE_ITEMS = "immutable_items"
 
 _SCHEMA = """
@@ -308,8 +310,7 @@ class _Collection:
         adapter: TypeAdapter[Any],
         key: TypeAdapter[Any],
         scrub: Callable[[Any], Any] | None = None,
-        item: TypeAdapter[Any] | None = None,
-        growing: str | None = None,
+        lists: list[_ItemRows] | None = None,
     ) -> None:
         self.name = name
         self.scrub = scrub
@@ -317,13 +318,12 @@ class _Collection:
         self.adapter = adapter
         self.key = key
         self.written: dict[Any, bytes] = {}
-        self.used: set[Any] = set()  # the keys used since the commit before the last one
-        # With immutable list items (the value, or its `growing` attribute): the list's items are
-        # rows of `list_items`, one per position, and the entry's own row holds the rest (`[]` for a
-        # plain list). `items` is each key's items as last written, to find the new ones by identity.
-        self.item = item
-        self.growing = growing
-        self.items: dict[Any, list[Any]] = {}
+        self.used: set[Any] | frozenset[Any] = set()  # the keys used since the commit before the last one
+        # With immutable list items (the value itself, or its `growing` attributes): each list's
+        # items are rows of `list_items`, one per position, and the entry's own row holds the rest
+        # (`[]` for a plain list).
+        self.lists = [] if scrub is not None else (lists or [])
+        self.growing = {rows.attribute for rows in self.lists if rows.attribute is not None}
 
     def evict(self) -> None:
         """After a commit: entries marked to leave memory at the commit before go, unless used since."""
@@ -333,22 +333,33 @@ class _Collection:
             if key in self.written and key not in self.used and dict.__contains__(data, key):
                 dict.__delitem__(data, key)
                 data.away.add(key)
-                self.items.pop(key, None)
+                for rows in self.lists:
+                    rows.items.pop(key, None)
             elif key in self.used:
                 data.waiting.add(key)  # in use: it goes once a commit passes without it being used
 
     def changes(self) -> list[tuple[str, tuple[Any, ...]]]:
         """The statements that write every entry noted since the last commit that changed."""
+        touched = self.data.touched
+        if not touched:  # most collections, at most commits: nothing to look at
+            self.used = _NOTHING
+            return []
         out: list[tuple[str, tuple[Any, ...]]] = []
-        touched, self.data.touched = self.data.touched, set()
+        self.data.touched = set()
         self.used = touched
         for key in touched:
             if dict.__contains__(self.data, key):
                 value = dict.__getitem__(self.data, key)
-                items = self.list_of(value)
-                if items is not None:
-                    out += self._item_rows(key, items)
-                    blob = b"[]" if self.growing is None else self.adapter.dump_json(value, exclude={self.growing})
+                text: str | None = None
+                for rows in self.lists:
+                    items = rows.list_of(value)
+                    if items is not None:
+                        text = text or self.key.dump_json(key).decode()
+                        out += rows.changes(key, text, items)
+                if self.lists and not self.growing:
+                    blob = b"[]"  # the value is the list: all of it is in rows
+                elif self.growing:
+                    blob = self.adapter.dump_json(value, exclude=self.growing)
                 else:
                     blob = self.adapter.dump_json(self.scrub(value) if self.scrub else value)
                 digest = hashlib.blake2b(blob, digest_size=16).digest()
@@ -359,29 +370,40 @@ class _Collection:
             elif self.written.pop(key, None) is not None:
                 name, text = self.name, self.key.dump_json(key).decode()
                 out.append(("DELETE FROM items WHERE collection = ? AND key = ?", (name, text)))
-                if self.item is not None:
-                    self.items.pop(key, None)
-                    out.append(("DELETE FROM list_items WHERE collection = ? AND key = ?", (name, text)))
+                for rows in self.lists:
+                    rows.items.pop(key, None)
+                    out.append(("DELETE FROM list_items WHERE collection = ? AND key = ?", (rows.name, text)))
         return out
 
+
+class _ItemRows:
+    """One list of each entry of a collection kept as rows of `list_items` (one per item, under
+    `name`): the entry itself (`attribute` None), or one of its list attributes. `items` is each
+    key's items as last written, to find the new ones by identity."""
+
+    def __init__(self, name: str, attribute: str | None, item: TypeAdapter[Any]) -> None:
+        self.name = name
+        self.attribute = attribute
+        self.item = item
+        self.items: dict[Any, list[Any]] = {}
+
     def list_of(self, value: Any) -> list[Any] | None:
-        """The entry's list kept as one row per item (None when the collection keeps none)."""
-        if self.item is None or self.scrub is not None:
-            return None
-        items = value if self.growing is None else getattr(value, self.growing, None)
+        """The entry's list (None when it has none)."""
+        items = value if self.attribute is None else getattr(value, self.attribute, None)
         return items if isinstance(items, list) else None
 
-    def _item_rows(self, key: Any, items: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
+    def changes(self, key: Any, text: str, items: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
         """Rows for the items after the longest run the list shares, item for item (by identity),
         with what was written last time; rows past it go first."""
-        assert self.item is not None
         before = self.items.get(key)
-        same = 0
-        for old, new in zip(before or (), items, strict=False):
-            if old is not new:
-                break
-            same += 1
-        text = self.key.dump_json(key).decode()
+        if before is not None and all(map(operator.is_, before, items)):
+            same = min(len(before), len(items))  # the usual case (a list that grew), compared in C
+        else:
+            same = 0
+            for old, new in zip(before or (), items, strict=False):
+                if old is not new:
+                    break
+                same += 1
         out: list[tuple[str, tuple[Any, ...]]] = []
         if before is None or same < len(before):  # unknown (never written from here), or shortened
             out.append((_DELETE_ITEMS_FROM, (self.name, text, same)))
@@ -467,13 +489,20 @@ class StateDB:
         return loaded
 
     def bind_dict(
-        self, name: str, current: dict[K, V], key_type: Any, value_type: Any, *, growing: str | None = None
+        self,
+        name: str,
+        current: dict[K, V],
+        key_type: Any,
+        value_type: Any,
+        *,
+        growing: str | tuple[str, ...] | None = None,
     ) -> DurableDict[K, V]:
         """A durable dict outside a dataclass (e.g. the agent workspace's tickets).
 
-        `growing`: the name of a list attribute of each value whose items are never changed in place
-        once in it (a ticket's transcript): its items are rows of their own, as with `durable(
-        immutable_items=True)`, and the value's own row holds the rest.
+        `growing`: the names of list attributes of each value whose items are never changed in place
+        once in them (a ticket's transcript and comments): their items are rows of their own, as with
+        `durable(immutable_items=True)`, and the value's own row holds the rest. The first list's rows
+        are under the collection's name, each further one's under `name#attribute`.
         """
         holder = _Holder(current)
         self._bind_dict(holder, "value", name, key_type, value_type, growing=growing)
@@ -489,19 +518,20 @@ class StateDB:
         value_type: Any,
         scrub: Callable[[Any], Any] | None = None,
         immutable_items: bool = False,
-        growing: str | None = None,
+        growing: str | tuple[str, ...] | None = None,
     ) -> list[str]:
         adapter, keys = _adapter(value_type), _plain_adapter(key_type)
-        item = None
+        lists: list[_ItemRows] = []
         if immutable_items:
             if typing.get_origin(value_type) is not list:
                 raise TypeError(f"{name}: immutable_items needs a dict of lists")
-            item = _adapter(typing.get_args(value_type)[0])
-        if growing is not None:
-            hint = _type_hints(value_type).get(growing)
+            lists.append(_ItemRows(name, None, _adapter(typing.get_args(value_type)[0])))
+        for index, field_name in enumerate((growing,) if isinstance(growing, str) else growing or ()):
+            hint = _type_hints(value_type).get(field_name)
             if typing.get_origin(hint) is not list:
-                raise TypeError(f"{name}: {growing} is not a list attribute of {value_type}")
-            item = _adapter(typing.get_args(hint)[0])
+                raise TypeError(f"{name}: {field_name} is not a list attribute of {value_type}")
+            rows_name = name if index == 0 else f"{name}#{field_name}"  # the first: as before there were more
+            lists.append(_ItemRows(rows_name, field_name, _adapter(typing.get_args(hint)[0])))
         rows = self._rows(name)
         data: DurableDict[Any, Any]
         if rows:
@@ -509,8 +539,8 @@ class StateDB:
         else:
             data = DurableDict(getattr(owner, attribute))
         setattr(owner, attribute, data)
-        collection = _Collection(name, data, adapter, keys, scrub, item, growing)
-        if item is not None and rows:
+        collection = _Collection(name, data, adapter, keys, scrub, lists)
+        if collection.lists and rows:
             self._attach_items(collection, None)
         if self._db is not None:
             data.loader = lambda key: self._load_one(collection, key)
@@ -545,14 +575,15 @@ class StateDB:
         if row is None:
             return None
         value = collection.adapter.validate_json(row[0])
-        if collection.item is not None:
-            known = collection.items.get(key)
+        if collection.lists:
+            known = [rows.items.get(key) for rows in collection.lists]
             self._attach_items(collection, {key: value})
             if not keep:  # a read-only copy: what the file is known to hold stays as it was
-                if known is None:
-                    collection.items.pop(key, None)
-                else:
-                    collection.items[key] = known
+                for rows, before in zip(collection.lists, known, strict=True):
+                    if before is None:
+                        rows.items.pop(key, None)
+                    else:
+                        rows.items[key] = before
         return value
 
     def _read_all(self, collection: _Collection) -> Iterator[tuple[Any, Any]]:
@@ -574,29 +605,30 @@ class StateDB:
         """Put each entry's list items (rows of `list_items`) back into its list, in order; `only`:
         these entries (else every entry in memory). An entry whose row still holds its whole list
         (written by an older version) has no item rows: it is rewritten as rows when next changed."""
-        assert self._db is not None and collection.item is not None
+        assert self._db is not None
         entries = only if only is not None else dict(dict.items(collection.data))
-        if only is None:
-            cursor = self._db.execute(
-                "SELECT key, data FROM list_items WHERE collection = ? ORDER BY key, position", (collection.name,)
-            )
-        else:
-            (key,) = only
-            cursor = self._db.execute(
-                "SELECT key, data FROM list_items WHERE collection = ? AND key = ? ORDER BY position",
-                (collection.name, collection.key.dump_json(key).decode()),
-            )
-        found: set[Any] = set()
-        for text, data in cursor.fetchall():
-            key = collection.key.validate_json(text)
-            items = collection.list_of(entries[key]) if key in entries else None
-            if items is not None:
-                items.append(collection.item.validate_json(data))
-                found.add(key)
-        for key, value in entries.items():
-            items = collection.list_of(value)
-            if items is not None and (key in found or not items):  # as written: only new items get rows
-                collection.items[key] = list(items)
+        for rows in collection.lists:
+            if only is None:
+                cursor = self._db.execute(
+                    "SELECT key, data FROM list_items WHERE collection = ? ORDER BY key, position", (rows.name,)
+                )
+            else:
+                (key,) = only
+                cursor = self._db.execute(
+                    "SELECT key, data FROM list_items WHERE collection = ? AND key = ? ORDER BY position",
+                    (rows.name, collection.key.dump_json(key).decode()),
+                )
+            found: set[Any] = set()
+            for text, data in cursor.fetchall():
+                key = collection.key.validate_json(text)
+                items = rows.list_of(entries[key]) if key in entries else None
+                if items is not None:
+                    items.append(rows.item.validate_json(data))
+                    found.add(key)
+            for key, value in entries.items():
+                items = rows.list_of(value)
+                if items is not None and (key in found or not items):  # as written: only new items get rows
+                    rows.items[key] = list(items)
 
     def _rows(self, name: str) -> list[tuple[str, bytes]]:
         if self._db is None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic_core import from_json
 
 from simulator.asgi_call import ASGIApp, as_written, call, request_headers, target
 
@@ -65,7 +66,10 @@ class Reply:
     def json(self) -> Any:
         """The body as JSON (parsed once; raises ValueError when it is not JSON)."""
         if self._json is _UNREAD:
-            self._json = json.loads(self.content)
+            try:
+                self._json = from_json(self.content)  # native code; what it refuses, `json` decides
+            except ValueError:
+                self._json = json.loads(self.content)
         return self._json
 
 

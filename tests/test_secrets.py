@@ -61,3 +61,20 @@ def test_per_session_credentials_are_redacted_by_shape() -> None:
     assert redact(line) == "WebSocket /widget/ws?session_id=abc&access_token=[redacted]&cursor=0 [accepted]"
     assert redact("Authorization: Bearer abc.def.ghi") == "Authorization: Bearer [redacted]"
     assert redact("headers={'authorization': 'Basic dXNlcjpwYXNz'}") == "headers={'authorization': 'Basic [redacted]'}"
+
+
+def test_many_known_secrets_are_all_redacted_as_with_few() -> None:
+    """A long test session knows thousands of secrets (a simulator per test): every one is still
+    found, nested ones included, and percent-encoded ones in a query parameter too."""
+    import secrets
+    from urllib.parse import quote
+
+    from simulator.logs import Redactor
+
+    known = [secrets.token_urlsafe(24) for _ in range(300)]
+    nested = "prefix-" + known[7] + "-suffix"  # a secret that contains another
+    few, many = Redactor([known[3], known[7], nested]), Redactor([*known, nested])
+    line = f"a={known[3]} b {nested} c {known[7]}{known[7]} d=x?key={quote(known[3] + '/+')} end"
+    assert many(line) == few(line)
+    assert not any(secret in many(line) for secret in known)
+    assert many(f"k={known[299][:-1]}") == f"k={known[299][:-1]}"  # a near miss is not a secret

@@ -25,6 +25,7 @@ from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from simulator.app import SimulatorApp
 from simulator.bench.load import ACCEPTED, ArrivalLog, LoadUser
 from simulator.config import Settings
+from simulator.scenarios.quiet import quiesce
 
 BARE_SERVER = """
 import socket, sys, uvicorn
@@ -63,12 +64,14 @@ async def path_latencies(
             a2u: list[float] = []
             for i in range(count + 3):  # the first few warm up
                 text = f"path u {i}"
+                await settled()
                 started = time.perf_counter()
                 await user.say(text)
                 if not await arrivals.wait_for({text}, time.perf_counter() + 30):
                     raise RuntimeError("a user message did not reach SunCo")
                 u2a.append((arrivals.times[text] - started) * 1000)
                 reply = f"path a {i}"
+                await settled()
                 started = time.perf_counter()
                 (await client.post(f"/_sim/agent/tickets/{ticket}/messages", json={"text": reply})).raise_for_status()
                 if not await user.until(_received(user, reply), time.perf_counter() + 30):
@@ -78,6 +81,14 @@ async def path_latencies(
         finally:
             await user.close()
             arrivals.close()
+
+
+async def settled() -> None:
+    """Wait until the server (in this loop, over loopback sockets) has finished what the last
+    message left behind: SunCo's answer to the relay, its echo webhook, the stores' writes. Each
+    path is measured one message at a time, as the bare chain's requests are, not on the tail of
+    the one before; the load's figures are where messages overlap."""
+    await quiesce(sockets=True)
 
 
 def _received(user: LoadUser, text: str) -> Callable[[], bool]:

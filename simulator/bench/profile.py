@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from simulator.bench import baseline as bare
 from simulator.bench.load import ACCEPTED, AGENT_MESSAGE, LoadUser, _until
+from simulator.bench.measure import settled
 from simulator.bench.run import AGENT_TO_USER_HOPS, USER_TO_AGENT_HOPS, simulator_on_socket
 from simulator.scenarios.actors import event_text
 from simulator.zendesk.models import Message
@@ -82,6 +83,7 @@ async def _paths(count: int, trace: bool, samples: dict[str, list[float]]) -> No
                 accepted.raise_for_status()
                 for i in range(count + 3):  # the first few warm up, as in the bench
                     text, reply = f"profile u {i}", f"profile a {i}"
+                    await settled()
                     wall, cpu = time.perf_counter(), time.thread_time()
                     await user.say(text)
                     if not await _until(arrived, partial(contains, stored, text), time.perf_counter() + 30):
@@ -89,6 +91,7 @@ async def _paths(count: int, trace: bool, samples: dict[str, list[float]]) -> No
                     if i >= 3:
                         samples["u2a wall"].append(stored[text][0] - wall)
                         samples["u2a cpu"].append(stored[text][1] - cpu)
+                    await settled()
                     wall, cpu = time.perf_counter(), time.thread_time()
                     posted = await client.post(f"/_sim/agent/tickets/{ticket}/messages", json={"text": reply})
                     posted.raise_for_status()

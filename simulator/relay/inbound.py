@@ -120,9 +120,6 @@ class Inbound:
         # Agent message ids shown per session (the store is the record; this saves a SunCo read
         # when the webhook of a message already shown arrives).
         self._shown: dict[str, set[str]] = {}
-        # The last agent message shown per session, in SunCo's order: the next read starts after it
-        # (kept in memory only: after a restart the latest page is read, and the store's marks dedupe).
-        self._through: dict[str, str] = {}
         # clock.monotonic() of the last event heard per session, and the sessions being checked now.
         self._heard: dict[str, float] = {}
         self._checking: set[str] = set()
@@ -142,7 +139,7 @@ class Inbound:
         self._queued.clear()
         self._checking.clear()
         self._awaiting_turn.clear()
-        for table in (self._shown, self._through, self._heard, self._sync_locks):
+        for table in (self._shown, self._heard, self._sync_locks):
             table.clear()
         self._active = False
         try:
@@ -270,7 +267,7 @@ class Inbound:
             pending = self._unshown(record, recent, hint)
             for message in pending:
                 if await self._show(record, message):
-                    self._through[session_id] = message.id
+                    record.shown_through = message.id  # the store has it too (`mark_shown`)
 
     async def _recent(self, record: SessionRecord) -> list[dict[str, Any]]:
         """The conversation's messages since the last agent message shown (the latest page when
@@ -278,7 +275,7 @@ class Inbound:
         assert record.conversation_id is not None
         sunco = self.core.sunco
         try:
-            through = self._through.get(record.session_id)
+            through = record.shown_through
             if through:
                 try:
                     return await sunco.recent_messages(record.conversation_id, after=through)
@@ -300,7 +297,7 @@ class Inbound:
             except ValidationError:
                 continue
         ids = [m.id for m in listed]
-        through = self._through.get(record.session_id)
+        through = record.shown_through
         if through in ids:
             listed = listed[ids.index(through) + 1 :]
         agent = [m for m in listed if is_agent(m) and _received(m) >= since]
@@ -331,7 +328,8 @@ class Inbound:
         shown = to_chat(message.content.model_dump(mode="json", exclude_none=True))
         chat_event = events.agent_message(message.id, agent.id, shown.text, shown.attachments, shown.suggestions)
         await self.core.deliver(sid, chat_event)
-        await self.core.store.mark_event(key, self.core.clock.now())
+        # One write: the mark, and where the session's next read resumes (kept when marks are pruned).
+        await self.core.store.mark_shown(sid, message.id, self.core.clock.now())
         return True
 
     # --- keeping a live conversation in step with SunCo ---
@@ -387,7 +385,7 @@ class Inbound:
             self._check_after(session_id, min(delay * 2, settings.relay_reconcile_max_seconds))
             return
         # The session is over: forget what was kept for it (the store keeps the marks).
-        for table in (self._shown, self._through, self._heard, self._sync_locks):
+        for table in (self._shown, self._heard, self._sync_locks):
             table.pop(session_id, None)
 
     async def _check_slot(self) -> None:

@@ -2,9 +2,11 @@
 
 A worker task per session with queued items sends the oldest item (and ends once the queue is
 empty); an item leaves the store only after a 2xx.
-Posting a message is not idempotent, so an item is flagged `attempted` before its first send, and
-any later send (a retry round, or a new instance after a restart) first looks for it among the
-conversation's recent messages by its relay message id: SunCo gets it exactly once.
+Posting a message is not idempotent, so an item is stored `attempted` from the start (its first
+send may begin at any moment after), and any send but this instance's first (a retry round, or a
+new instance after a restart) first looks for it among the conversation's recent messages by its
+relay message id: SunCo gets it exactly once. (Flagging it in a write of its own just before the
+first send cost a transaction per message.)
 A failing item blocks the ones behind it (order matters more than speed) and is retried with
 capped backoff for as long as it takes. A user message still unsent
 `relay_outbox_deadline_seconds` after it was accepted earns the user one
@@ -49,10 +51,15 @@ class Outbox:
         self._timer_sleeping_until: float | None = None
         # Sessions whose held messages have a discard timer running.
         self._held_timers: dict[str, asyncio.Task[None]] = {}
+        # Items this instance added and has not started sending: only their first send skips the look.
+        self._unsent: set[int] = set()
 
     async def add(self, item: OutboxItem) -> OutboxItem:
         """Persist `item`, arm its deadline (user messages), and make sure a worker picks it up."""
-        stored = await self.core.store.outbox_add(item)
+        fresh = not item.attempted  # else it may have been sent before (the chat side resumed after a crash)
+        stored = await self.core.store.outbox_add(item.model_copy(update={"attempted": True}))
+        if fresh:
+            self._unsent.add(stored.id)
         log.info(kv("relay.outbox.queued", session=item.session_id, item=stored.id, kind=item.kind))
         if stored.kind == "user_message":
             self.arm_deadline(stored)
@@ -77,6 +84,11 @@ class Outbox:
         self._timer = None
         self._timer_sleeping_until = None
         self._held_timers.clear()
+        self._unsent.clear()
+
+    def dropped(self, item_id: int) -> None:
+        """The item left the store unsent (superseded): nothing to remember about it."""
+        self._unsent.discard(item_id)
 
     def arm_deadline(self, item: OutboxItem) -> None:
         """Notify the user once if `item` is still unsent when its deadline passes."""
@@ -137,15 +149,16 @@ class Outbox:
                     await self._hold(record)  # for the session's next handoff (see Handoffs._fail)
                     break
                 dropped = await self.core.store.outbox_clear(session_id)
+                self._unsent.difference_update(item.id for item in items)
                 log.warning(kv("relay.outbox.dropped", session=session_id, items=dropped, why="never_handed_off"))
                 break
             item = items[0]
-            # Flagged before the first send: if SunCo may already have it (a lost reply, a crash
-            # before the 2xx was recorded), later sends look for it before posting again.
-            if not item.attempted:
-                await self.core.store.outbox_mark(item.id, "attempted")
+            # Only this instance's first send of an item it added may skip the look: any other send
+            # (SunCo may already have it: a lost reply, a crash before the 2xx was recorded) looks first.
+            maybe_sent = item.id not in self._unsent
+            self._unsent.discard(item.id)
             try:
-                await self._send(record, item, maybe_sent=item.attempted)
+                await self._send(record, item, maybe_sent=maybe_sent)
             except SunCoError as exc:
                 if exc.retryable:
                     failures += 1
@@ -161,7 +174,7 @@ class Outbox:
                     await self.core.deliver(session_id, events.system_error(events.FORWARD_FAILED_TEXT))
                 continue
             failures = 0
-            await self.core.store.outbox_remove(item.id)
+            await self.core.store.outbox_sent(item.id)
             log.info(kv("relay.outbox.sent", session=session_id, item=item.id, kind=item.kind, late=item.notified))
         # Exiting: if something was queued while we decided to stop, start again.
         if self._workers.get(session_id) is asyncio.current_task():
@@ -201,6 +214,7 @@ class Outbox:
             return 0
         for item in held:
             await core.store.outbox_remove(item.id)
+            self._unsent.discard(item.id)
         log.warning(kv("relay.outbox.held_discarded", session=session_id, messages=len(held), why=why))
         core.trace.record(
             "relay.outbox",

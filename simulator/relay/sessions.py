@@ -87,6 +87,10 @@ class SessionRecord(BaseModel):
     # Saved with `ended` and cleared once the user and the ticket have been told: a crash in
     # between is finished on the next start.
     ending: Ending | None = None
+    # The last agent message shown to the user, in SunCo's order: reading resumes after it (also
+    # after a restart, when the processed-message marks of a long conversation may be pruned).
+    # Kept by the store's `mark_shown` alone; `save_session` leaves it as stored.
+    shown_through: str | None = None
 
 
 class OutboxItem(BaseModel):

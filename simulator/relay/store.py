@@ -3,12 +3,18 @@
 Two implementations behind one interface: `MemoryStore` (tests, throwaway runs) and
 `SQLiteStore` (default; survives a relay restart). SQLite schema::
 
-    sessions(session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT, data TEXT)  -- data = SessionRecord JSON
+    sessions(session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT, data TEXT,  -- data = SessionRecord JSON
+             shown_through TEXT)                                  -- the last agent message shown (`mark_shown`)
     processed_events(event_id TEXT PRIMARY KEY, processed_at TEXT)
     inbox(id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT)                              -- data = InboxItem JSON
     outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, data TEXT)            -- data = OutboxItem JSON
 
 Each method is one atomic step, so callers never hold a transaction across an await elsewhere.
+Two removals are lazy: a handled inbox event (`inbox_remove`) and a sent outbox item
+(`outbox_sent`) leave the SQLite file with the store's next write, not in a transaction of their
+own; reads leave them out at once. A crash in between only repeats what is safe to repeat: the
+event is handled again (handling is idempotent), the item is looked for in SunCo before it is
+posted again (it is `attempted`).
 """
 
 from __future__ import annotations
@@ -64,7 +70,13 @@ class Store(Protocol):
         ...
 
     async def event_seen(self, event_id: str) -> bool:
-        """Whether `mark_event` recorded this id."""
+        """Whether `mark_event` (or `mark_shown`) recorded this id."""
+        ...
+
+    async def mark_shown(self, session_id: str, message_id: str, at: datetime) -> None:
+        """The agent message was shown to the session's user: records `message:<id>` as processed and
+        the message as the session's `shown_through`, in one step (the mark may be pruned one day;
+        the session keeps where reading resumes, until a save in `handing_off` starts a new handoff)."""
         ...
 
     async def prune_events(self, before: datetime) -> int:
@@ -85,7 +97,7 @@ class Store(Protocol):
         ...
 
     async def inbox_remove(self, item_id: int) -> None:
-        """The event has been handled."""
+        """The event has been handled (lazy: see the module docstring)."""
         ...
 
     async def outbox_add(self, item: OutboxItem) -> OutboxItem:
@@ -105,6 +117,10 @@ class Store(Protocol):
         ...
 
     async def outbox_remove(self, item_id: int) -> None: ...
+
+    async def outbox_sent(self, item_id: int) -> None:
+        """SunCo has the item (2xx): it leaves the outbox (lazy: see the module docstring)."""
+        ...
 
     async def outbox_clear(self, session_id: str) -> int:
         """Drop the session's outbox; returns how many items were dropped."""
@@ -130,6 +146,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._sessions: dict[str, SessionRecord] = {}
+        self._shown: dict[str, str] = {}
         self._events: dict[str, datetime] = {}
         self._outbox: dict[int, OutboxItem] = {}
         self._inbox: dict[int, InboxItem] = {}
@@ -143,25 +160,38 @@ class MemoryStore:
 
     async def reset(self) -> None:
         self._sessions.clear()
+        self._shown.clear()
         self._events.clear()
         self._outbox.clear()
         self._inbox.clear()
 
+    def _out(self, record: SessionRecord) -> SessionRecord:
+        copy = _copy(record)
+        copy.shown_through = self._shown.get(record.session_id)
+        return copy
+
     async def get_session(self, session_id: str) -> SessionRecord | None:
         record = self._sessions.get(session_id)
-        return _copy(record) if record else None
+        return self._out(record) if record else None
 
     async def save_session(self, record: SessionRecord) -> None:
         self._sessions[record.session_id] = _copy(record)
+        if record.state == SessionState.HANDING_OFF:  # a new handoff reads SunCo's latest page afresh
+            self._shown.pop(record.session_id, None)
 
     async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
         matches = [r for r in self._sessions.values() if r.conversation_id == conversation_id]
         if not matches:
             return None
-        return _copy(max(matches, key=_preference))
+        return self._out(max(matches, key=_preference))
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
-        return [_copy(r) for r in self._sessions.values() if r.state in states]
+        return [self._out(r) for r in self._sessions.values() if r.state in states]
+
+    async def mark_shown(self, session_id: str, message_id: str, at: datetime) -> None:
+        await self.mark_event("message:" + message_id, at)
+        if session_id in self._sessions:
+            self._shown[session_id] = message_id
 
     async def event_seen(self, event_id: str) -> bool:
         return event_id in self._events
@@ -220,6 +250,9 @@ class MemoryStore:
     async def outbox_remove(self, item_id: int) -> None:
         self._outbox.pop(item_id, None)
 
+    async def outbox_sent(self, item_id: int) -> None:
+        self._outbox.pop(item_id, None)
+
     async def outbox_clear(self, session_id: str) -> int:
         doomed = [i for i, item in self._outbox.items() if item.session_id == session_id]
         for item_id in doomed:
@@ -229,7 +262,7 @@ class MemoryStore:
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT NOT NULL, data TEXT NOT NULL);
+    session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT NOT NULL, data TEXT NOT NULL, shown_through TEXT);
 CREATE INDEX IF NOT EXISTS sessions_conversation ON sessions (conversation_id);
 CREATE TABLE IF NOT EXISTS processed_events (event_id TEXT PRIMARY KEY, processed_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -237,6 +270,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_session ON outbox (session_id, id);
 CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 """
+# Written by save_session: everything but `shown_through`, which has a column of its own.
+_NOT_IN_DATA = {"shown_through"}
+
+
+def _session(data: str, shown_through: str | None) -> SessionRecord:
+    record = SessionRecord.model_validate_json(data)
+    record.shown_through = shown_through
+    return record
 
 
 class SQLiteStore:
@@ -249,12 +290,17 @@ class SQLiteStore:
     survives the relay process crashing (what the inbox and outbox are for); a power loss or OS
     crash may undo the last commits, never corrupt the file. A call's statements run without
     awaiting (transactions never interleave, no lock is needed); then it yields once to the loop.
+    The lazy removals (see the module docstring) wait in `_later` and run at the start of the
+    next transaction, so a relayed message costs one transaction each way, not three.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: Checkpointer | None = None
+        # Lazy removals not yet written: their rows are left out of every read meanwhile.
+        self._later_inbox: set[int] = set()
+        self._later_outbox: set[int] = set()
 
     async def open(self) -> None:
         if self._conn is not None:
@@ -265,6 +311,9 @@ class SQLiteStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it, off the loop
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+        if "shown_through" not in columns:  # a file from before the column
+            conn.execute("ALTER TABLE sessions ADD COLUMN shown_through TEXT")
         conn.commit()
         self._conn = conn
         self._checkpointer = Checkpointer(self.path, "relay-sqlite-checkpoint")
@@ -273,6 +322,9 @@ class SQLiteStore:
         conn, checkpointer = self._conn, self._checkpointer
         if conn is None:
             return
+        if self._later_inbox or self._later_outbox:
+            with conn:
+                self._flush(conn)
         self._conn = self._checkpointer = None
         if checkpointer is not None:
             await asyncio.get_running_loop().run_in_executor(None, checkpointer.stop)
@@ -283,11 +335,20 @@ class SQLiteStore:
             raise RuntimeError("SQLiteStore is not open")
         return self._conn
 
+    def _flush(self, conn: sqlite3.Connection) -> None:
+        """The lazy removals, inside the caller's transaction."""
+        for table, ids in (("inbox", self._later_inbox), ("outbox", self._later_outbox)):
+            if ids:  # fixed table names, placeholders only
+                conn.execute(f"DELETE FROM {table} WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+
     async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` as one transaction: committed when it returns, rolled back if it raises."""
         conn = self._db()
         with conn:
+            self._flush(conn)
             result = job(conn)
+        self._later_inbox.clear()
+        self._later_outbox.clear()
         if self._checkpointer is not None:
             self._checkpointer.committed()
         await asyncio.sleep(0)  # still a suspension point, as a store call was: loops over calls stay fair
@@ -309,8 +370,8 @@ class SQLiteStore:
         await self._write(clear)
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
-        rows = await self._rows("SELECT data FROM sessions WHERE session_id = ?", (session_id,))
-        return SessionRecord.model_validate_json(rows[0][0]) if rows else None
+        rows = await self._rows("SELECT data, shown_through FROM sessions WHERE session_id = ?", (session_id,))
+        return _session(*rows[0]) if rows else None
 
     async def save_session(self, record: SessionRecord) -> None:
         # An upsert keeps the row (and its rowid) in place: INSERT OR REPLACE deletes and re-inserts
@@ -318,22 +379,31 @@ class SQLiteStore:
         await self._execute(
             "INSERT INTO sessions (session_id, conversation_id, state, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(session_id) DO UPDATE SET conversation_id = excluded.conversation_id, "
-            "state = excluded.state, data = excluded.data",
-            (record.session_id, record.conversation_id, record.state.value, record.model_dump_json()),
+            "state = excluded.state, data = excluded.data, "
+            # A new handoff reads SunCo's latest page afresh (nothing is shown while handing off).
+            "shown_through = CASE WHEN excluded.state = 'handing_off' THEN NULL ELSE shown_through END",
+            (
+                record.session_id,
+                record.conversation_id,
+                record.state.value,
+                record.model_dump_json(exclude=_NOT_IN_DATA),
+            ),
         )
 
     async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
-        rows = await self._rows("SELECT data FROM sessions WHERE conversation_id = ?", (conversation_id,))
-        records = [SessionRecord.model_validate_json(row[0]) for row in rows]
+        rows = await self._rows(
+            "SELECT data, shown_through FROM sessions WHERE conversation_id = ?", (conversation_id,)
+        )
+        records = [_session(*row) for row in rows]
         return max(records, key=_preference) if records else None
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         marks = ",".join("?" for _ in states)
-        sql = f"SELECT session_id, data FROM sessions WHERE state IN ({marks})"  # placeholders only
+        sql = f"SELECT session_id, data, shown_through FROM sessions WHERE state IN ({marks})"  # placeholders only
         # Read in one call, and keyed by session id, so a session can never come back twice.
         rows = await self._rows(sql, tuple(s.value for s in states))
-        unique = {str(row[0]): row[1] for row in rows}
-        return [SessionRecord.model_validate_json(data) for data in unique.values()]
+        unique = {str(row[0]): (row[1], row[2]) for row in rows}
+        return [_session(*row) for row in unique.values()]
 
     async def event_seen(self, event_id: str) -> bool:
         return bool(await self._rows("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)))
@@ -343,6 +413,16 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)", (event_id, at.isoformat())
         )
         return cursor.rowcount == 1
+
+    async def mark_shown(self, session_id: str, message_id: str, at: datetime) -> None:
+        def mark(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)",
+                ("message:" + message_id, at.isoformat()),
+            )
+            conn.execute("UPDATE sessions SET shown_through = ? WHERE session_id = ?", (message_id, session_id))
+
+        await self._write(mark)
 
     async def prune_events(self, before: datetime) -> int:
         cursor = await self._execute("DELETE FROM processed_events WHERE processed_at < ?", (before.isoformat(),))
@@ -369,11 +449,19 @@ class SQLiteStore:
         return None if row_id is None else item.model_copy(update={"id": row_id})
 
     async def inbox_items(self) -> list[InboxItem]:
-        rows = await self._rows("SELECT id, data FROM inbox ORDER BY id")
+        # Rows read and the lazy removals left out at once: a write during the yield below deletes them.
+        rows = [
+            row
+            for row in self._db().execute("SELECT id, data FROM inbox ORDER BY id")
+            if row[0] not in self._later_inbox
+        ]
+        await asyncio.sleep(0)
         return [InboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
 
     async def inbox_remove(self, item_id: int) -> None:
-        await self._execute("DELETE FROM inbox WHERE id = ?", (item_id,))
+        self._db()
+        self._later_inbox.add(item_id)
+        await asyncio.sleep(0)
 
     async def outbox_add(self, item: OutboxItem) -> OutboxItem:
         cursor = await self._execute(
@@ -387,12 +475,17 @@ class SQLiteStore:
         query, params = "SELECT id, data FROM outbox ORDER BY id", cast(tuple[str, ...], ())
         if session_id is not None:
             query, params = "SELECT id, data FROM outbox WHERE session_id = ? ORDER BY id", (session_id,)
-        rows = await self._rows(query, params)
+        # Rows read and the lazy removals left out at once: a write during the yield below deletes them.
+        rows = [row for row in self._db().execute(query, params) if row[0] not in self._later_outbox]
+        await asyncio.sleep(0)
         return [OutboxItem.model_validate_json(row[1]).model_copy(update={"id": row[0]}) for row in rows]
 
     async def outbox_get(self, item_id: int) -> OutboxItem | None:
+        gone = item_id in self._later_outbox  # before the read yields (a write meanwhile deletes the row)
         rows = await self._rows("SELECT data FROM outbox WHERE id = ?", (item_id,))
-        return OutboxItem.model_validate_json(rows[0][0]).model_copy(update={"id": item_id}) if rows else None
+        if not rows or gone:
+            return None
+        return OutboxItem.model_validate_json(rows[0][0]).model_copy(update={"id": item_id})
 
     async def outbox_update(self, item: OutboxItem) -> None:
         await self._execute("UPDATE outbox SET data = ? WHERE id = ?", (item.model_dump_json(), item.id))
@@ -405,6 +498,11 @@ class SQLiteStore:
 
     async def outbox_remove(self, item_id: int) -> None:
         await self._execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    async def outbox_sent(self, item_id: int) -> None:
+        self._db()
+        self._later_outbox.add(item_id)
+        await asyncio.sleep(0)
 
     async def outbox_clear(self, session_id: str) -> int:
         cursor = await self._execute("DELETE FROM outbox WHERE session_id = ?", (session_id,))

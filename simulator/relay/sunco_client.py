@@ -251,7 +251,7 @@ class SunCoClient(ApiClient):
                 answer = response.text[:500]
         found = _CONVERSATION_IN_PATH.search(path)
         status = None if response is None else response.status_code
-        self.trace.record(
+        self.trace.note(
             "sunco.call",
             f"{method} {self._prefix}{path} " + (str(status) if status is not None else error or "no answer"),
             conversation=found.group(1) if found else None,

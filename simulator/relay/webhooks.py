@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import from_json
 from starlette.requests import Request
 
 from simulator.config import Settings
@@ -258,6 +259,10 @@ async def read_body(request: Request) -> bytes:
 
 
 def _json(body: bytes) -> Any:
+    try:
+        return from_json(body)  # native code; anything it refuses gets `json`'s own verdict and message
+    except ValueError:
+        pass
     try:
         return json.loads(body)
     except RecursionError:

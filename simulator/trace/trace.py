@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import os
 from collections import OrderedDict, deque
@@ -14,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic_core import from_json
+
 from simulator.clock import Clock
 from simulator.logs import kv, redactor
 from simulator.trace.model import TraceEntry, TraceKind
-from simulator.trace.redact import redacted
+from simulator.trace.redact import redacted_text
 
 log = logging.getLogger("simulator.trace")
 
@@ -33,10 +34,22 @@ class _Kept:
 
     __slots__ = ("seq", "t", "time", "kind", "summary", "session", "conversation", "ticket", "status", "ms", "data")
 
-    def __init__(self, entry: TraceEntry, data: str) -> None:
-        self.seq, self.t, self.time, self.kind = entry.seq, entry.t, entry.time, entry.kind
-        self.summary, self.session, self.conversation = entry.summary, entry.session, entry.conversation
-        self.ticket, self.status, self.ms = entry.ticket, entry.status, entry.ms
+    def __init__(
+        self,
+        seq: int,
+        t: float,
+        time: str,
+        kind: TraceKind,
+        summary: str,
+        session: str | None,
+        conversation: str | None,
+        ticket: int | None,
+        status: int | None,
+        ms: float | None,
+        data: str,
+    ) -> None:
+        self.seq, self.t, self.time, self.kind, self.summary = seq, t, time, kind, summary
+        self.session, self.conversation, self.ticket, self.status, self.ms = session, conversation, ticket, status, ms
         self.data = data
 
     def ids(self) -> list[str]:
@@ -54,7 +67,7 @@ class _Kept:
             ticket=self.ticket,
             status=self.status,
             ms=self.ms,
-            data=json.loads(self.data),
+            data=from_json(self.data),
         )
 
 
@@ -106,6 +119,39 @@ class Trace:
         data: dict[str, Any] | None = None,
     ) -> TraceEntry | None:
         """Add one entry (redacted), hand it to every listener, and return it; None when the trace is off."""
+        kept = self._keep(kind, summary, session, conversation, ticket, status, ms, data)
+        return None if kept is None else self._publish(kept, always=True)
+
+    def note(
+        self,
+        kind: TraceKind,
+        summary: str,
+        *,
+        session: str | None = None,
+        conversation: str | None = None,
+        ticket: int | None = None,
+        status: int | None = None,
+        ms: float | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """`record` for the hot paths: the same entry, but made into a `TraceEntry` (its detail parsed
+        back from the ring's JSON text) only when a listener or the trace file takes it."""
+        kept = self._keep(kind, summary, session, conversation, ticket, status, ms, data)
+        if kept is not None:
+            self._publish(kept, always=False)
+
+    def _keep(
+        self,
+        kind: TraceKind,
+        summary: str,
+        session: str | None,
+        conversation: str | None,
+        ticket: int | None,
+        status: int | None,
+        ms: float | None,
+        data: dict[str, Any] | None,
+    ) -> _Kept | None:
+        """Redact the entry and put it in the ring (None when the trace is off)."""
         if not self.enabled:
             return None
         group = self._group_of(session, conversation, ticket)
@@ -114,22 +160,27 @@ class Trace:
             conversation = conversation or group.conversation
             ticket = ticket if ticket is not None else group.ticket
         self._last = next(self._seq)
-        text, detail = redacted(data or {}, redactor)
-        # Built without validation: every value comes from this method, already of the right type.
-        entry = TraceEntry.model_construct(
-            seq=self._last,
-            t=round(self.clock.monotonic(), 6),
-            time=self.clock.now().isoformat().replace("+00:00", "Z"),
-            kind=kind,
-            summary=redactor(summary),
-            session=session,
-            conversation=conversation,
-            ticket=ticket,
-            status=status,
-            ms=None if ms is None else round(ms, 2),
-            data=detail,
+        kept = _Kept(
+            self._last,
+            round(self.clock.monotonic(), 6),
+            self.clock.now().isoformat().replace("+00:00", "Z"),
+            kind,
+            redactor(summary),
+            session,
+            conversation,
+            ticket,
+            status,
+            None if ms is None else round(ms, 2),
+            redacted_text(data or {}, redactor),
         )
-        self._ring.append(_Kept(entry, text))
+        self._ring.append(kept)
+        return kept
+
+    def _publish(self, kept: _Kept, *, always: bool) -> TraceEntry | None:
+        """Hand the entry to the file and every listener (built only if one of them, or `always`, wants it)."""
+        if not always and self._file is None and not self._listeners:
+            return None
+        entry = kept.entry()
         if self._file is not None:
             self._write(entry)
         for listener in list(self._listeners):

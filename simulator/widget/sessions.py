@@ -91,7 +91,7 @@ class Session:
         if not transient:
             self.history.append(event)
         if self.trace is not None and self.trace.enabled:
-            self.trace.record(
+            self.trace.note(
                 "widget.out",
                 f"{type_.removeprefix('EVENT_TYPE_')} {_gist(payload)}".rstrip(),
                 session=self.id,

@@ -307,7 +307,7 @@ class Webchat:
 
     def _dispatch(self, session: Session, feed: SocketFeed, event: p.ClientEvent) -> None:
         if session.trace is not None and session.trace.enabled:
-            session.trace.record(
+            session.trace.note(
                 "widget.in",
                 f"{event.type.removeprefix('EVENT_TYPE_')} {_said(event)}".rstrip(),
                 session=session.id,

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulator.bodies import loads
+from simulator.bodies import JSONBody, loads
 from simulator.zendesk.errors import SuncoError, field_errors
 from simulator.zendesk.faults import FaultBook, fault_adapter
 from simulator.zendesk.models import Content
@@ -50,7 +50,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONBody({"error": message}, status_code=status)
 
 
 async def _json(request: Request) -> Any:
@@ -104,47 +104,47 @@ class ControlApi:
         return endpoint
 
     async def list_tickets(self, request: Request) -> Response:
-        return JSONResponse({"tickets": [t.control_json() for t in self.workspace.all_tickets()]})
+        return JSONBody({"tickets": [t.control_json() for t in self.workspace.all_tickets()]})
 
     async def show_ticket(self, request: Request) -> Response:
-        return JSONResponse(self.workspace.ticket(request.path_params["ticket_id"]).control_json())
+        return JSONBody(self.workspace.ticket(request.path_params["ticket_id"]).control_json())
 
     async def accept(self, request: Request) -> Response:
         body = _parse(AcceptBody, await _json(request))
         ticket = self.workspace.accept(request.path_params["ticket_id"], body.agent_name)
-        return JSONResponse(ticket.control_json())
+        return JSONBody(ticket.control_json())
 
     async def message(self, request: Request) -> Response:
         body = _parse(MessageBody, await _json(request))
         content = body.content or Content(type="text", text=body.text)
         message = await self.workspace.agent_message(request.path_params["ticket_id"], content=content)
-        return JSONResponse({"message": message.wire()}, status_code=201)
+        return JSONBody({"message": message.wire()}, status_code=201)
 
     async def typing(self, request: Request) -> Response:
         body = _parse(TypingBody, await _json(request))
         self.workspace.agent_typing(request.path_params["ticket_id"], body.state == "start")
-        return JSONResponse({})
+        return JSONBody({})
 
     async def status(self, request: Request) -> Response:
         body = _parse(StatusBody, await _json(request))
         ticket = await self.workspace.update_status(request.path_params["ticket_id"], body.status)
-        return JSONResponse(ticket.control_json())
+        return JSONBody(ticket.control_json())
 
     async def list_faults(self, request: Request) -> Response:
-        return JSONResponse({"faults": self.faults.pending()})
+        return JSONBody({"faults": self.faults.pending()})
 
     async def add_fault(self, request: Request) -> Response:
         fault = _parse_fault(await _json(request))
         self.faults.add(fault)
-        return JSONResponse({"faults": self.faults.pending()}, status_code=201)
+        return JSONBody({"faults": self.faults.pending()}, status_code=201)
 
     async def clear_faults(self, request: Request) -> Response:
         self.faults.clear()
-        return JSONResponse({"faults": []})
+        return JSONBody({"faults": []})
 
     async def list_deliveries(self, request: Request) -> Response:
         kind = request.query_params.get("kind")
-        return JSONResponse(self.deliveries.entries(kind))
+        return JSONBody(self.deliveries.entries(kind))
 
 
 def _parse_fault(body: Any) -> Any:

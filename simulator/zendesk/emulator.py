@@ -84,9 +84,9 @@ class ZendeskEmulator:
         self.conversations = Conversations(self.state, self.bus, clock)
         self.control = SwitchboardControl(self.state, self.bus)
         self.workspace = AgentWorkspace(settings, clock, self.conversations, self.control, trace=self.trace)
-        # A transcript line is never changed once added: only new lines are encoded at each commit.
+        # A transcript line or comment is never changed once added: only new ones are encoded at each commit.
         self.workspace.tickets = self.db.bind_dict(
-            "zendesk.tickets", self.workspace.tickets, int, Ticket, growing="transcript"
+            "zendesk.tickets", self.workspace.tickets, int, Ticket, growing=("transcript", "comments")
         )
         self.workspace.loaded()
         self.retention = Retention(

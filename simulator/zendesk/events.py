@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
+
+from pydantic_core import to_json
 
 from simulator.clock import Clock
 from simulator.durable import peek, scan
@@ -99,7 +100,7 @@ class EventBus:
                         kind="sunco",
                         key=f"{hook.id}:{subject}",
                         target=hook.target,
-                        body=json.dumps(envelope).encode(),
+                        body=to_json(envelope),  # compact UTF-8 JSON, in native code
                         headers=api_key_headers(hook.secret),
                         event_ids=[event["id"]],
                         event_types=[event_type],

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
-from simulator.bodies import BodyTooLarge, loads, read_body
+from simulator.bodies import BodyTooLarge, JSONBody, loads, read_body
 from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
@@ -60,7 +60,7 @@ def principal(request: Request) -> Principal:
 
 
 def ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(payload, status_code=status)
+    return JSONBody(payload, status_code=status)
 
 
 def _app_path(request: Request) -> str:

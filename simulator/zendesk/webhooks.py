@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import time
 from collections import deque
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
+from pydantic_core import from_json, to_json
 
 from simulator.clock import Clock
 from simulator.logs import kv
@@ -72,10 +72,10 @@ def _merged(batch: list[Delivery], *, invalid: bool = False) -> Delivery:
     if len(batch) == 1 and not invalid:
         return batch[0]
     first = batch[0]
-    envelope = json.loads(first.body)
+    envelope = from_json(first.body)
     events: list[Any] = []
     for delivery in batch:
-        events.extend(json.loads(delivery.body).get("events", []))
+        events.extend(from_json(delivery.body).get("events", []))
     if invalid:
         events.insert(min(1, len(events)), {**INVALID_EVENT, "id": new_id()})
     envelope["events"] = events
@@ -83,7 +83,7 @@ def _merged(batch: list[Delivery], *, invalid: bool = False) -> Delivery:
         kind=first.kind,
         key=first.key,
         target=first.target,
-        body=json.dumps(envelope).encode(),
+        body=to_json(envelope),
         headers=first.headers,
         event_ids=[i for d in batch for i in d.event_ids],
         event_types=[t for d in batch for t in d.event_types],
@@ -474,11 +474,11 @@ class Deliverer:
         if not self.trace.enabled:
             return
         try:
-            body: Any = json.loads(delivery.body)
+            body: Any = from_json(delivery.body)
         except ValueError:
             body = delivery.body[:500].decode("utf-8", errors="replace")
         answer = entry["status"] if entry["status"] is not None else entry["error"] or entry["outcome"]
-        self.trace.record(
+        self.trace.note(
             "webhook" if delivery.kind == "sunco" else "status.webhook",
             f"POST {urlsplit(delivery.target).path} {','.join(delivery.event_types)} #{entry['attempt']} {answer}",
             conversation=delivery.conversation,

@@ -262,7 +262,7 @@ class AgentWorkspace:
         return ticket
 
     def _traced(self, ticket: Ticket, action: str, summary: str, **data: Any) -> None:
-        self.trace.record(
+        self.trace.note(
             "agent.action",
             summary,
             conversation=ticket.conversation_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -158,6 +159,81 @@ async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     assert [i.text for i in await again.outbox_items("s1")] == ["a"]
     assert [i.event["text"] for i in await again.inbox_items()] == ["accepted, not yet handled"]
     await again.close()
+
+
+async def test_the_last_shown_agent_message_stays_with_the_session_until_a_new_handoff(store: Store) -> None:
+    await store.save_session(session("s1", conversation_id="c1"))
+    await store.mark_shown("s1", "m1", T0)
+    assert not await store.mark_event("message:m1", T0)  # the mark, in the same step
+    record = await store.get_session("s1")
+    assert record is not None and record.shown_through == "m1"
+    record.ticket_id = "7"
+    await store.save_session(record.model_copy(update={"shown_through": None}))  # saves leave it as stored
+    found = await store.find_by_conversation("c1")
+    assert found is not None and found.shown_through == "m1" and found.ticket_id == "7"
+    found.state = SessionState.HANDING_OFF  # a new handoff on the session reads SunCo afresh
+    await store.save_session(found)
+    again = await store.get_session("s1")
+    assert again is not None and again.shown_through is None
+
+
+async def test_sent_items_and_handled_events_leave_reads_at_once_and_the_file_with_the_next_write(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, relay_store="sqlite")
+    store = open_store(settings)
+    await store.open()
+    sent, kept = await store.outbox_add(item("s1", "sent")), await store.outbox_add(item("s1", "kept"))
+    handled = await store.inbox_add(inbox_item("e1"))
+    assert handled is not None
+    await store.outbox_sent(sent.id)
+    await store.inbox_remove(handled.id)
+    assert [i.text for i in await store.outbox_items("s1")] == ["kept"]
+    assert await store.outbox_get(sent.id) is None and await store.inbox_items() == []
+    # A crash now (another process reading the file) would still find both: safe to repeat.
+    crashed = open_store(settings)
+    await crashed.open()
+    assert len(await crashed.outbox_items("s1")) == 2 and len(await crashed.inbox_items()) == 1
+    await store.mark_event("e2", T0)  # any write takes them along
+    assert [i.id for i in await crashed.outbox_items("s1")] == [kept.id] and await crashed.inbox_items() == []
+    assert await store.outbox_clear("s1") == 1
+    await crashed.close()
+    await store.close()
+
+
+async def test_a_listing_never_brings_back_an_item_whose_removal_is_written_while_it_yields(store: Store) -> None:
+    sent, _ = await store.outbox_add(item("s1", "sent")), await store.outbox_add(item("s1", "kept"))
+    handled, _ = await store.inbox_add(inbox_item("e1")), await store.inbox_add(inbox_item("e2"))
+    assert handled is not None
+    await store.outbox_sent(sent.id)
+    await store.inbox_remove(handled.id)
+    listings = asyncio.gather(store.outbox_items("s1"), store.outbox_get(sent.id), store.inbox_items())
+    await asyncio.sleep(0)  # each listing has read its rows and yields...
+    await store.mark_event("e9", T0)  # ...while a write takes the removals to the file
+    outbox, got, inbox = await listings
+    assert [i.text for i in outbox] == ["kept"] and got is None and [i.event_id for i in inbox] == ["e2"]
+
+
+async def test_a_file_from_before_the_shown_column_opens(tmp_path: Path) -> None:
+    path = tmp_path / "relay.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE sessions (session_id TEXT PRIMARY KEY, conversation_id TEXT, state TEXT, data TEXT NOT NULL)"
+    )
+    old.execute(
+        "INSERT INTO sessions VALUES (?, ?, ?, ?)",
+        ("s1", "c1", "with_agent", session("s1", conversation_id="c1").model_dump_json(exclude={"shown_through"})),
+    )
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    await store.open()
+    record = await store.get_session("s1")
+    assert record is not None and record.shown_through is None and record.conversation_id == "c1"
+    await store.mark_shown("s1", "m9", T0)
+    record = await store.get_session("s1")
+    assert record is not None and record.shown_through == "m9"
+    await store.close()
 
 
 def test_open_store_picks_memory(tmp_path: Path) -> None:

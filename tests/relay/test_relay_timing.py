@@ -71,6 +71,26 @@ async def test_the_relay_prunes_on_its_own(h: Harness) -> None:
     assert await h.store.mark_event("ancient", h.clock.now())  # pruned: forgotten
 
 
+async def test_a_restart_after_the_marks_were_pruned_shows_no_old_agent_message_again(h: Harness) -> None:
+    conversation = await h.handoff("s1")
+    first = h.sunco.agent_posts(conversation, "said on day one")
+    await h.post_events([h.agent_message(conversation, "said on day one", message_id=first["id"])])
+    await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s1"))
+    # The session stays live past the retention: the relay's own pruning forgets the message's mark.
+    await h.advance(h.settings.relay_event_retention_seconds + 2 * 3600)
+    assert not await h.store.event_seen("message:" + first["id"])
+    await h.relay.shutdown()
+
+    relay = h.new_relay()  # same store: the last message shown is read from it
+    await relay.startup()
+    second = h.sunco.agent_posts(conversation, "said on day two")
+    await h.post_events([h.agent_message(conversation, "said on day two", message_id=second["id"])])
+    await until(lambda: len(h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")) >= 2)
+    await quiet()
+    texts = [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")]
+    assert texts == ["said on day one", "said on day two"]
+
+
 async def test_a_stale_status_signature_is_refused_and_a_fresh_one_taken(h: Harness) -> None:
     conversation = await h.handoff("s1")
     body = h.status_body(conversation, "SOLVED")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
@@ -146,3 +147,56 @@ def test_a_list_written_whole_by_an_older_version_loads_and_moves_to_rows(tmp_pa
     assert db.db.execute("SELECT count(*) FROM list_items").fetchone()[0] == 2
     db.close()
     assert _reopened(tmp_path) == {"a": [_user(1), _user(2)]}
+
+
+def test_each_growing_attribute_writes_only_its_new_items_and_reads_back(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from simulator.zendesk.ticket import Ticket
+
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    db = StateDB(tmp_path / DB_FILE)
+    tickets = db.bind_dict("t.tickets", {}, int, Ticket, growing=("transcript", "comments"))
+    tickets[1] = Ticket(1, "c1", 5, "Ana", None, "help", now, now)
+    db.commit()
+    written: list[list[tuple[str, tuple[Any, ...]]]] = []
+    write = db.write
+    db.write = lambda statements: (written.append(statements), write(statements))[1]  # type: ignore[method-assign]
+    for n in range(3):
+        tickets[1].comments.append({"body": f"comment {n}"})
+        tickets[1].transcript.append({"id": f"m{n}", "text": f"line {n}"})
+        db.commit()
+    rows = [params for sql, params in written[-1] if sql.startswith("INSERT INTO list_items")]
+    assert [(r[0], r[2]) for r in rows] == [("t.tickets", 2), ("t.tickets#comments", 2)]  # one new item each
+    assert not [sql for sql, _ in written[-1] if sql.startswith("INSERT INTO items")]  # its own row: unchanged
+    (blob,) = db.db.execute("SELECT data FROM items WHERE collection = 't.tickets'").fetchone()
+    assert b"comment" not in blob and b"line" not in blob  # the ticket's own row holds neither list
+    db.close()
+    again = StateDB(tmp_path / DB_FILE)
+    restored = again.bind_dict("t.tickets", {}, int, Ticket, growing=("transcript", "comments"))
+    assert [c["body"] for c in restored[1].comments] == ["comment 0", "comment 1", "comment 2"]
+    assert [t["text"] for t in restored[1].transcript] == ["line 0", "line 1", "line 2"]
+    again.close()
+
+
+def test_comments_written_inside_the_ticket_by_an_older_version_load_and_move_to_rows(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from simulator.zendesk.ticket import Ticket
+
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    db = StateDB(tmp_path / DB_FILE)
+    old = db.bind_dict("t.tickets", {}, int, Ticket, growing="transcript")  # comments inside the ticket's row
+    old[1] = Ticket(1, "c1", 5, "Ana", None, "help", now, now, comments=[{"body": "old note"}])
+    db.commit()
+    db.close()
+    db = StateDB(tmp_path / DB_FILE)
+    tickets = db.bind_dict("t.tickets", {}, int, Ticket, growing=("transcript", "comments"))
+    assert tickets[1].comments == [{"body": "old note"}]
+    tickets[1].comments.append({"body": "new note"})
+    db.commit()
+    db.close()
+    again = StateDB(tmp_path / DB_FILE)
+    restored = again.bind_dict("t.tickets", {}, int, Ticket, growing=("transcript", "comments"))
+    assert [c["body"] for c in restored[1].comments] == ["old note", "new note"]
+    again.close()
