@@ -198,7 +198,7 @@ async def traced() -> AsyncIterator[Callable[[], int]]:
             tracemalloc.stop()
 
 
-async def settled(held: Callable[[], int], *, pause: float = 0.5, limit: float = 15.0) -> int:
+async def settled_bytes(held: Callable[[], int], *, pause: float = 0.5, limit: float = 15.0) -> int:
     """`held()` once work still in flight has drained (webhook deliveries, the relay's follow-ups):
     readings `pause` apart until two agree within 0.5% (at most `limit` seconds). On a busy machine a
     reading taken at once counted whatever had not finished yet, a few KB per conversation either way."""
@@ -242,7 +242,7 @@ async def bare_socket_bytes(base_url: str, count: int) -> float:
         tasks = [asyncio.create_task(hold()) for _ in range(count)]
         await opened.wait()
         await asyncio.sleep(0.2)
-        size = await settled(held) / count
+        size = await settled_bytes(held) / count
         stop.set()
         # Closing is not measured: a ping the server sent while the sockets were held may be answered
         # just as a socket closes (wsproto refuses it), which does not change the figure.
@@ -259,7 +259,7 @@ async def measure_idle(run: Callable[[Callable[[], Awaitable[None]]], Awaitable[
         async def on_idle() -> None:
             nonlocal size
             await asyncio.sleep(0.2)
-            size = await settled(held) / count
+            size = await settled_bytes(held) / count
 
         await run(on_idle)
     return size
