@@ -129,6 +129,10 @@ class Progress:
         print(f"\r{self._label:<28} [{bar}] {self.done}/{self._total}", end="", file=self.out, flush=True)
 
 
+_KINDS: dict[frozenset[str], frozenset[str]] = {}
+_NO_IDS: set[str] = set()  # shared and never filled: a webchat user does not dedupe (`EndUser._dedupe`)
+
+
 class LoadUser(EndUser):
     """An end user that timestamps what it receives (every copy, before the actor's deduplication).
 
@@ -138,10 +142,15 @@ class LoadUser(EndUser):
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings, name: str, index: int) -> None:
         super().__init__(client, settings, name)
+        self._ids = _NO_IDS  # the actor's dedupe set: never used on webchat (216 bytes a user otherwise)
         self.index = index
-        self.changed = asyncio.Event()
+        # Set on every event while someone waits in `until` (an Event is ~1 KB: none while idle).
+        self._changed: asyncio.Event | None = None
+        self._waiting = 0
         self.agent_texts: list[tuple[str, float]] = []
-        self.kinds: set[str] = set()
+        # The event types seen: one shared frozenset per combination (users see the same few), not a
+        # set each (728 bytes past four types).
+        self.kinds: frozenset[str] = frozenset()
         self.ticket_id: int | None = None
         self.email = ""
 
@@ -153,11 +162,13 @@ class LoadUser(EndUser):
             return
         if kind == AGENT_MESSAGE:
             self.agent_texts.append((event_text(event), time.perf_counter()))
-        if isinstance(kind, str):
-            self.kinds.add(kind)
+        if isinstance(kind, str) and kind not in self.kinds:
+            wider = self.kinds | {kind}
+            self.kinds = _KINDS.setdefault(wider, wider)
         if isinstance(event.get("sequence"), int):
             self._last_sequence = max(self._last_sequence, event["sequence"])
-        self.changed.set()
+        if self._changed is not None:
+            self._changed.set()
 
     async def open_session(self, access_token: str, profile: dict[str, str]) -> None:
         """Like `connect`, with an access token shared by several users: the widget rate-limits
@@ -177,7 +188,17 @@ class LoadUser(EndUser):
 
     async def until(self, check: Callable[[], bool], deadline: float) -> bool:
         """Wait until `check()` holds or the perf_counter deadline passes."""
-        return await _until(self.changed, check, deadline)
+        if check():
+            return True
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        self._waiting += 1
+        try:
+            return await _until(self._changed, check, deadline)
+        finally:
+            self._waiting -= 1
+            if not self._waiting:
+                self._changed = None
 
 
 async def _until(changed: asyncio.Event, check: Callable[[], bool], deadline: float) -> bool:
@@ -190,6 +211,23 @@ async def _until(changed: asyncio.Event, check: Callable[[], bool], deadline: fl
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), remaining)
     return True
+
+
+async def _find_tickets(agent_http: httpx.AsyncClient, handed: list[LoadUser]) -> None:
+    """Set each user's `ticket_id` from the agent's ticket list (by the unique requester email). A
+    function of its own: the listing (a KB or so per conversation) is not kept alive by the load's
+    frame while the idle conversations' memory is measured."""
+    by_email: dict[str, int] = {}
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline:
+        response = await agent_http.get("/_sim/agent/tickets")
+        response.raise_for_status()
+        by_email = {t["requester"]["email"]: t["id"] for t in response.json()["tickets"] if t["requester"]["email"]}
+        if all(user.email in by_email for user in handed):
+            break
+        await asyncio.sleep(0.2)
+    for user in handed:
+        user.ticket_id = by_email.get(user.email)
 
 
 def _texts(index: int, direction: str, count: int) -> list[str]:
@@ -400,17 +438,7 @@ async def _run(
         errors.append(f"{len(live) - len(handed)} handoffs did not complete within {handoff_timeout:.0f} s")
 
     # 3. Find each user's ticket (by the unique requester email), once every handoff is in.
-    by_email: dict[str, int] = {}
-    deadline = time.perf_counter() + 10
-    while time.perf_counter() < deadline:
-        response = await agent_http.get("/_sim/agent/tickets")
-        response.raise_for_status()
-        by_email = {t["requester"]["email"]: t["id"] for t in response.json()["tickets"] if t["requester"]["email"]}
-        if all(user.email in by_email for user in handed):
-            break
-        await asyncio.sleep(0.2)
-    for user in handed:
-        user.ticket_id = by_email.get(user.email)
+    await _find_tickets(agent_http, handed)
     ready = [user for user in handed if user.ticket_id is not None]
 
     if on_idle is not None:

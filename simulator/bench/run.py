@@ -273,6 +273,7 @@ async def memory_figures(
         return result
 
     idle_kb = await measure.measure_idle(idle_run, sizes.idle) / 1024
+    say(f"memory: {idle_kb:.1f} KB per idle handed-off conversation; now the bare sockets ...")
     socket_kb = await bare_socket_kb(sizes.idle)
     return idle_kb, socket_kb, built[0] if built else None
 

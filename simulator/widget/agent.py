@@ -34,7 +34,7 @@ Action = Callable[["Conversation"], Any]
 DEFAULT_FALLBACK = "Sorry, I didn't catch that. Could you rephrase?"
 
 
-@dataclass
+@dataclass(slots=True)
 class Turn:
     """One line of the conversation so far."""
 

@@ -23,6 +23,7 @@ from simulator.relay.chat import ChatEvent, EndUserProfile, HandoffPort, Handoff
 from simulator.widget import protocol as p
 from simulator.widget.agent import Turn
 from simulator.widget.bot import Bot
+from simulator.widget.idle import IdleWatch
 from simulator.widget.persist import as_json
 from simulator.widget.sessions import Channel, Session, SessionStore, new_session_id
 
@@ -55,6 +56,8 @@ class Dialog:
         self.handoff = handoff
         self.store = store
         self.bot: Bot | None = None  # set at start-up, once the agent file has loaded
+        # Every live session's idle deadline, on one task (a sleeping task per session costs KBs).
+        self.idle = IdleWatch(clock, lambda: self.settings.widget_session_idle_seconds, self._abandoned)
 
     # Opening
 
@@ -81,8 +84,7 @@ class Dialog:
         conv = self._bot.new_conversation(session_id, CHANNEL_TYPES[channel], phone or email)
         session = self.store.create(channel, user, conv, session_id, owner=owner)
         session.emit(p.SESSION_START, {"capabilities": dict(p.CAPABILITIES)})
-        session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session_id}")
-        session.tasks.append(session.watchdog)
+        self.idle.watch(session)
         log.info(kv("widget.session_opened", session=session_id, channel=channel, user=name))
         return session
 
@@ -192,11 +194,9 @@ class Dialog:
             self.queue_turn(session, "stop", None)
             self._stop_watch(session)
 
-    @staticmethod
-    def _stop_watch(session: Session) -> None:
-        # An ended session has no deadline; don't leave a sleeper on the (virtual) clock.
-        if session.watchdog is not None and session.watchdog is not asyncio.current_task():
-            session.watchdog.cancel()
+    def _stop_watch(self, session: Session) -> None:
+        # An ended session has no deadline.
+        self.idle.forget(session)
 
     # The session's worker and watchdog
 
@@ -212,6 +212,8 @@ class Dialog:
         try:
             await self._turns(session)
         finally:
+            with contextlib.suppress(ValueError):  # a finished task is not kept with the session
+                session.tasks.remove(asyncio.current_task())  # type: ignore[arg-type]
             if session.ended and not session.pending:
                 session.save()
                 self.store.finished(session)
@@ -221,7 +223,7 @@ class Dialog:
             if not session.turns:
                 session.worker = None  # at once, before any await: the next turn starts a new worker
                 return
-            kind, value = session.turns.popleft()
+            kind, value = session.turns.pop(0)
             try:
                 if kind in ("text", "resumed"):
                     text, message_id, media = value
@@ -265,8 +267,7 @@ class Dialog:
         for kind, value in session.pending:
             self.queue_turn(session, "resumed" if kind == "text" else kind, value)
         if not session.ended:
-            session.watchdog = asyncio.create_task(self._watch(session), name=f"widget-idle-{session.id}")
-            session.tasks.append(session.watchdog)
+            self.idle.watch(session)
         log.info(
             kv("widget.session_resumed", session=session.id, sequence=session.sequence, turns=len(session.pending))
         )
@@ -358,20 +359,17 @@ class Dialog:
         except Exception:
             return False
 
-    async def _watch(self, session: Session) -> None:
+    def _abandoned(self, session: Session) -> None:
+        """Nothing happened in the session for `widget_session_idle_seconds` (see `IdleWatch`)."""
         idle = self.settings.widget_session_idle_seconds
-        while not session.ended:
-            remaining = session.last_activity + idle - self.clock.monotonic()
-            if remaining <= 0:
-                log.info(kv("widget.session_idle", session=session.id, idle_seconds=idle))
-                self._finish(session, p.REASON_USER_ABANDONED)
-                return
-            await self.clock.sleep(remaining)
+        log.info(kv("widget.session_idle", session=session.id, idle_seconds=idle))
+        self._finish(session, p.REASON_USER_ABANDONED)
 
     # Lifecycle
 
     async def stop_all(self) -> None:
         """Cancel every session's tasks and close its listeners (shutdown and reset)."""
+        await self.idle.stop()
         tasks = [task for session in self.store.all() for task in session.tasks if not task.done()]
         for session in self.store.all():
             for subscriber in list(session.subscribers):

@@ -132,9 +132,10 @@ class WidgetStore:
             return None
         return SavedSession.model_validate_json(row[0]), self.events(session_id)
 
-    def events(self, session_id: str) -> list[dict[str, Any]]:
+    def events(self, session_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """The session's events with a sequence above `after`, in order."""
         rows = self.db.db.execute(
-            "SELECT data FROM widget_events WHERE session_id = ? ORDER BY seq", (session_id,)
+            "SELECT data FROM widget_events WHERE session_id = ? AND seq > ? ORDER BY seq", (session_id, after)
         ).fetchall()
         return [json.loads(row[0]) for row in rows]
 

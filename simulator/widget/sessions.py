@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +34,7 @@ class Subscriber(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Session:
     """One chat session. Every server event goes through `emit`, so history and fan-out agree."""
 
@@ -59,11 +60,11 @@ class Session:
     ended: bool = False
     end_reason: str | None = None
     # User turns are handled one at a time, in order, by the session's worker task, which runs
-    # only while there are turns (an idle session holds no task): see `Dialog.queue_turn`.
-    turns: deque[tuple[str, Any]] = field(default_factory=deque)
+    # only while there are turns (an idle session holds no task): see `Dialog.queue_turn`. A list,
+    # not a deque: an empty deque is 760 bytes, and turns wait here one or two at a time.
+    turns: list[tuple[str, Any]] = field(default_factory=list)
     worker: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    watchdog: asyncio.Task[None] | None = None
     trace: Trace | None = None
 
     def touch(self) -> None:
@@ -175,6 +176,8 @@ class SessionStore:
         """Hold a live session (new, or restored from the state file)."""
         if self.persist is not None and self.persist.persistent:
             session.saver = self._save
+            # The state file has every event: memory keeps none of them (about 3 KB a session).
+            session.history.read_from(functools.partial(self.persist.events, session.id))
         if session.trace is None:
             session.trace = self.trace
         self._sessions[session.id] = session

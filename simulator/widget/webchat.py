@@ -12,13 +12,16 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from simulator.bodies import BodyTooLarge, loads
@@ -84,27 +87,63 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
 
 
 class SocketFeed:
-    """One socket's outgoing events, written in order by a single task."""
+    """One socket's outgoing events, written in order by a single task that runs only while there is
+    something to send (an idle socket holds no task and no queue: they cost KBs per connection)."""
+
+    __slots__ = ("websocket", "session_id", "_pending", "_writer", "_done")
 
     def __init__(self, websocket: WebSocket, session_id: str) -> None:
         self.websocket = websocket
         self.session_id = session_id
-        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        # What the writer has still to send (None: close once the rest is sent); only while it runs.
+        self._pending: deque[dict[str, Any] | None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._done = False  # closed, or the client went away: nothing more is sent
 
     def push(self, event: dict[str, Any]) -> None:
-        self._queue.put_nowait(event)
+        self._queue(event)
 
     def close(self) -> None:
         """Close the socket once everything queued has been sent."""
-        self._queue.put_nowait(None)
+        self._queue(None)
 
-    async def run(self) -> None:
+    def _queue(self, event: dict[str, Any] | None) -> None:
+        if self._done:
+            return
+        if self._pending is None:
+            self._pending = deque()
+        self._pending.append(event)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name=f"widget-socket-{self.session_id}")
+
+    async def _write(self) -> None:
         try:
-            while (event := await self._queue.get()) is not None:
+            while self._pending:
+                event = self._pending.popleft()
+                if event is None:
+                    self._stop()
+                    await self.websocket.close(1000)
+                    return
                 await self.websocket.send_text(json.dumps(event))
-            await self.websocket.close(1000)
         except Exception as exc:  # the client went away; the receive loop sees the disconnect
+            self._stop()
             log.debug(kv("widget.socket_send_failed", session=self.session_id, error=repr(exc)))
+        finally:
+            self._writer = None  # before any await: the next push starts a new writer
+            self._pending = None  # drained (an empty deque is 760 bytes)
+
+    def _stop(self) -> None:
+        self._done = True
+        self._pending = None
+
+    async def stop(self) -> None:
+        """The socket is gone: stop writing (what was not sent is dropped, as the client left)."""
+        self._stop()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
 
 class Webchat:
@@ -175,27 +214,40 @@ class Webchat:
 
     async def socket(self, websocket: WebSocket) -> None:
         """`/widget/ws?session_id=..&access_token=..&cursor=..`: replay, then live events both ways."""
-        params = websocket.query_params
+        # Parsed here, not through `websocket.query_params`, which would keep the parse (~1 KB) with
+        # the socket for as long as it is open.
+        params = QueryParams(websocket.scope["query_string"])
+        admitted = self._admit(params)
+        if not isinstance(admitted, Session):
+            return await self._deny(websocket, *admitted)
+        session = admitted
+        cursor = _cursor(params.get("cursor"))
+        del params
+        session.sockets += 1  # counted before the accept's await, so racing handshakes can't overshoot
+        try:
+            await websocket.accept()
+            await self._serve(websocket, session, cursor)
+        finally:
+            session.sockets -= 1
+
+    def _admit(self, params: Mapping[str, str]) -> Session | tuple[int, str]:
+        """The session the socket may open, or the refusal (status, text). A function of its own: what
+        the checks decode (the token's claims) is not kept by the socket's frame while it is open."""
         session_id, token = params.get("session_id"), params.get("access_token")
         if not session_id or not token:
-            return await self._deny(websocket, 400, "invalid connection parameters")
+            return 400, "invalid connection parameters"
         try:
             claims = self.tokens.verify(token)
         except TokenError:
-            return await self._deny(websocket, 401, "authentication failed")
+            return 401, "authentication failed"
         session = self.dialog.store.get(session_id)
         # Ended and expired sessions can't be resumed; SMS sessions have no socket. Another token's
         # session is "not found" too, so a token cannot tell others' session ids from made-up ones.
         if session is None or session.ended or session.channel != "webchat" or not _owns(session, claims):
-            return await self._deny(websocket, 404, "session not found")
+            return 404, "session not found"
         if session.sockets >= p.MAX_SOCKETS_PER_SESSION:
-            return await self._deny(websocket, 429, "connection limit exceeded for session")
-        session.sockets += 1  # counted before the accept's await, so racing handshakes can't overshoot
-        try:
-            await websocket.accept()
-            await self._serve(websocket, session, _cursor(params.get("cursor")))
-        finally:
-            session.sockets -= 1
+            return 429, "connection limit exceeded for session"
+        return session
 
     async def _deny(self, websocket: WebSocket, status: int, text: str) -> None:
         log.info(kv("widget.handshake_refused", status=status, reason=text))
@@ -207,43 +259,51 @@ class Webchat:
     async def _serve(self, websocket: WebSocket, session: Session, cursor: int) -> None:
         feed = SocketFeed(websocket, session.id)
         # Replay and subscribe with no await in between: nothing is missed or sent twice.
-        history = session.after(cursor)
-        batches = [history[i : i + BATCH_SIZE] for i in range(0, len(history), BATCH_SIZE)] or [[]]
-        for batch in batches:
-            feed.push(self._transient(p.EVENT_BATCH, {"events": batch}))
+        replayed = self._replay(feed, session, cursor)
         session.subscribe(feed)
-        writer = asyncio.create_task(feed.run(), name=f"widget-socket-{session.id}")
-        log.info(kv("widget.socket_open", session=session.id, cursor=cursor, replayed=len(history)))
+        log.info(kv("widget.socket_open", session=session.id, cursor=cursor, replayed=replayed))
         try:
             await self._receive(websocket, session, feed)
         finally:
             session.unsubscribe(feed)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await feed.stop()
             log.info(kv("widget.socket_closed", session=session.id))
 
+    def _replay(self, feed: SocketFeed, session: Session, cursor: int) -> int:
+        """Queue the events after `cursor` in batches; how many. (A function of its own: the decoded
+        events are not kept alive by the socket's frame for as long as the socket is open.)"""
+        history = session.after(cursor)
+        batches = [history[i : i + BATCH_SIZE] for i in range(0, len(history), BATCH_SIZE)] or [[]]
+        for batch in batches:
+            feed.push(self._transient(p.EVENT_BATCH, {"events": batch}))
+        return len(history)
+
     async def _receive(self, websocket: WebSocket, session: Session, feed: SocketFeed) -> None:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if session.ended:
-                continue  # nothing more is sent after SESSION_END
-            session.touch()
-            raw = message.get("text")
-            if raw is None:
-                raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
-            if len(raw.encode("utf-8")) > p.MAX_MESSAGE_SIZE_BYTES:
-                feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(p.ERR_TOO_LARGE)))
-                continue
-            try:
-                event = p.parse_client_event(raw)
-            except p.ProtocolError as exc:
-                log.info(kv("widget.client_error", session=session.id, error=str(exc)))
-                feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(str(exc))))
-                continue
-            self._dispatch(session, feed, event)
+        # Each frame is handled by `_take`, so nothing of it is kept while the socket waits for the next.
+        while self._take(session, feed, await websocket.receive()):
+            pass
+
+    def _take(self, session: Session, feed: SocketFeed, message: Message) -> bool:
+        """One frame from the client; False once the client has gone."""
+        if message["type"] == "websocket.disconnect":
+            return False
+        if session.ended:
+            return True  # nothing more is sent after SESSION_END
+        session.touch()
+        raw = message.get("text")
+        if raw is None:
+            raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+        if len(raw.encode("utf-8")) > p.MAX_MESSAGE_SIZE_BYTES:
+            feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(p.ERR_TOO_LARGE)))
+            return True
+        try:
+            event = p.parse_client_event(raw)
+        except p.ProtocolError as exc:
+            log.info(kv("widget.client_error", session=session.id, error=str(exc)))
+            feed.push(self._transient(p.SYSTEM_MESSAGE, p.system_message(str(exc))))
+            return True
+        self._dispatch(session, feed, event)
+        return True
 
     def _dispatch(self, session: Session, feed: SocketFeed, event: p.ClientEvent) -> None:
         if session.trace is not None and session.trace.enabled:

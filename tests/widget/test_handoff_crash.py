@@ -65,6 +65,7 @@ async def test_a_handoff_asked_for_just_before_a_crash_is_started_after_the_rest
         assert session is not None
         for task in session.tasks:
             task.cancel()
+    await first.dialog.idle.stop()  # its sessions' idle deadlines, on one task
 
     relay = Relay()
     second = await _widget(settings, clock, relay, path)

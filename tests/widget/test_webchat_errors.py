@@ -245,4 +245,4 @@ async def test_after_an_idle_end_nothing_more_is_sent(
     assert await sock.quiet(0.05)
     session = widget.store.get(chat.session_id)
     assert session is not None and session.history[-1]["type"] == "EVENT_TYPE_SESSION_END"
-    assert session.watchdog is not None and session.watchdog.done()
+    assert not widget.dialog.idle.watching(chat.session_id)  # an ended session has no idle deadline
