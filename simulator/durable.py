@@ -228,25 +228,22 @@ def _adapter(value_type: Any) -> TypeAdapter[Any]:
     One per type per process: building a TypeAdapter compiles a schema (milliseconds each), and
     every simulator (a replay makes one per scenario) binds the same few dozen types.
     """
-    try:
-        return _ADAPTERS[value_type]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable type hint: build it every time
-        return _new_adapter(value_type)
-    adapter = _ADAPTERS[value_type] = _new_adapter(value_type)
-    return adapter
+    return _once(_ADAPTERS, value_type, _new_adapter)
 
 
 def _plain_adapter(hint: Any) -> TypeAdapter[Any]:
     """A key's or a single value's encoding (bytes as pydantic's default), once per type per process."""
+    return _once(_PLAIN_ADAPTERS, hint, TypeAdapter)
+
+
+def _once(cache: dict[Any, TypeAdapter[Any]], hint: Any, build: Callable[[Any], TypeAdapter[Any]]) -> TypeAdapter[Any]:
     try:
-        return _PLAIN_ADAPTERS[hint]
+        return cache[hint]
     except KeyError:
         pass
     except TypeError:  # an unhashable type hint: build it every time
-        return TypeAdapter(hint)
-    adapter = _PLAIN_ADAPTERS[hint] = TypeAdapter(hint)
+        return build(hint)
+    adapter = cache[hint] = build(hint)
     return adapter
 
 
