@@ -99,7 +99,7 @@ class SimulatorApp:
         relay_overrides: dict[str, Any] | None = None,
     ) -> None:
         install_redaction()
-        redactor.add(settings.secret_values())
+        self._redacted = redactor.add(settings.secret_values())  # until it has stopped (`shutdown`)
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.ready = False
@@ -186,6 +186,10 @@ class SimulatorApp:
         await self.store.close()
         self.state_db.close()
         self.trace.close()
+        # Stopped for good (its files are closed): its secrets need not be looked for in every later
+        # line of a process that runs many simulators (a replay made each log line check them all).
+        redactor.discard(self._redacted)
+        self._redacted = []
 
     async def reset(self) -> None:
         """Forget conversations, tickets and sessions on every side."""
@@ -217,7 +221,7 @@ class SimulatorApp:
         """Apply an admin's change to the relay's own settings: a redeploy with the new values
         (the Zendesk side keeps its own copy, as in real life). Raises ValueError for a bad value."""
         updated = Settings.model_validate({**self.relay_settings.model_dump(), **changes})
-        redactor.add(updated.secret_values())
+        self._redacted += redactor.add(updated.secret_values())
         self.relay_settings = updated
         await self.restart_relay()
 

@@ -47,21 +47,49 @@ _INDEXED_FROM = 64
 
 
 class Redactor:
-    """Replaces known secret values in text. One instance is shared by logs, recordings and the TUI."""
+    """Replaces known secret values in text. One instance is shared by logs, recordings and the TUI.
+
+    Secrets are counted: each simulator adds its own when it is made and discards them when it has
+    stopped (`discard`), so a process that runs many simulators one after another (a scenario replay,
+    the bench, a test session) checks each line against the live ones, not every one it has seen;
+    a secret two simulators share stays until both are done.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
+        self._counts: dict[str, int] = {}
         self._ordered: tuple[str, ...] = ()
         self._heads: dict[str, list[str]] = {}
         self.add(secrets)
 
-    def add(self, secrets: Iterable[str]) -> None:
-        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET} - self._secrets
-        if not fresh:
-            return
-        self._secrets |= fresh
+    def add(self, secrets: Iterable[str]) -> list[str]:
+        """Redact `secrets` from now on; returns those counted (what to `discard` later)."""
+        kept = [s for s in dict.fromkeys(secrets) if s and len(s) >= MIN_SECRET]
+        fresh = False
+        for secret in kept:
+            fresh |= secret not in self._counts
+            self._counts[secret] = self._counts.get(secret, 0) + 1
+        if fresh:
+            self._index()
+        return kept
+
+    def discard(self, secrets: Iterable[str]) -> None:
+        """Undo one `add` of `secrets`: a secret nobody else added is no longer looked for."""
+        gone = False
+        for secret in secrets:
+            count = self._counts.get(secret)
+            if count is None:
+                continue
+            if count > 1:
+                self._counts[secret] = count - 1
+            else:
+                del self._counts[secret]
+                gone = True
+        if gone:
+            self._index()
+
+    def _index(self) -> None:
         # Longest first (one secret may contain another), sorted once here rather than per line.
-        self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+        self._ordered = tuple(sorted(self._counts, key=len, reverse=True))
         self._heads = {}
         for secret in self._ordered:
             self._heads.setdefault(secret[:MIN_SECRET], []).append(secret)

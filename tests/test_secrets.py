@@ -78,3 +78,36 @@ def test_many_known_secrets_are_all_redacted_as_with_few() -> None:
     assert many(line) == few(line)
     assert not any(secret in many(line) for secret in known)
     assert many(f"k={known[299][:-1]}") == f"k={known[299][:-1]}"  # a near miss is not a secret
+
+
+def test_a_secret_is_redacted_until_every_simulator_that_knows_it_has_stopped() -> None:
+    """Secrets are counted: one two simulators share stays redacted until both are done; a process
+    that runs simulators one after another (replay, bench, tests) checks lines against live ones only."""
+    from simulator.logs import REDACTED, Redactor
+
+    redact = Redactor()
+    shared, own = "shared-secret-0123456789", "own-secret-abcdefghij"
+    first = redact.add([shared, own])
+    second = redact.add([shared])
+    redact.discard(first)
+    assert redact(f"a {shared} b {own}") == f"a {REDACTED} b {own}"
+    redact.discard(second)
+    assert redact(f"a {shared}") == f"a {shared}"
+
+
+async def test_a_stopped_simulator_leaves_its_secrets_behind_and_a_running_one_keeps_them(tmp_path: Path) -> None:
+    from simulator.app import SimulatorApp
+    from simulator.config import Settings, load_settings
+    from simulator.logs import REDACTED, redactor
+
+    def settings(name: str) -> Settings:
+        return load_settings({"sim_state_dir": tmp_path / name}, environ={}, persist_generated=False)
+
+    stopped, running = SimulatorApp(settings("a")), SimulatorApp(settings("b"))
+    gone = stopped.settings.zendesk_shared_secret.get_secret_value()
+    kept = running.settings.zendesk_shared_secret.get_secret_value()
+    async with running.running():
+        async with stopped.running():
+            assert redactor(gone) == REDACTED
+        assert redactor(gone) == gone  # no longer looked for
+        assert redactor(f"x {kept}") == f"x {REDACTED}"
