@@ -9,11 +9,10 @@ other), and only then.
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
+
+from simulator.deadlines import Deadlines
 
 if TYPE_CHECKING:
     from simulator.relay.core import RelayCore
@@ -26,13 +25,17 @@ class Timers:
 
     def __init__(self, core: RelayCore) -> None:
         self.core = core
-        # (due as a POSIX timestamp on the core's clock, tie-breaker, name); entries of a timer that
-        # was moved or cancelled stay in the heap until they come up, and are skipped then.
-        self._heap: list[tuple[float, int, str]] = []
-        self._armed: dict[str, tuple[float, int, Action]] = {}
-        self._order = itertools.count()
-        self._task: asyncio.Task[None] | None = None
-        self._sleeping_until: float | None = None
+        # Due as POSIX timestamps on the core's clock.
+        self._deadlines: Deadlines[Action] = Deadlines(
+            lambda: core.clock.now().timestamp(),
+            lambda seconds: core.clock.sleep(seconds),
+            lambda run: core.spawn(run, "relay-timers"),
+            self._fire,
+        )
+
+    def _fire(self, name: str, action: Action) -> None:
+        # A task of its own: a slow action delays no other timer.
+        self.core.spawn(action(), f"relay-timer-{name}")
 
     def set(self, name: str, delay: float, action: Action) -> None:
         """Run `action` in `delay` seconds (clock time), replacing any timer of that name."""
@@ -40,56 +43,15 @@ class Timers:
 
     def at(self, name: str, due: float, action: Action) -> None:
         """Run `action` at `due` (a POSIX timestamp on the clock), replacing any timer of that name."""
-        seq = next(self._order)
-        self._armed[name] = (due, seq, action)
-        heapq.heappush(self._heap, (due, seq, name))
-        if len(self._heap) > 64 and len(self._heap) > 2 * len(self._armed):
-            self._compact()
-        task = self._task
-        if task is not None and not task.done():
-            if self._sleeping_until is None or due >= self._sleeping_until:
-                return  # the task reaches it in turn
-            task.cancel()  # asleep until a later deadline: start again from this earlier one
-        self._task = self.core.spawn(self._run(), "relay-timers")
+        self._deadlines.set(name, due, action)
 
     def cancel(self, name: str) -> None:
         """Forget the timer (a no-op when none is set)."""
-        self._armed.pop(name, None)
+        self._deadlines.cancel(name)
 
     def pending(self, name: str) -> bool:
-        return name in self._armed
+        return name in self._deadlines
 
     def forget(self) -> None:
         """Drop every timer (after the core cancelled its tasks at shutdown)."""
-        self._heap.clear()
-        self._armed.clear()
-        self._task = None
-        self._sleeping_until = None
-
-    async def _run(self) -> None:
-        clock = self.core.clock
-        while self._heap:
-            due, seq, name = self._heap[0]
-            armed = self._armed.get(name)
-            if armed is None or armed[1] != seq:
-                heapq.heappop(self._heap)  # moved or cancelled
-                continue
-            wait = due - clock.now().timestamp()
-            if wait > 0:
-                # Only cancelled (by an earlier timer) while asleep, never while starting an action.
-                self._sleeping_until = due
-                try:
-                    await clock.sleep(wait)
-                finally:
-                    self._sleeping_until = None
-                continue
-            heapq.heappop(self._heap)
-            del self._armed[name]
-            self.core.spawn(armed[2](), f"relay-timer-{name}")
-        if self._task is asyncio.current_task():
-            self._task = None
-
-    def _compact(self) -> None:
-        """Drop heap entries of moved or cancelled timers (they pile up when timers move often)."""
-        self._heap = [(due, seq, name) for name, (due, seq, _) in self._armed.items()]
-        heapq.heapify(self._heap)
+        self._deadlines.clear()

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 from collections.abc import Callable
 
 from simulator.clock import Clock
+from simulator.deadlines import Deadlines
 from simulator.logs import kv
 from simulator.widget.sessions import Session
 
@@ -31,101 +30,47 @@ class IdleWatch:
         self.clock = clock
         self.idle_seconds = idle_seconds  # read at each use: the setting may change (a scenario's settings)
         self.expire = expire
-        # (due on the clock's monotonic time, entry number, session id); entries of sessions no
-        # longer watched, or watched again under a newer number, are skipped when they come up.
-        self._heap: list[tuple[float, int, str]] = []
-        self._watched: dict[str, tuple[int, Session]] = {}
-        self._order = itertools.count()
-        self._task: asyncio.Task[None] | None = None
-        self._sleeping_until: float | None = None
+        # Due on the clock's monotonic time, by session id.
+        self._deadlines: Deadlines[Session] = Deadlines(
+            clock.monotonic,
+            lambda seconds: clock.sleep(seconds),
+            lambda run: asyncio.create_task(run, name="widget-idle"),
+            self._due,
+        )
 
     def watch(self, session: Session) -> None:
         """Watch the session from its last activity (again, if it was watched already)."""
-        self._push(session, session.last_activity + self.idle_seconds())
+        self._deadlines.set(session.id, session.last_activity + self.idle_seconds(), session)
 
     def forget(self, session: Session) -> None:
         """Stop watching the session (it ended); a no-op when it is not watched."""
-        entry = self._watched.get(session.id)
-        if entry is not None and entry[1] is session:
-            del self._watched[session.id]
-        if not self._watched:
+        if self._deadlines.value(session.id) is session:
+            self._deadlines.cancel(session.id)
+        if not self._deadlines:
             # Nothing left to watch: no sleeper left behind on the (virtual) clock.
-            self._heap.clear()
-            task = self._task
-            if task is not None and task is not asyncio.current_task():  # (the task itself ends on its own)
-                self._task = None
+            task = self._deadlines.clear()
+            if task is not None:
                 task.cancel()
 
     def watching(self, session_id: str) -> bool:
-        return session_id in self._watched
+        return session_id in self._deadlines
 
     async def stop(self) -> None:
         """Forget every session and stop the task (shutdown and reset)."""
-        self._heap.clear()
-        self._watched.clear()
-        task, self._task = self._task, None
-        self._sleeping_until = None
-        if task is not None and task is not asyncio.current_task():
+        task = self._deadlines.clear()
+        if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def _push(self, session: Session, due: float) -> None:
-        seq = next(self._order)
-        self._watched[session.id] = (seq, session)
-        heapq.heappush(self._heap, (due, seq, session.id))
-        if len(self._heap) > 64 and len(self._heap) > 2 * len(self._watched):
-            self._compact()
-        task = self._task
-        if task is not None and not task.done():
-            if self._sleeping_until is None or due >= self._sleeping_until:
-                return  # the task reaches it in turn
-            task.cancel()  # asleep until a later deadline: start again from this earlier one
-        self._task = asyncio.create_task(self._run(), name="widget-idle")
-
-    async def _run(self) -> None:
-        clock = self.clock
-        while self._heap:
-            due, seq, session_id = self._heap[0]
-            entry = self._watched.get(session_id)
-            if entry is None or entry[0] != seq:
-                heapq.heappop(self._heap)  # forgotten, or watched again under a newer entry
-                continue
-            wait = due - clock.monotonic()
-            if wait > 0:
-                # Only cancelled (by an earlier deadline) while asleep, never while expiring a session.
-                self._sleeping_until = due
-                try:
-                    await clock.sleep(wait)
-                finally:
-                    self._sleeping_until = None
-                continue
-            heapq.heappop(self._heap)
-            session = entry[1]
-            if session.ended:
-                del self._watched[session_id]
-                continue
-            later = session.last_activity + self.idle_seconds()
-            if later > clock.monotonic():
-                self._push_back(session, later)  # active since it was pushed: its new deadline
-                continue
-            del self._watched[session_id]
-            try:
-                self.expire(session)
-            except Exception:
-                log.exception(kv("widget.idle_expire_failed", session=session_id))
-        if self._task is asyncio.current_task():
-            self._task = None
-
-    def _push_back(self, session: Session, due: float) -> None:
-        # From inside the task: no need to wake it.
-        seq = next(self._order)
-        self._watched[session.id] = (seq, session)
-        heapq.heappush(self._heap, (due, seq, session.id))
-
-    def _compact(self) -> None:
-        """Drop entries of forgotten sessions (they pile up as sessions end)."""
-        self._heap = [
-            (session.last_activity + self.idle_seconds(), seq, sid) for sid, (seq, session) in self._watched.items()
-        ]
-        heapq.heapify(self._heap)
+    def _due(self, session_id: str, session: Session) -> None:
+        if session.ended:
+            return
+        later = session.last_activity + self.idle_seconds()
+        if later > self.clock.monotonic():
+            self._deadlines.set(session_id, later, session)  # active since it was set: its new deadline
+            return
+        try:
+            self.expire(session)
+        except Exception:
+            log.exception(kv("widget.idle_expire_failed", session=session_id))
