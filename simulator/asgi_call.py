@@ -12,6 +12,7 @@ whole answer collected.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
@@ -55,18 +56,11 @@ def as_written(url: str) -> bool:
     return _AS_WRITTEN.fullmatch(url) is not None
 
 
-_TARGETS: dict[str, Target] = {}
-_MAX_TARGETS = 4096
-
-
+# Ids in paths make new URLs all the time: the most recent few thousand are kept.
+@functools.lru_cache(maxsize=4096)
 def target(url: str) -> Target:
     """`url` (absolute, already quoted as it goes on the wire) split into what the scope needs."""
-    found = _TARGETS.get(url)
-    if found is None:
-        if len(_TARGETS) >= _MAX_TARGETS:  # ids in paths make new URLs all the time: stay bounded
-            _TARGETS.clear()
-        found = _TARGETS[url] = Target(url)
-    return found
+    return Target(url)
 
 
 def request_headers(

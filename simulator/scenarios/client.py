@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import datetime
+import functools
 import json as jsonlib
 import os
 import time
@@ -155,17 +156,10 @@ class InProcessClient(httpx.AsyncClient):
         await super().aclose()
 
 
-_URLS: dict[str, httpx.URL] = {}
-
-
+@functools.lru_cache(maxsize=4096)  # ids in paths make new URLs all the time: the most recent are kept
 def _url(full: str) -> httpx.URL:
-    """`full` as httpx's URL, parsed once per process (URLs are immutable; every run asks for the same few)."""
-    found = _URLS.get(full)
-    if found is None:
-        if len(_URLS) >= 4096:  # ids in paths make new URLs all the time: stay bounded
-            _URLS.clear()
-        found = _URLS[full] = httpx.URL(full)
-    return found
+    """`full` as httpx's URL, parsed once (URLs are immutable; every run asks for the same few)."""
+    return httpx.URL(full)
 
 
 _ENDED: dict[str, Any] = {"type": "websocket.close", "code": 1006, "reason": ""}
