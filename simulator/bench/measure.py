@@ -51,15 +51,7 @@ async def path_latencies(
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         user = LoadUser(client, settings, "paths", 0)
         try:
-            email = f"pat.path.{uuid.uuid4().hex[:8]}@example.test"
-            await user.connect({"name": "Pat Path", "email": email})
-            await user.join()
-            await user.say("talk to a human")
-            if not await user.until(lambda: user.saw(ACCEPTED), time.perf_counter() + 30):
-                raise RuntimeError("the handoff for the path measurement did not complete")
-            tickets = (await client.get("/_sim/agent/tickets")).json()["tickets"]
-            ticket = next(t["id"] for t in tickets if t["requester"]["email"] == email)
-            (await client.post(f"/_sim/agent/tickets/{ticket}/accept", json={"agent_name": "Sam"})).raise_for_status()
+            ticket = await handed_off(user, client, "Pat Path")
             u2a: list[float] = []
             a2u: list[float] = []
             for i in range(count + 3):  # the first few warm up
@@ -81,6 +73,21 @@ async def path_latencies(
         finally:
             await user.close()
             arrivals.close()
+
+
+async def handed_off(user: LoadUser, client: httpx.AsyncClient, name: str) -> int:
+    """`user` (as `name`) opens the widget and asks for a human, and agent Sam accepts the ticket;
+    its id. The one handed-off conversation the path measurements run on."""
+    email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:8]}@example.test"
+    await user.connect({"name": name, "email": email})
+    await user.join()
+    await user.say("talk to a human")
+    if not await user.until(lambda: user.saw(ACCEPTED), time.perf_counter() + 30):
+        raise RuntimeError("the handoff for the path measurement did not complete")
+    tickets = (await client.get("/_sim/agent/tickets")).json()["tickets"]
+    ticket: int = next(t["id"] for t in tickets if t["requester"]["email"] == email)
+    (await client.post(f"/_sim/agent/tickets/{ticket}/accept", json={"agent_name": "Sam"})).raise_for_status()
+    return ticket
 
 
 async def settled() -> None:

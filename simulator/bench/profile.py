@@ -16,7 +16,6 @@ import asyncio
 import statistics
 import sys
 import time
-import uuid
 from functools import partial
 from operator import contains
 from pathlib import Path
@@ -26,8 +25,8 @@ import httpx
 from pydantic import BaseModel
 
 from simulator.bench import baseline as bare
-from simulator.bench.load import ACCEPTED, AGENT_MESSAGE, LoadUser, _until
-from simulator.bench.measure import settled
+from simulator.bench.load import AGENT_MESSAGE, LoadUser, _until
+from simulator.bench.measure import handed_off, settled
 from simulator.bench.run import AGENT_TO_USER_HOPS, USER_TO_AGENT_HOPS, simulator_on_socket
 from simulator.scenarios.actors import event_text
 from simulator.zendesk.models import Message
@@ -71,16 +70,7 @@ async def _paths(count: int, trace: bool, samples: dict[str, list[float]]) -> No
             user = _Timed(client, sim.settings, "profile", 0)
             user.cpu_at = {}
             try:
-                email = f"pro.file.{uuid.uuid4().hex[:8]}@example.test"
-                await user.connect({"name": "Pro File", "email": email})
-                await user.join()
-                await user.say("talk to a human")
-                if not await user.until(lambda: user.saw(ACCEPTED), time.perf_counter() + 30):
-                    raise RuntimeError("the handoff did not complete")
-                tickets = (await client.get("/_sim/agent/tickets")).json()["tickets"]
-                ticket = next(t["id"] for t in tickets if t["requester"]["email"] == email)
-                accepted = await client.post(f"/_sim/agent/tickets/{ticket}/accept", json={"agent_name": "Sam"})
-                accepted.raise_for_status()
+                ticket = await handed_off(user, client, "Pro File")
                 for i in range(count + 3):  # the first few warm up, as in the bench
                     text, reply = f"profile u {i}", f"profile a {i}"
                     await settled()
