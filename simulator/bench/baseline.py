@@ -8,7 +8,7 @@ bare WebSocket held open (the memory baseline per connection).
 
 Every exchange of one chain, its senders' included, uses one kind of client: httpx (`asgi`,
 `socket`: the baseline the issue defines), or the client the relay and the emulator send with
-(`socket-outbound`: `simulator.outbound`, over loopback its lean HTTP/1.1 client), so a relay
+(`socket-outbound`: `simulator.outbound`, aiohttp over the network), so a relay
 whose own calls got cheaper is also compared with a chain whose calls are as cheap.
 """
 
