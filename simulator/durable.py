@@ -435,7 +435,10 @@ class StateDB:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
-        self._parts: list[_Collection | _Single] = []
+        # The bound parts by kind: a commit looks only at the collections with noted entries (a few
+        # of some twenty, per request), and re-checks the (few, small) single values.
+        self._collections: list[_Collection] = []
+        self._singles: list[_Single] = []
         if path is not None:
             private_file(path)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -545,7 +548,7 @@ class StateDB:
         for key, value in rows:
             collection.written[keys.validate_json(key)] = hashlib.blake2b(value, digest_size=16).digest()
         collection.data.touched -= set(collection.written)
-        self._parts.append(collection)
+        self._collections.append(collection)
         return [name] if rows else []
 
     def _bind_single(self, owner: Any, attribute: str, name: str, hint: Any) -> list[str]:
@@ -555,7 +558,7 @@ class StateDB:
         if rows:
             setattr(owner, attribute, adapter.validate_json(rows[0][1]))
             single.written = rows[0][1]
-        self._parts.append(single)
+        self._singles.append(single)
         return [name] if rows else []
 
     def _load_one(self, collection: _Collection, key: Any, *, keep: bool | None = None) -> Any:
@@ -636,16 +639,24 @@ class StateDB:
     def commit(self) -> None:
         """Write every change since the last commit, in one transaction."""
         if self._db is None:
-            for part in self._parts:
-                if isinstance(part, _Collection):
-                    part.data.touched.clear()
+            for collection in self._collections:
+                if collection.data.touched:
+                    collection.data.touched.clear()
             return
-        changes = [statement for part in self._parts for statement in part.changes()]
+        changes: list[tuple[str, tuple[Any, ...]]] = []
+        for collection in self._collections:
+            if collection.data.touched:
+                changes += collection.changes()
+            elif collection.used:  # nothing noted since: what `changes()` would have found
+                collection.used = _NOTHING
+        for single in self._singles:
+            changes += single.changes()
         if changes:
             self.write(changes)
-        for part in self._parts:
-            if isinstance(part, _Collection):
-                part.evict()
+        for collection in self._collections:
+            data = collection.data
+            if data.leaving or data.waiting:  # else `evict()` has nothing to do
+                collection.evict()
 
     def write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements in one transaction (parts with their own tables); nothing in memory-only mode."""

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from simulator.clock import Clock
+from simulator.durable import peek
 from simulator.zendesk import app_events
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.events import EventBus, activity_payload, message_payload
@@ -170,14 +171,15 @@ class Conversations:
         return message
 
     def _active_client(self, user: User) -> dict[str, Any] | None:
-        return next((c for c in self.state.clients.get(user.id, []) if c.get("status") == "active"), None)
+        return next((c for c in peek(self.state.clients, user.id, []) if c.get("status") == "active"), None)
 
     def _deliver_to_channels(self, conversation: Conversation, message: Message) -> None:
         """A business message reaches each participant's clients: an active client reports
         `delivery:channel` then `delivery:user`; any other status, `delivery:failure`."""
-        for user_id in self.state.participants.get(conversation.id, []):
-            user = self.state.users.get(user_id)
-            for client in self.state.clients.get(user_id, []) if user else []:
+        # Read only (`peek`): what is only looked at here is not re-encoded at the next commit.
+        for user_id in peek(self.state.participants, conversation.id, []):
+            user = peek(self.state.users, user_id)
+            for client in peek(self.state.clients, user_id, []) if user else []:
                 assert user is not None
                 if client.get("status") == "active":
                     for kind in ("channel", "user"):
@@ -193,8 +195,11 @@ class Conversations:
             return None
         if not author.user_id and not author.user_external_id:
             raise SuncoError(400, "author.userId: required when author.type is user")
-        user = self.user(author.user_id or author.user_external_id or "")
-        if user.id not in self.state.participants.get(conversation.id, []):
+        # Only read (the message names its author): not noted for the next commit's re-encoding.
+        user = self.state.peek_user(author.user_id or author.user_external_id or "")
+        if user is None:
+            raise not_found("User")
+        if user.id not in peek(self.state.participants, conversation.id, []):
             raise SuncoError(400, "author.userId: the user is not a participant of this conversation")
         return user
 

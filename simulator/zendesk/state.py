@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.config import Settings
-from simulator.durable import durable, every, scan, scan_items
+from simulator.durable import durable, every, peek, scan, scan_items
 from simulator.zendesk.ids import new_id
 from simulator.zendesk.models import (
     Conversation,
@@ -77,6 +77,18 @@ class AppState:
         if found is not None:
             return self.users[found.id]
         archived = self.users.get(self.archived_external_ids.get(user_id_or_external_id, ""))
+        return archived if archived is not None and archived.external_id == user_id_or_external_id else None
+
+    def peek_user(self, user_id_or_external_id: str) -> User | None:
+        """`find_user` for lookups that only read: the user is not noted for the next commit's
+        re-encoding (see `simulator.durable.peek`), so never change what this returns."""
+        user = peek(self.users, user_id_or_external_id)
+        if user is not None:
+            return user
+        found = next((u for u in scan(self.users) if u.external_id == user_id_or_external_id), None)
+        if found is not None:
+            return found
+        archived = peek(self.users, self.archived_external_ids.get(user_id_or_external_id, ""))
         return archived if archived is not None and archived.external_id == user_id_or_external_id else None
 
     def all_users(self) -> list[User]:
