@@ -61,14 +61,16 @@ class EventBus:
         """Queue one event to every subscribed webhook of every listening integration; returns event ids."""
         integrations = self.listening_integrations(conversation, also)
         event_ids = self._fan_out(integrations, event_type, build, conversation.id, conversation.id)
-        log.debug(kv("zendesk.event", type=event_type, conversation=conversation.id, deliveries=len(event_ids)))
+        if log.isEnabledFor(logging.DEBUG):  # the line is not even formatted unless it is logged
+            log.debug(kv("zendesk.event", type=event_type, conversation=conversation.id, deliveries=len(event_ids)))
         return event_ids
 
     def emit_app(self, event_type: str, build: PayloadBuilder, subject: str) -> list[str]:
         """An event about the app's users (user:update, user:remove): every integration subscribed hears it.
         `subject` orders deliveries (one queue per webhook and subject)."""
         event_ids = self._fan_out(list(self.state.integrations), event_type, build, subject, None)
-        log.debug(kv("zendesk.event", type=event_type, subject=subject, deliveries=len(event_ids)))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(kv("zendesk.event", type=event_type, subject=subject, deliveries=len(event_ids)))
         return event_ids
 
     def _fan_out(

@@ -13,8 +13,9 @@ def new_id() -> str:
 
 def sunco_time(moment: datetime) -> str:
     """`YYYY-MM-DDThh:mm:ss.SSSZ`, the format of every SunCo timestamp."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat truncates to milliseconds as `microsecond // 1000` did, in native code (strftime
+    # cost ~5 µs, a few times per message).
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def zendesk_time(moment: datetime) -> str:

@@ -455,6 +455,8 @@ class Deliverer:
             self._finished([delivery.id])
         self._trace(delivery, entry)
         level = logging.INFO if outcome in ("delivered", "retrying") else logging.WARNING
+        if not log.isEnabledFor(level):  # not formatted for nothing (once per delivery attempt)
+            return
         log.log(
             level,
             kv(
