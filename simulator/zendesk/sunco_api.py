@@ -16,6 +16,7 @@ from simulator.zendesk.models import (
     ActivityPostBody,
     ConversationCreateBody,
     ConversationUpdateBody,
+    Message,
     MessagePostBody,
     Source,
 )
@@ -103,7 +104,7 @@ class SuncoApi(SuncoResource):
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
         messages = self.state.messages.get(conversation.id, [])
         before, after = cursors(request)
-        start, end, has_more = _page([m.id for m in messages], before, after, PAGE_SIZE)
+        start, end, has_more = _page(messages, before, after, PAGE_SIZE)
         page = messages[start:end]
         meta: dict[str, Any] = {"hasMore": has_more}
         links: dict[str, str] = {}
@@ -140,21 +141,26 @@ class SuncoApi(SuncoResource):
         return ok({})
 
 
-def _page(ids: list[str], before: str | None, after: str | None, size: int) -> tuple[int, int, bool]:
-    """Backwards cursor paging over message ids (oldest first): the newest page by default.
+def _page(messages: list[Message], before: str | None, after: str | None, size: int) -> tuple[int, int, bool]:
+    """Backwards cursor paging over messages (oldest first): the newest page by default.
 
     Returns the slice bounds and `hasMore` in the direction being paged.
     """
     if after:
-        if after not in ids:
-            raise SuncoError(400, "page[after]: unknown cursor")
-        start = ids.index(after) + 1
-        end = min(len(ids), start + size)
-        return start, end, end < len(ids)
-    end = len(ids)
+        start = _position(messages, after, "page[after]") + 1
+        end = min(len(messages), start + size)
+        return start, end, end < len(messages)
+    end = len(messages)
     if before:
-        if before not in ids:
-            raise SuncoError(400, "page[before]: unknown cursor")
-        end = ids.index(before)
+        end = _position(messages, before, "page[before]")
     start = max(0, end - size)
     return start, end, start > 0
+
+
+def _position(messages: list[Message], cursor: str, name: str) -> int:
+    """Where the message with id `cursor` is, looked for from the newest (a reader asking what came
+    after its last message names one near the end: not a walk over the whole history each time)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].id == cursor:
+            return index
+    raise SuncoError(400, f"{name}: unknown cursor")
