@@ -66,7 +66,18 @@ def ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
 def _app_path(request: Request) -> str:
     """The request path after `/sc/v2/apps/{appId}`."""
     app_id = str(request.path_params.get("app_id", ""))
-    return request.url.path.split(f"/apps/{app_id}", 1)[-1] if app_id else request.url.path
+    path = url_path(request)
+    return path.split(f"/apps/{app_id}", 1)[-1] if app_id else path
+
+
+def url_path(request: Request) -> str:
+    """`request.url.path` without building the URL (~10 µs a request) when the scope's path is
+    already what it would give: only these characters are escaped or dropped on the way."""
+    path: str = request.scope["path"]
+    return request.url.path if any(c in path for c in _URL_CHANGES) else path
+
+
+_URL_CHANGES = ("?", "#", "\\", "\t", "\r", "\n")
 
 
 class DroppedConnection(Response):
