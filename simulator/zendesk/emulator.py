@@ -35,9 +35,10 @@ from simulator.zendesk.ticket import Ticket
 from simulator.zendesk.webhooks import Deliverer, PendingDelivery
 from simulator.zendesk.workspace import AgentWorkspace
 
-# A finished delivery is forgotten in the state file with the next request's commit, or this long
-# after at the latest: not in a commit of its own on the path of the next message. A kill -9 in
-# between only resends it after the restart (webhooks are at-least-once; receivers dedupe by id).
+# Finished deliveries are forgotten in the state file together, this long after the first of them
+# finished: in one commit off the request path, not a DELETE in each next request's commit. A
+# kill -9 in between only resends them after the restart (webhooks are at-least-once; receivers
+# dedupe by id).
 FINISHED_DELIVERY_COMMIT_SECONDS = 1.0
 
 
@@ -135,10 +136,12 @@ class ZendeskEmulator:
         if self._commit_task is not None:
             self._commit_task.cancel()
             self._commit_task = None
+        self.deliverer.forget_finished()
         self.db.commit()
 
     def _commit_soon(self) -> None:
         if not self.db.persistent:
+            self.deliverer.forget_finished()
             self.db.commit()  # nothing to write: only forgets what was noted
             return
         if self._commit_task is None or self._commit_task.done():
@@ -147,6 +150,7 @@ class ZendeskEmulator:
     async def _commit_later(self) -> None:
         await self.clock.sleep(FINISHED_DELIVERY_COMMIT_SECONDS)
         self._commit_task = None
+        self.deliverer.forget_finished()
         self.db.commit()
 
     async def reset(self) -> None:

@@ -107,6 +107,7 @@ class EventBus:
                         event_ids=[event["id"]],
                         event_types=[event_type],
                         conversation=conversation_id,
+                        document=envelope,
                     )
                 )
                 event_ids.append(event["id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import time
@@ -57,6 +58,15 @@ class Delivery:
     conversation: str | None = None
     ticket: int | None = None
     seq: int = 0  # enqueue order, across keys (a batch takes the oldest first)
+    # The body as the object it was encoded from, when the sender has it: the trace shows it
+    # without parsing the body back (None: parsed when traced).
+    document: Any = None
+
+
+@functools.lru_cache(maxsize=256)
+def _path_of(target: str) -> str:
+    """A webhook target's path, for the trace (a few targets, each parsed once)."""
+    return urlsplit(target).path
 
 
 def _same_hook(delivery: Delivery, first: Delivery) -> bool:
@@ -80,6 +90,7 @@ def _merged(batch: list[Delivery], *, invalid: bool = False) -> Delivery:
         events.insert(min(1, len(events)), {**INVALID_EVENT, "id": new_id()})
     envelope["events"] = events
     return Delivery(
+        document=envelope,
         kind=first.kind,
         key=first.key,
         target=first.target,
@@ -174,11 +185,14 @@ class Deliverer:
         # back meanwhile, so the next deliveries really travel together.
         self._collecting: dict[str, asyncio.Event] = {}
         self._seq = itertools.count(1)
-        # Accepted but not finished, by delivery id: the emulator makes this durable and sets
+        # Accepted but not forgotten, by delivery id: the emulator makes this durable and sets
         # `signer` and `on_change` (its commit), so a restart resends what a crash interrupted.
         self.unfinished: dict[str, PendingDelivery] = {}
         self.signer: Signer | None = None
-        self.on_change: Callable[[], None] = lambda: None
+        # Finished deliveries still in `unfinished`: `on_change` is told, and they go together at
+        # `forget_finished` (the emulator's timed commit), not one DELETE in each request's commit.
+        self._done: list[str] = []
+        self.on_change: Callable[[], None] = self.forget_finished
 
     async def startup(self) -> None:
         self._client = OutboundClient(
@@ -197,6 +211,7 @@ class Deliverer:
         if waiting:
             log.warning(kv("zendesk.delivery.abandoned", pending=waiting))
         await self._stop_workers()
+        self.forget_finished()
         if self._client:
             await self._client.aclose()
             self._client = None
@@ -207,6 +222,7 @@ class Deliverer:
         self._lanes = {}
         self._collecting = {}
         self.unfinished.clear()
+        self._done.clear()
         self.log.clear()
         await self._stop_workers()
 
@@ -424,9 +440,18 @@ class Deliverer:
             self._send_slots.release()
 
     def _finished(self, ids: list[str]) -> None:
-        """Deliveries done (delivered, failed for good or dropped): the state file forgets them."""
-        if [self.unfinished.pop(i, None) for i in ids if i in self.unfinished]:
+        """Deliveries done (delivered, failed for good or dropped): the state file forgets them at
+        the next `forget_finished` (until then a restart would resend them: at-least-once)."""
+        done = [i for i in ids if i in self.unfinished]
+        if done:
+            self._done += done
             self.on_change()
+
+    def forget_finished(self) -> None:
+        """Drop the finished deliveries from `unfinished` (written at the owner's next commit)."""
+        done, self._done = self._done, []
+        for delivery_id in done:
+            self.unfinished.pop(delivery_id, None)
 
     def _record(
         self,
@@ -475,14 +500,16 @@ class Deliverer:
     def _trace(self, delivery: Delivery, entry: dict[str, Any]) -> None:
         if not self.trace.enabled:
             return
-        try:
-            body: Any = from_json(delivery.body)
-        except ValueError:
-            body = delivery.body[:500].decode("utf-8", errors="replace")
+        body: Any = delivery.document
+        if body is None:
+            try:
+                body = from_json(delivery.body)
+            except ValueError:
+                body = delivery.body[:500].decode("utf-8", errors="replace")
         answer = entry["status"] if entry["status"] is not None else entry["error"] or entry["outcome"]
         self.trace.note(
             "webhook" if delivery.kind == "sunco" else "status.webhook",
-            f"POST {urlsplit(delivery.target).path} {','.join(delivery.event_types)} #{entry['attempt']} {answer}",
+            f"POST {_path_of(delivery.target)} {','.join(delivery.event_types)} #{entry['attempt']} {answer}",
             conversation=delivery.conversation,
             ticket=delivery.ticket,
             status=entry["status"],
