@@ -140,7 +140,7 @@ class DeliveryLog:
         self._entries.clear()
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: the deliverer keeps a set of the lanes that may lend
 class _Lane:
     """The deliveries of one ordering key (one webhook and conversation), oldest first."""
 
@@ -176,6 +176,9 @@ class Deliverer:
         self.trace = trace or Trace(clock, size=0)
         self.log = DeliveryLog()
         self._lanes: dict[str, _Lane] = {}
+        # The lanes that may lend to a batch: deliveries queued and none being sent (insertion
+        # ordered). Kept as lanes change, so a batch never walks every conversation's lane.
+        self._idle_lanes: dict[_Lane, None] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._client: OutboundClient | None = None
         self._running = False
@@ -220,6 +223,7 @@ class Deliverer:
         """Drop queued deliveries and the log (workers restart lazily)."""
         # Forget the queues before awaiting the workers: a delivery queued meanwhile starts afresh.
         self._lanes = {}
+        self._idle_lanes = {}
         self._collecting = {}
         self.unfinished.clear()
         self._done.clear()
@@ -275,6 +279,8 @@ class Deliverer:
     def _queue(self, delivery: Delivery) -> None:
         lane = self._lanes.setdefault(delivery.key, _Lane())
         lane.pending.append(delivery)
+        if not lane.busy:
+            self._idle_lanes[lane] = None
         lane.wake.set()
         if self._running and delivery.key not in self._workers:
             self._start_worker(delivery.key)
@@ -302,6 +308,7 @@ class Deliverer:
                     # Nothing more for this key: the worker and its lane go (the next delivery starts
                     # afresh), so idle and finished conversations keep nothing here.
                     del self._lanes[key]
+                    self._idle_lanes.pop(lane, None)
                     if self._workers.get(key) is asyncio.current_task():
                         del self._workers[key]
                     return
@@ -313,6 +320,7 @@ class Deliverer:
                 continue
             delivery = lane.pending.popleft()
             lane.busy = True
+            self._idle_lanes.pop(lane, None)
             self._busy += 1
             companions: list[_Lane] = []
             try:
@@ -321,10 +329,17 @@ class Deliverer:
                 log.exception(kv("zendesk.delivery.crashed", delivery=delivery.id))
             finally:
                 self._busy -= 1
-                lane.busy = False
+                self._free(lane)
                 for other in companions:
-                    other.busy = False
+                    self._free(other)
                     other.wake.set()
+
+    def _free(self, lane: _Lane) -> None:
+        """A lane's sending is over: with deliveries still queued it may lend again (unless a reset
+        dropped it meanwhile)."""
+        lane.busy = False
+        if lane.pending and self._lanes.get(lane.pending[0].key) is lane:
+            self._idle_lanes[lane] = None
 
     async def _dispatch(self, delivery: Delivery, lane: _Lane) -> list[_Lane]:
         """Send one delivery (with any it is batched with); returns the other lanes it borrowed from."""
@@ -383,10 +398,11 @@ class Deliverer:
     def _gather(self, first: Delivery, lane: _Lane, batch: list[Delivery], borrowed: list[_Lane], size: int) -> None:
         """Add the next deliveries for the same webhook, oldest first, from this key and any idle key
         (a key already sending is skipped, so its order holds)."""
-        # The lanes that may lend, found once: walking every lane for each event made a batch cost
-        # O(conversations) per event. Nothing is queued or freed while this (synchronous) loop runs.
-        others = (o for o in self._lanes.values() if o is not lane and o.pending and (o in borrowed or not o.busy))
-        lenders = [lane, *others]
+        # The lanes that may lend, found once: this one, those borrowed already, and the idle ones
+        # (walking every lane made a batch cost O(conversations)). Nothing is queued or freed while
+        # this (synchronous) loop runs.
+        idle = (o for o in self._idle_lanes if o is not lane and o.pending and not o.busy)
+        lenders = [lane, *(o for o in borrowed if o.pending), *idle]
         while len(batch) < size:
             heads = [other for other in lenders if other.pending and _same_hook(other.pending[0], first)]
             if not heads:
@@ -394,6 +410,7 @@ class Deliverer:
             oldest = min(heads, key=lambda other: other.pending[0].seq)
             if oldest is not lane and oldest not in borrowed:
                 oldest.busy = True
+                self._idle_lanes.pop(oldest, None)
                 borrowed.append(oldest)
             batch.append(oldest.pending.popleft())
 
