@@ -149,10 +149,11 @@ class Conversations:
             raise SuncoError(423, f"Conversation has reached the limit of {MESSAGE_LIMIT} messages")
         user = self._author_user(conversation, author)
         if user is not None:
-            author = author.model_copy(update={"user_id": user.id, "user_external_id": None})
+            update: dict[str, Any] = {"user_id": user.id, "user_external_id": None}
             if author.display_name is None:
                 name = " ".join(p for p in (user.profile.given_name, user.profile.surname) if p)
-                author = author.model_copy(update={"display_name": name or None})
+                update["display_name"] = name or None
+            author = author.model_copy(update=update)  # one copy with every change
             if conversation.active_switchboard_integration is None:
                 # After releaseControl the next user message goes to the default integration, silently.
                 default = self.state.default_switchboard_integration()

@@ -277,7 +277,9 @@ class Deliverer:
         self._queue(delivery)
 
     def _queue(self, delivery: Delivery) -> None:
-        lane = self._lanes.setdefault(delivery.key, _Lane())
+        lane = self._lanes.get(delivery.key)
+        if lane is None:  # not `setdefault`: that would make a lane (and its Event) for every delivery
+            lane = self._lanes[delivery.key] = _Lane()
         lane.pending.append(delivery)
         if not lane.busy:
             self._idle_lanes[lane] = None
