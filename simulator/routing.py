@@ -8,6 +8,10 @@ its own. Routes are grouped by their first path segment when it is fixed text (`
 path route) is a candidate for every request. Candidates keep the routes' order, so the first full
 match, the first partial match (405) and the 404 are exactly what Starlette's own loop finds. The
 groups are rebuilt whenever the route list changes.
+
+Within a group, a plain route (parameters that never match a "/": str, int, float, uuid) can only
+match a path with as many "/" as its own, so each group is narrowed once more by that count (a
+SunCo message call was still tried against five routes of its group before its own).
 """
 
 from __future__ import annotations
@@ -16,8 +20,14 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from starlette._utils import get_route_path
+from starlette.convertors import FloatConvertor, IntegerConvertor, StringConvertor, UUIDConvertor
 from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+
+# Parameters whose values never hold a "/" (a `path` parameter, or any other kind, may).
+_ONE_SEGMENT = (StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor)
+# Paths with more "/" than this are matched against their whole group, not remembered by count.
+_MAX_KEPT_SLASHES = 32
 
 
 def _first_segment(route: BaseRoute) -> str | None:
@@ -31,6 +41,15 @@ def _first_segment(route: BaseRoute) -> str | None:
     return segment
 
 
+def _slashes(route: BaseRoute) -> int | None:
+    """How many "/" every path the route matches has, or None when that can vary."""
+    if not isinstance(route, Route | WebSocketRoute):
+        return None
+    if not all(isinstance(c, _ONE_SEGMENT) for c in route.param_convertors.values()):
+        return None
+    return route.path.count("/")
+
+
 class PrefixRouter(Router):
     """A `Router` that tries only the routes a request's first path segment can match."""
 
@@ -39,16 +58,28 @@ class PrefixRouter(Router):
         self._indexed: tuple[BaseRoute, ...] = ()
         self._groups: dict[str, list[BaseRoute]] = {}
         self._anywhere: list[BaseRoute] = []
+        # (first segment or None for the routes any path may match, "/" count) -> the candidates.
+        self._shapes: dict[tuple[str | None, int], list[BaseRoute]] = {}
 
     def candidates(self, path: str) -> list[BaseRoute]:
         """The routes, in order, that a request for `path` can match."""
         if tuple(self.routes) != self._indexed:  # identity first: a cheap check per request
             self._index()
-        segment = path.lstrip("/").split("/", 1)[0]
-        return self._groups.get(segment, self._anywhere)
+        segment: str | None = path.lstrip("/").split("/", 1)[0]
+        if segment not in self._groups:
+            segment = None  # every unknown first segment shares the routes that match anywhere
+        slashes = path.count("/")
+        found = self._shapes.get((segment, slashes))
+        if found is None:
+            group = self._anywhere if segment is None else self._groups[segment]
+            found = [r for r in group if _slashes(r) in (None, slashes)]
+            if slashes <= _MAX_KEPT_SLASHES:  # a bounded number of shapes is remembered
+                self._shapes[(segment, slashes)] = found
+        return found
 
     def _index(self) -> None:
         self._indexed = tuple(self.routes)
+        self._shapes = {}
         segments = {_first_segment(route) for route in self._indexed} - {None}
         self._groups = {
             segment: [r for r in self._indexed if _first_segment(r) in (None, segment)]

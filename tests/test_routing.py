@@ -30,6 +30,9 @@ def _routes() -> list[BaseRoute]:
         answer("health", "/_sim/health", ["GET"]),
         answer("messages", "/sc/v2/apps/{app}/conversations/{conv}/messages", ["GET", "POST"]),
         answer("any-first", "/{first}/special", ["GET"]),
+        answer("conversation", "/sc/v2/apps/{app}/conversations/{conv}", ["GET"]),
+        answer("float", "/_sim/f/{v:float}", ["GET"]),
+        answer("uuid", "/_sim/u/{v:uuid}/x", ["GET"]),
         answer("sc-fallback", "/sc/{rest:path}", ["GET"]),
         Mount("/mounted", routes=[_named("in-mount")]),
         Mount("", routes=[answer("root-mount", "/deep/{x}", ["GET"])]),
@@ -65,5 +68,17 @@ async def test_the_prefix_router_matches_as_starlette_does() -> None:
         ("GET", "/deep/1"),  # the root mount, whatever the first segment
         ("GET", "/nothing/here"),  # 404
         ("GET", "/"),
+        # Narrowed by the number of "/" too: every length, trailing slashes, parameters of each kind.
+        ("GET", "/sc/v2/apps/a1/conversations/c1"),
+        ("GET", "/sc/v2/apps/a1/conversations/c1/"),  # Starlette's own answer for a trailing slash
+        ("DELETE", "/sc/v2/apps/a1/conversations/c1/messages"),  # 405 before the fallback
+        ("GET", "/sc/v2/apps/a1/conversations/c1/messages/m1"),  # the fallback, deeper
+        ("GET", "/sc/v2/apps//conversations/c1/messages"),  # an empty segment
+        ("GET", "/_sim/agent/tickets/x/messages"),  # not an int
+        ("GET", "/_sim/f/1.5"),
+        ("GET", "/_sim/f/1.5/"),
+        ("GET", "/_sim/u/12345678-1234-1234-1234-123456789abc/x"),
+        ("GET", "/_sim/health/"),
+        ("GET", "/" + "a/" * 40 + "special"),  # more "/" than the router remembers shapes for
     ]
     assert await _answers(PrefixRouter, requests) == await _answers(None, requests)
