@@ -20,7 +20,7 @@ from simulator.zendesk.models import (
     MessagePostBody,
     Source,
 )
-from simulator.zendesk.paging import cursors, paginate
+from simulator.zendesk.paging import base_url, cursors, paginate
 from simulator.zendesk.resource import SuncoResource
 
 PAGE_SIZE = 100  # ListMessages: fixed at 100 per page, the newest page by default (page[size] is ignored)
@@ -108,7 +108,7 @@ class SuncoApi(SuncoResource):
         page = messages[start:end]
         meta: dict[str, Any] = {"hasMore": has_more}
         links: dict[str, str] = {}
-        base = str(request.url.replace(query=""))
+        base = base_url(request)
         if page and start > 0:
             meta["beforeCursor"] = page[0].id
             links["prev"] = base + "?" + urlencode({"page[before]": page[0].id})
