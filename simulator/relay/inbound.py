@@ -310,8 +310,9 @@ class Inbound:
     async def _show(self, record: SessionRecord, message: Message) -> bool:
         """Show an agent message to the end user, once per message id, while the session is live.
 
-        Marked shown in the store only after the chat side has it: a crash in between shows it
-        again after the restart (the chat side drops a message id it already has) rather than never.
+        Marked shown in the store only after the chat side has it (lazily: with the store's next
+        write): a crash in between shows it again after the restart (the chat side drops a message
+        id it already has) rather than never.
         """
         sid = record.session_id
         key = "message:" + message.id
