@@ -113,7 +113,8 @@ class Inbound:
     def __init__(self, core: RelayCore, handoffs: Handoffs) -> None:
         self.core = core
         self.handoffs = handoffs
-        self._queues: dict[str, deque[InboxItem]] = {}
+        # Each queued event with its validated form when the webhook handler gave it (else read again).
+        self._queues: dict[str, deque[tuple[InboxItem, ParsedEvent | ZendeskEvent | None]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._queued: set[int] = set()
         self._sync_locks: dict[str, asyncio.Lock] = {}
@@ -166,14 +167,15 @@ class Inbound:
         for item in await self.core.store.inbox_items():
             self.dispatch(item)
 
-    def dispatch(self, item: InboxItem) -> None:
+    def dispatch(self, item: InboxItem, event: ParsedEvent | ZendeskEvent | None = None) -> None:
         """Queue an accepted event behind the earlier ones of its conversation (once started; until
-        then it waits in the store's inbox)."""
+        then it waits in the store's inbox). `event`: the item's event as the webhook handler
+        validated it, so the worker need not validate it again."""
         if not self._active or item.id in self._queued:
             return
         self._queued.add(item.id)
         key = item.key or inbox_key(item.source, item.event)
-        self._queues.setdefault(key, deque()).append(item)
+        self._queues.setdefault(key, deque()).append((item, event))
         if key not in self._workers:
             worker = self.core.spawn(self._work(key), f"relay-inbound-{key}")
             if worker is not None:
@@ -183,8 +185,8 @@ class Inbound:
         queue = self._queues[key]
         try:
             while queue:
-                item = queue[0]
-                await self._handle(item)
+                item, event = queue[0]
+                await self._handle(item, event)
                 # Removed only once handled: a crash before this line replays the event on startup
                 # (handling is idempotent: agent messages are shown once per message id, endings once).
                 await self._remove(item)
@@ -206,12 +208,14 @@ class Inbound:
                 log.exception(kv("relay.inbound.remove_failed", item=item.id))
                 await self.core.clock.sleep(STORE_RETRY_SECONDS)
 
-    async def _handle(self, item: InboxItem) -> None:
+    async def _handle(self, item: InboxItem, event: ParsedEvent | ZendeskEvent | None = None) -> None:
         try:
             if item.source == "zendesk":
-                await self._status(ZendeskEvent.model_validate(item.event))
+                await self._status(
+                    event if isinstance(event, ZendeskEvent) else ZendeskEvent.model_validate(item.event)
+                )
             else:
-                await self._sunco(ParsedEvent.from_json(item.event))
+                await self._sunco(event if isinstance(event, ParsedEvent) else ParsedEvent.from_json(item.event))
         except Exception:  # one bad event must not stop the others
             log.exception(kv("relay.inbound.failed", event_id=item.event_id, item=item.id))
 
@@ -250,17 +254,21 @@ class Inbound:
             # yet: nothing is marked, and the read-back after HANDOFF_ACCEPTED shows it.
             log.info(kv("relay.inbound.early_agent_message", session=record.session_id, message=message.id))
             return
-        await self.sync(record.session_id, hint=message)
+        await self.sync(record.session_id, hint=message, record=record)
 
     # --- showing agent messages ---
 
-    async def sync(self, session_id: str, *, hint: Message | None = None) -> None:
+    async def sync(self, session_id: str, *, hint: Message | None = None, record: SessionRecord | None = None) -> None:
         """Show every agent message SunCo has for the session's conversation that the user has not
         seen, in SunCo's order. `hint` (the message a webhook carried) is shown even when SunCo
-        cannot be read."""
+        cannot be read. `record`: the session as the caller just read it (as fresh as a read here
+        would be, unless another sync holds the lock: then it is read again after that one)."""
         lock = self._sync_locks.setdefault(session_id, asyncio.Lock())
+        if lock.locked():
+            record = None
         async with lock:
-            record = await self.core.store.get_session(session_id)
+            if record is None:
+                record = await self.core.store.get_session(session_id)
             if record is None or record.conversation_id is None or not self.core.is_live(record):
                 return
             recent = await self._recent(record)

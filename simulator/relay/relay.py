@@ -172,7 +172,7 @@ class Relay:
             log.info(kv("relay.webhook.duplicate", event_id=event_id, type=event.type))
             return None
         log.info(kv("relay.webhook.accepted", event_id=event_id, type=event.type, item=stored.id))
-        self.inbound.dispatch(stored)
+        self.inbound.dispatch(stored, event)
         return stored
 
     def _rejected(self, route: str, exc: WebhookRejected) -> Response:
