@@ -194,23 +194,24 @@ class Relay:
         media: list[MediaRef] | None = None,
         *,
         maybe_repeat: bool = False,
-    ) -> None:
+    ) -> bool:
         """Queue an end-user message for the agent (persisted first; sent in order, once): its text
         (in several SunCo messages when longer than SunCo allows), then each media item it carries.
+        False (nothing queued) when the session is not handed off: the chat side's bot answers it.
 
         `maybe_repeat` (the chat side resumed after a crash): a message still queued is not queued
         twice, and one already sent is found among the conversation's messages instead of reposted.
         """
         record = await self.store.get_session(session_id)
         if record is None or record.state not in HANDED_OFF:
-            log.warning(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
-            return
+            log.info(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
+            return False
         if maybe_repeat and any(
             i.message_id == message_id or i.message_id.startswith(f"{message_id}:")
             for i in await self.store.outbox_items(session_id)
         ):
             log.info(kv("relay.user_message.already_queued", session=session_id, message=message_id))
-            return
+            return True
         now = self.clock.now()
         # An attempted item is looked for among the conversation's messages before it is posted.
         if text.strip() or not media:
@@ -237,6 +238,7 @@ class Relay:
             await self.outbox.add(item)
         if self.core.is_live(record):
             self.inbound.watch(session_id, soon=True)  # an answer is likely: look again soon if none comes
+        return True
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         """End-user typing. SunCo's REST API only lets a user author `conversation:read`, so typing

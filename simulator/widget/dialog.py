@@ -281,18 +281,26 @@ class Dialog:
         *,
         again: bool = False,
     ) -> None:
-        if session.handing_off and await self._relay_has(session):
+        if session.handing_off:
+            # One call: the relay forwards it if it still owns the session, else says so (and the
+            # bot answers it), decided on one read of its record.
             try:
                 if again:  # resumed after a restart: the relay may have it already, and checks
-                    await self.handoff.user_message(session.id, text, message_id, media or None, maybe_repeat=True)
+                    taken = await self.handoff.user_message(
+                        session.id, text, message_id, media or None, maybe_repeat=True
+                    )
                 elif media:
-                    await self.handoff.user_message(session.id, text, message_id, media)
+                    taken = await self.handoff.user_message(session.id, text, message_id, media)
                 else:
-                    await self.handoff.user_message(session.id, text, message_id)
+                    taken = await self.handoff.user_message(session.id, text, message_id)
             except Exception:
                 log.exception(kv("widget.forward_failed", session=session.id, message_id=message_id))
                 session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_FORWARD_FAILED))
-            return
+                return
+            if taken is not False:
+                return
+            log.info(kv("widget.bot_resumes", session=session.id))  # the relay let go without saying so
+            session.handing_off = False
         if session.ended:
             return
         if not text.strip():
@@ -315,18 +323,6 @@ class Dialog:
         self._handled(session, "text", (text, message_id), then=handoff)
         await self._start_handoff(session, handoff[1])
         self._handled(session, *handoff)
-
-    async def _relay_has(self, session: Session) -> bool:
-        """Whether the relay still owns the session; if it let go without saying so, the bot resumes."""
-        try:
-            owned = await self.handoff.is_handed_off(session.id)
-        except Exception:
-            log.exception(kv("widget.relay_state_unknown", session=session.id))
-            return True
-        if not owned:
-            log.info(kv("widget.bot_resumes", session=session.id))
-            session.handing_off = False
-        return owned
 
     async def _start_handoff(self, session: Session, payload: dict[str, Any]) -> None:
         session.handing_off = True

@@ -304,3 +304,18 @@ async def test_a_late_status_from_an_earlier_ticket_does_not_end_a_newer_handoff
 
     await h.post_status(h.status_body(conversation, "SOLVED", tags=["polyai_handoff_2"]))
     await until(lambda: "EVENT_TYPE_SESSION_END" in h.sink.types("s1"))
+
+
+async def test_user_message_says_whether_the_relay_took_it(h: Harness) -> None:
+    # The chat side asks once: taken (queued, sent once) or not the relay's (its bot answers it).
+    assert await h.relay.user_message("s0", "before any handoff", "m0") is False
+    conversation = await h.handoff("s1", transcript=[])
+    assert await h.relay.user_message("s1", "for the agent", "m1") is True
+    assert await h.relay.user_message("s1", "for the agent", "m1", maybe_repeat=True) is True  # already queued
+    await h.advance_until(lambda: h.sunco.texts(conversation) == ["for the agent"], limit=60)
+    await h.relay.user_ended("s1")
+    assert await h.relay.user_message("s1", "after the end", "m2") is False
+    await quiet()
+    assert "after the end" not in h.sunco.texts(conversation)
+    assert h.sunco.texts(conversation).count("for the agent") == 1
+    assert await h.store.outbox_items("s0") == []
