@@ -223,7 +223,8 @@ class Relay:
                     message_id=message_id,
                     accepted_at=now,
                     attempted=maybe_repeat,
-                )
+                ),
+                record,
             )
         for index, ref in enumerate(media or []):
             item = OutboxItem(
