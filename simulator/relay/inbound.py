@@ -513,9 +513,14 @@ class Inbound:
 
         Decided on the stored record under the session lock, not on the copy loaded when the event
         arrived: a join timeout, the user ending or the ticket closing while this event was being
-        handled wins, and nothing of the agent's is shown after it.
+        handled wins, and nothing of the agent's is shown after it. Once the agent has joined, and
+        while no change to the session is under way (its lock is free), the record as this
+        instance last saved it says the same without a read (`RelayCore.joined`).
         """
         core = self.core
+        known = core.joined.get(record.session_id)
+        if known is not None and not core.lock(record.session_id).locked():
+            return known
         joined: AgentInfo | None = None
         announce = False
 

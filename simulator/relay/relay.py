@@ -379,6 +379,7 @@ class Relay:
         self.outbox.forget()
         self.handoffs.timers.forget()
         self.core.unread.clear()
+        self.core.joined.clear()
         await self.store.open()
         await self.store.reset()
         if self._started:

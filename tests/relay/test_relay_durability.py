@@ -193,6 +193,29 @@ async def test_user_ending_while_an_agent_message_is_handled_shows_nothing_after
     assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["hello"]
 
 
+async def test_user_ending_during_the_read_back_of_a_later_agent_message_shows_nothing_after_the_end(
+    h: Harness,
+) -> None:
+    # The agent has joined (the relay then knows it without reading the session): an end saved
+    # while the message is being read back from SunCo still wins.
+    conversation = await h.handoff("s1")
+    await h.post_events([h.agent_message(conversation, "hello")])
+    await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s1"))
+    sunco = h.relay.core.sunco
+    read = sunco.recent_messages
+
+    async def slow_read(conversation_id: str, *, after: str | None = None) -> list[dict[str, object]]:
+        messages = await read(conversation_id, after=after)
+        await h.relay.user_ended("s1")  # the user leaves while SunCo is being read
+        return messages
+
+    sunco.recent_messages = slow_read  # type: ignore[method-assign]
+    await h.post_events([h.agent_message(conversation, "are you still there?")])
+    await quiet()
+    assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["hello"]
+    assert await h.relay.session_state("s1") == SessionState.ENDED
+
+
 # --- ending paths ---
 
 
