@@ -68,6 +68,8 @@ class SavedSession(BaseModel):
 
 def as_json(value: dict[str, Any]) -> dict[str, Any]:
     """An agent's free-form dict as JSON (anything else becomes its repr)."""
+    if not value:
+        return {}  # the usual case (no state or memory kept), at every save of the session
     parsed: dict[str, Any] = json.loads(json.dumps(value, default=repr))
     return parsed
 
