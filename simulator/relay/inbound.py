@@ -254,21 +254,20 @@ class Inbound:
             # yet: nothing is marked, and the read-back after HANDOFF_ACCEPTED shows it.
             log.info(kv("relay.inbound.early_agent_message", session=record.session_id, message=message.id))
             return
-        await self.sync(record.session_id, hint=message, record=record)
+        await self.sync(record.session_id, hint=message)
 
     # --- showing agent messages ---
 
-    async def sync(self, session_id: str, *, hint: Message | None = None, record: SessionRecord | None = None) -> None:
+    async def sync(self, session_id: str, *, hint: Message | None = None) -> None:
         """Show every agent message SunCo has for the session's conversation that the user has not
         seen, in SunCo's order. `hint` (the message a webhook carried) is shown even when SunCo
-        cannot be read. `record`: the session as the caller just read it (as fresh as a read here
-        would be, unless another sync holds the lock: then it is read again after that one)."""
+        cannot be read."""
         lock = self._sync_locks.setdefault(session_id, asyncio.Lock())
-        if lock.locked():
-            record = None
         async with lock:
-            if record is None:
-                record = await self.core.store.get_session(session_id)
+            # Read here, under the lock, not taken from the caller: an end saved a moment ago (while
+            # the caller's read yielded) stops it here, before SunCo is read or anything is kept for
+            # the session (reusing the caller's record kept ~7 KiB per finished conversation).
+            record = await self.core.store.get_session(session_id)
             if record is None or record.conversation_id is None or not self.core.is_live(record):
                 return
             recent = await self._recent(record)
