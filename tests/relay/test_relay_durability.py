@@ -342,3 +342,17 @@ async def test_user_message_says_whether_the_relay_took_it(h: Harness) -> None:
     assert "after the end" not in h.sunco.texts(conversation)
     assert h.sunco.texts(conversation).count("for the agent") == 1
     assert await h.store.outbox_items("s0") == []
+
+
+async def test_a_message_taken_before_the_handoff_ended_is_still_known_as_taken(h: Harness) -> None:
+    # The chat side resumed after a crash: a message the relay had taken is not handed to the bot,
+    # even though the handoff has ended since; one it never took is.
+    conversation = await h.handoff("s1", transcript=[])
+    assert await h.relay.user_message("s1", "for the agent", "m1") is True
+    await h.advance_until(lambda: h.sunco.texts(conversation) == ["for the agent"], limit=60)
+    await h.relay.user_ended("s1")
+    await quiet()
+    assert await h.relay.user_message("s1", "for the agent", "m1", maybe_repeat=True) is True
+    assert await h.relay.user_message("s1", "never sent", "m2", maybe_repeat=True) is False
+    await quiet()
+    assert h.sunco.texts(conversation).count("for the agent") == 1 and "never sent" not in h.sunco.texts(conversation)
