@@ -56,8 +56,8 @@ class _CurrentRelay(HandoffPort):
         media: list[MediaRef] | None = None,
         *,
         maybe_repeat: bool = False,
-    ) -> None:
-        await self._owner.relay.user_message(session_id, text, message_id, media, maybe_repeat=maybe_repeat)
+    ) -> bool:
+        return await self._owner.relay.user_message(session_id, text, message_id, media, maybe_repeat=maybe_repeat)
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         await self._owner.relay.user_typing(session_id, typing)

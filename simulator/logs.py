@@ -18,7 +18,9 @@ CREDENTIAL_PATTERNS = [
 # Query parameters whose value is a credential, compared on the percent-decoded, lower-cased name,
 # so `access%5Ftoken=` or `ACCESS_TOKEN=` is redacted like `access_token=`.
 CREDENTIAL_PARAMS = frozenset({"access_token", "token", "api_key", "apikey", "secret", "password", "signature"})
-QUERY_PARAM = re.compile(r"(?<=[?&;\s])([^=&;\s\"'?#]+)=([^&;\s\"'#]*)")
+# The character before the name is matched, not looked behind at: a pattern that starts with a
+# character set lets the regex engine skip to the candidates (twice as fast over a trace entry).
+QUERY_PARAM = re.compile(r"([?&;\s])([^=&;\s\"'?#]+)=([^&;\s\"'#]*)")
 
 
 # A value with whitespace (what str.isspace calls so) or "=" is repr'd: one regex pass, not a loop per character.
@@ -117,12 +119,12 @@ class Redactor:
         return text
 
     def _param(self, match: re.Match[str]) -> str:
-        name, value = match.group(1), match.group(2)
+        before, name, value = match.group(1), match.group(2), match.group(3)
         if _decoded(name).lower() in CREDENTIAL_PARAMS:
-            return f"{name}={REDACTED}"
+            return f"{before}{name}={REDACTED}"
         plain = _decoded(value)
         if plain != value and self._present(plain):
-            return f"{name}={REDACTED}"  # a known secret, percent-encoded
+            return f"{before}{name}={REDACTED}"  # a known secret, percent-encoded
         return match.group(0)
 
 

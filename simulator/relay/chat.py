@@ -79,11 +79,13 @@ class HandoffPort(Protocol):
         media: list[MediaRef] | None = None,
         *,
         maybe_repeat: bool = False,
-    ) -> None:
+    ) -> bool | None:
         """Forward an end-user message (and any media it carries) to the agent, in order, exactly once.
 
         `maybe_repeat`: the chat side may have handed this message over before (it resumed after
-        a crash), so the relay checks before posting it again.
+        a crash), so the relay checks before posting it again. Returns False when the session's
+        messages are not the relay's (`is_handed_off` is false): nothing was forwarded, the chat
+        side answers it. (None, from a port that predates the answer, counts as taken.)
         """
         ...
 

@@ -12,7 +12,7 @@ from simulator.clock import Clock
 from simulator.config import Settings
 from simulator.logs import kv
 from simulator.relay.chat import ChatEvent, ChatSink
-from simulator.relay.sessions import SessionRecord, SessionState, transition
+from simulator.relay.sessions import AgentInfo, SessionRecord, SessionState, transition
 from simulator.relay.store import Store
 from simulator.relay.sunco_client import MESSAGE_ID_KEY, SunCoClient
 from simulator.trace import Trace
@@ -43,6 +43,9 @@ class RelayCore:
         self.stopped = False
         # Sessions with agent messages the end user has not been marked as having read.
         self.unread: set[str] = set()
+        # Live sessions whose agent has joined, with that agent, as this instance last saved them
+        # (every save goes through `saved`): lets `Inbound._joined` skip a read (see there).
+        self.joined: dict[str, AgentInfo] = {}
 
     def lock(self, session_id: str) -> asyncio.Lock:
         """The lock for one session's record (read-modify-write only; no network calls inside)."""
@@ -62,7 +65,15 @@ class RelayCore:
                 return None
             record.updated_at = self.clock.now()
             await self.store.save_session(record)
+            self.saved(record)
             return record
+
+    def saved(self, record: SessionRecord) -> None:
+        """Call after every save of a session record: keeps `joined` as the store has it."""
+        if self.is_live(record) and record.agent_joined and record.agent is not None:
+            self.joined[record.session_id] = record.agent
+        else:
+            self.joined.pop(record.session_id, None)
 
     def transition(self, record: SessionRecord, to: SessionState, *, why: str = "") -> SessionRecord:
         """Move `record` to state `to` (see `sessions.transition`) and put the change on the trace."""

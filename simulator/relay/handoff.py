@@ -147,6 +147,7 @@ class Handoffs:
             record.handoff_started_at = now
             core.transition(record, S.HANDING_OFF, why="bot_handoff")
             await core.store.save_session(record)
+            core.saved(record)
         # A release left over from the previous handoff (SunCo was slow to take it) must not go out
         # after this handoff's passControl: it would hand the new conversation straight back.
         for item in await core.store.outbox_items(sid):

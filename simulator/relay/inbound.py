@@ -113,7 +113,8 @@ class Inbound:
     def __init__(self, core: RelayCore, handoffs: Handoffs) -> None:
         self.core = core
         self.handoffs = handoffs
-        self._queues: dict[str, deque[InboxItem]] = {}
+        # Each queued event with its validated form when the webhook handler gave it (else read again).
+        self._queues: dict[str, deque[tuple[InboxItem, ParsedEvent | ZendeskEvent | None]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._queued: set[int] = set()
         self._sync_locks: dict[str, asyncio.Lock] = {}
@@ -166,14 +167,15 @@ class Inbound:
         for item in await self.core.store.inbox_items():
             self.dispatch(item)
 
-    def dispatch(self, item: InboxItem) -> None:
+    def dispatch(self, item: InboxItem, event: ParsedEvent | ZendeskEvent | None = None) -> None:
         """Queue an accepted event behind the earlier ones of its conversation (once started; until
-        then it waits in the store's inbox)."""
+        then it waits in the store's inbox). `event`: the item's event as the webhook handler
+        validated it, so the worker need not validate it again."""
         if not self._active or item.id in self._queued:
             return
         self._queued.add(item.id)
         key = item.key or inbox_key(item.source, item.event)
-        self._queues.setdefault(key, deque()).append(item)
+        self._queues.setdefault(key, deque()).append((item, event))
         if key not in self._workers:
             worker = self.core.spawn(self._work(key), f"relay-inbound-{key}")
             if worker is not None:
@@ -183,8 +185,8 @@ class Inbound:
         queue = self._queues[key]
         try:
             while queue:
-                item = queue[0]
-                await self._handle(item)
+                item, event = queue[0]
+                await self._handle(item, event)
                 # Removed only once handled: a crash before this line replays the event on startup
                 # (handling is idempotent: agent messages are shown once per message id, endings once).
                 await self._remove(item)
@@ -206,12 +208,14 @@ class Inbound:
                 log.exception(kv("relay.inbound.remove_failed", item=item.id))
                 await self.core.clock.sleep(STORE_RETRY_SECONDS)
 
-    async def _handle(self, item: InboxItem) -> None:
+    async def _handle(self, item: InboxItem, event: ParsedEvent | ZendeskEvent | None = None) -> None:
         try:
             if item.source == "zendesk":
-                await self._status(ZendeskEvent.model_validate(item.event))
+                await self._status(
+                    event if isinstance(event, ZendeskEvent) else ZendeskEvent.model_validate(item.event)
+                )
             else:
-                await self._sunco(ParsedEvent.from_json(item.event))
+                await self._sunco(event if isinstance(event, ParsedEvent) else ParsedEvent.from_json(item.event))
         except Exception:  # one bad event must not stop the others
             log.exception(kv("relay.inbound.failed", event_id=item.event_id, item=item.id))
 
@@ -260,6 +264,9 @@ class Inbound:
         cannot be read."""
         lock = self._sync_locks.setdefault(session_id, asyncio.Lock())
         async with lock:
+            # Read here, under the lock, not taken from the caller: an end saved a moment ago (while
+            # the caller's read yielded) stops it here, before SunCo is read or anything is kept for
+            # the session (reusing the caller's record kept ~7 KiB per finished conversation).
             record = await self.core.store.get_session(session_id)
             if record is None or record.conversation_id is None or not self.core.is_live(record):
                 return
@@ -310,8 +317,9 @@ class Inbound:
     async def _show(self, record: SessionRecord, message: Message) -> bool:
         """Show an agent message to the end user, once per message id, while the session is live.
 
-        Marked shown in the store only after the chat side has it: a crash in between shows it
-        again after the restart (the chat side drops a message id it already has) rather than never.
+        Marked shown in the store only after the chat side has it (lazily: with the store's next
+        write): a crash in between shows it again after the restart (the chat side drops a message
+        id it already has) rather than never.
         """
         sid = record.session_id
         key = "message:" + message.id
@@ -504,9 +512,14 @@ class Inbound:
 
         Decided on the stored record under the session lock, not on the copy loaded when the event
         arrived: a join timeout, the user ending or the ticket closing while this event was being
-        handled wins, and nothing of the agent's is shown after it.
+        handled wins, and nothing of the agent's is shown after it. Once the agent has joined, and
+        while no change to the session is under way (its lock is free), the record as this
+        instance last saved it says the same without a read (`RelayCore.joined`).
         """
         core = self.core
+        known = core.joined.get(record.session_id)
+        if known is not None and not core.lock(record.session_id).locked():
+            return known
         joined: AgentInfo | None = None
         announce = False
 

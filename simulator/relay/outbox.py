@@ -54,8 +54,9 @@ class Outbox:
         # Items this instance added and has not started sending: only their first send skips the look.
         self._unsent: set[int] = set()
 
-    async def add(self, item: OutboxItem) -> OutboxItem:
-        """Persist `item`, arm its deadline (user messages), and make sure a worker picks it up."""
+    async def add(self, item: OutboxItem, record: SessionRecord | None = None) -> OutboxItem:
+        """Persist `item`, arm its deadline (user messages), and make sure a worker picks it up.
+        `record`: the session as the caller just read it (a worker started now need not read it again)."""
         fresh = not item.attempted  # else it may have been sent before (the chat side resumed after a crash)
         stored = await self.core.store.outbox_add(item.model_copy(update={"attempted": True}))
         if fresh:
@@ -63,15 +64,16 @@ class Outbox:
         log.info(kv("relay.outbox.queued", session=item.session_id, item=stored.id, kind=item.kind))
         if stored.kind == "user_message":
             self.arm_deadline(stored)
-        self.wake(stored.session_id)
+        self.wake(stored.session_id, record)
         return stored
 
-    def wake(self, session_id: str) -> None:
-        """Tell the session's worker to look again (starting one if needed)."""
+    def wake(self, session_id: str, record: SessionRecord | None = None) -> None:
+        """Tell the session's worker to look again (starting one if needed; with `record`, the
+        session as just read, which a worker started now sends its first item with)."""
         self._wake.setdefault(session_id, asyncio.Event()).set()
         worker = self._workers.get(session_id)
         if worker is None or worker.done():
-            started = self.core.spawn(self._run(session_id), f"relay-outbox-{session_id}")
+            started = self.core.spawn(self._run(session_id, record), f"relay-outbox-{session_id}")
             if started is not None:
                 self._workers[session_id] = started
 
@@ -132,7 +134,7 @@ class Outbox:
         log.warning(kv("relay.outbox.late", session=session_id, item=item_id))
         await core.deliver(session_id, events.system_error(events.FORWARD_FAILED_TEXT))
 
-    async def _run(self, session_id: str) -> None:
+    async def _run(self, session_id: str, known: SessionRecord | None = None) -> None:
         wake = self._wake.setdefault(session_id, asyncio.Event())
         failures = 0
         while True:
@@ -140,7 +142,12 @@ class Outbox:
             items = await self.core.store.outbox_items(session_id)
             if not items:
                 break  # an idle session keeps no task: `wake` starts one for the next item
-            record = await self.core.store.get_session(session_id)
+            # The record the item's caller read a moment ago serves the first send (a read here
+            # would be as old by the time the send starts); anything else is read afresh.
+            record = known if known is not None and known.handed_off_at is not None else None
+            known = None
+            if record is None:
+                record = await self.core.store.get_session(session_id)
             if record is None or record.handed_off_at is None:
                 if record is not None and record.state in HANDED_OFF:
                     await wake.wait()  # control not yet with Zendesk: hold the queue

@@ -22,7 +22,7 @@ from simulator.relay.core import RELAY_MARK, RelayCore
 from simulator.relay.handoff import Handoffs
 from simulator.relay.inbound import Inbound, inbox_key
 from simulator.relay.outbox import Outbox
-from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionState
+from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionRecord, SessionState
 from simulator.relay.store import Store
 from simulator.relay.sunco_client import SunCoClient, SunCoError
 from simulator.relay.support_client import SupportClient, support_configured
@@ -172,7 +172,7 @@ class Relay:
             log.info(kv("relay.webhook.duplicate", event_id=event_id, type=event.type))
             return None
         log.info(kv("relay.webhook.accepted", event_id=event_id, type=event.type, item=stored.id))
-        self.inbound.dispatch(stored)
+        self.inbound.dispatch(stored, event)
         return stored
 
     def _rejected(self, route: str, exc: WebhookRejected) -> Response:
@@ -194,23 +194,26 @@ class Relay:
         media: list[MediaRef] | None = None,
         *,
         maybe_repeat: bool = False,
-    ) -> None:
+    ) -> bool:
         """Queue an end-user message for the agent (persisted first; sent in order, once): its text
         (in several SunCo messages when longer than SunCo allows), then each media item it carries.
+        False (nothing queued) when the session is not handed off: the chat side's bot answers it.
 
         `maybe_repeat` (the chat side resumed after a crash): a message still queued is not queued
-        twice, and one already sent is found among the conversation's messages instead of reposted.
+        twice, and one already sent is found among the conversation's messages instead of reposted;
+        once the handoff has ended, one the relay took before is still answered True (not for the
+        bot), found queued or in the conversation (`SunCoError` when SunCo cannot be read).
         """
         record = await self.store.get_session(session_id)
         if record is None or record.state not in HANDED_OFF:
-            log.warning(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
-            return
-        if maybe_repeat and any(
-            i.message_id == message_id or i.message_id.startswith(f"{message_id}:")
-            for i in await self.store.outbox_items(session_id)
-        ):
+            if maybe_repeat and record is not None and await self._took_before(record, message_id):
+                log.info(kv("relay.user_message.taken_before", session=session_id, message=message_id))
+                return True
+            log.info(kv("relay.user_message.not_handed_off", session=session_id, message=message_id))
+            return False
+        if maybe_repeat and await self._queued(session_id, message_id):
             log.info(kv("relay.user_message.already_queued", session=session_id, message=message_id))
-            return
+            return True
         now = self.clock.now()
         # An attempted item is looked for among the conversation's messages before it is posted.
         if text.strip() or not media:
@@ -222,7 +225,8 @@ class Relay:
                     message_id=message_id,
                     accepted_at=now,
                     attempted=maybe_repeat,
-                )
+                ),
+                record,
             )
         for index, ref in enumerate(media or []):
             item = OutboxItem(
@@ -237,6 +241,23 @@ class Relay:
             await self.outbox.add(item)
         if self.core.is_live(record):
             self.inbound.watch(session_id, soon=True)  # an answer is likely: look again soon if none comes
+        return True
+
+    async def _queued(self, session_id: str, message_id: str) -> bool:
+        """Whether the message (or a part or media item of it) is in the session's outbox."""
+        return any(
+            i.message_id == message_id or i.message_id.startswith(f"{message_id}:")
+            for i in await self.store.outbox_items(session_id)
+        )
+
+    async def _took_before(self, record: SessionRecord, message_id: str) -> bool:
+        """Whether an earlier handoff of the session took the message: still queued, or posted to
+        its conversation (its first part or media item carries the message id or `<id>:...`)."""
+        if await self._queued(record.session_id, message_id):
+            return True
+        if record.conversation_id is None:
+            return False
+        return await self.core.sunco.posted(record.conversation_id, message_id, f"{message_id}:media-1") is not None
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         """End-user typing. SunCo's REST API only lets a user author `conversation:read`, so typing
@@ -376,6 +397,7 @@ class Relay:
         self.outbox.forget()
         self.handoffs.timers.forget()
         self.core.unread.clear()
+        self.core.joined.clear()
         await self.store.open()
         await self.store.reset()
         if self._started:

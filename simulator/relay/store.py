@@ -10,11 +10,12 @@ Two implementations behind one interface: `MemoryStore` (tests, throwaway runs) 
     outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, data TEXT)            -- data = OutboxItem JSON
 
 Each method is one atomic step, so callers never hold a transaction across an await elsewhere.
-Two removals are lazy: a handled inbox event (`inbox_remove`) and a sent outbox item
-(`outbox_sent`) leave the SQLite file with the store's next write, not in a transaction of their
-own; reads leave them out at once. A crash in between only repeats what is safe to repeat: the
-event is handled again (handling is idempotent), the item is looked for in SunCo before it is
-posted again (it is `attempted`).
+Three writes are lazy: a handled inbox event (`inbox_remove`) and a sent outbox item
+(`outbox_sent`) leave the SQLite file, and an agent message shown (`mark_shown`) is marked in it,
+with the store's next write, not in a transaction of their own; reads see them at once. A crash
+in between only repeats what is safe to repeat: the event is handled again (handling is
+idempotent), the item is looked for in SunCo before it is posted again (it is `attempted`), the
+agent message is delivered again and the chat side, which has its id, drops it.
 """
 
 from __future__ import annotations
@@ -290,7 +291,7 @@ class SQLiteStore:
     survives the relay process crashing (what the inbox and outbox are for); a power loss or OS
     crash may undo the last commits, never corrupt the file. A call's statements run without
     awaiting (transactions never interleave, no lock is needed); then it yields once to the loop.
-    The lazy removals (see the module docstring) wait in `_later` and run at the start of the
+    The lazy writes (see the module docstring) wait in `_later_*` and run at the start of the
     next transaction, so a relayed message costs one transaction each way, not three.
     """
 
@@ -301,6 +302,9 @@ class SQLiteStore:
         # Lazy removals not yet written: their rows are left out of every read meanwhile.
         self._later_inbox: set[int] = set()
         self._later_outbox: set[int] = set()
+        # Lazy `mark_shown`s not yet written: session id -> message id, and the marks with their times.
+        self._later_shown: dict[str, str] = {}
+        self._later_marks: dict[str, str] = {}
 
     async def open(self) -> None:
         if self._conn is not None:
@@ -322,7 +326,7 @@ class SQLiteStore:
         conn, checkpointer = self._conn, self._checkpointer
         if conn is None:
             return
-        if self._later_inbox or self._later_outbox:
+        if self._later_inbox or self._later_outbox or self._later_marks:
             with conn:
                 self._flush(conn)
         self._conn = self._checkpointer = None
@@ -340,6 +344,15 @@ class SQLiteStore:
         for table, ids in (("inbox", self._later_inbox), ("outbox", self._later_outbox)):
             if ids:  # fixed table names, placeholders only
                 conn.execute(f"DELETE FROM {table} WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+        if self._later_marks:
+            conn.executemany(
+                "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)",
+                self._later_marks.items(),
+            )
+            conn.executemany(
+                "UPDATE sessions SET shown_through = ? WHERE session_id = ?",
+                [(message_id, session_id) for session_id, message_id in self._later_shown.items()],
+            )
 
     async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` as one transaction: committed when it returns, rolled back if it raises."""
@@ -349,6 +362,8 @@ class SQLiteStore:
             result = job(conn)
         self._later_inbox.clear()
         self._later_outbox.clear()
+        self._later_shown.clear()
+        self._later_marks.clear()
         if self._checkpointer is not None:
             self._checkpointer.committed()
         await asyncio.sleep(0)  # still a suspension point, as a store call was: loops over calls stay fair
@@ -369,9 +384,22 @@ class SQLiteStore:
 
         await self._write(clear)
 
+    async def _sessions(self, sql: str, params: tuple[object, ...]) -> list[tuple[str, str, str | None]]:
+        """Rows of (session_id, data, shown_through) with the lazy `mark_shown`s applied, read
+        before the yield (a write meanwhile writes them, and clears what they are read from)."""
+        later = self._later_shown
+        rows = [
+            (sid, data, later.get(sid, through) if later else through)
+            for sid, data, through in self._db().execute(sql, params)
+        ]
+        await asyncio.sleep(0)
+        return rows
+
     async def get_session(self, session_id: str) -> SessionRecord | None:
-        rows = await self._rows("SELECT data, shown_through FROM sessions WHERE session_id = ?", (session_id,))
-        return _session(*rows[0]) if rows else None
+        rows = await self._sessions(
+            "SELECT session_id, data, shown_through FROM sessions WHERE session_id = ?", (session_id,)
+        )
+        return _session(*rows[0][1:]) if rows else None
 
     async def save_session(self, record: SessionRecord) -> None:
         # An upsert keeps the row (and its rowid) in place: INSERT OR REPLACE deletes and re-inserts
@@ -391,44 +419,47 @@ class SQLiteStore:
         )
 
     async def find_by_conversation(self, conversation_id: str) -> SessionRecord | None:
-        rows = await self._rows(
-            "SELECT data, shown_through FROM sessions WHERE conversation_id = ?", (conversation_id,)
+        rows = await self._sessions(
+            "SELECT session_id, data, shown_through FROM sessions WHERE conversation_id = ?", (conversation_id,)
         )
-        records = [_session(*row) for row in rows]
+        records = [_session(*row[1:]) for row in rows]
         return max(records, key=_preference) if records else None
 
     async def sessions_in(self, states: set[SessionState]) -> list[SessionRecord]:
         marks = ",".join("?" for _ in states)
         sql = f"SELECT session_id, data, shown_through FROM sessions WHERE state IN ({marks})"  # placeholders only
         # Read in one call, and keyed by session id, so a session can never come back twice.
-        rows = await self._rows(sql, tuple(s.value for s in states))
+        rows = await self._sessions(sql, tuple(s.value for s in states))
         unique = {str(row[0]): (row[1], row[2]) for row in rows}
         return [_session(*row) for row in unique.values()]
 
     async def event_seen(self, event_id: str) -> bool:
+        if event_id in self._later_marks:
+            await asyncio.sleep(0)
+            return True
         return bool(await self._rows("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)))
 
     async def mark_event(self, event_id: str, at: datetime) -> bool:
+        # (A lazy mark is written at the start of this transaction: the insert then finds it.)
         cursor = await self._execute(
             "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)", (event_id, at.isoformat())
         )
         return cursor.rowcount == 1
 
     async def mark_shown(self, session_id: str, message_id: str, at: datetime) -> None:
-        def mark(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)",
-                ("message:" + message_id, at.isoformat()),
-            )
-            conn.execute("UPDATE sessions SET shown_through = ? WHERE session_id = ?", (message_id, session_id))
-
-        await self._write(mark)
+        # Lazy (see the module docstring): the chat side drops a message it is given twice.
+        self._db()
+        self._later_marks["message:" + message_id] = at.isoformat()
+        self._later_shown[session_id] = message_id
+        await asyncio.sleep(0)
 
     async def prune_events(self, before: datetime) -> int:
         cursor = await self._execute("DELETE FROM processed_events WHERE processed_at < ?", (before.isoformat(),))
         return cursor.rowcount
 
     async def count_events(self) -> int:
+        if self._later_marks:
+            await self._write(lambda conn: None)  # the lazy marks count too
         rows = await self._rows("SELECT COUNT(*) FROM processed_events")
         return int(rows[0][0])
 

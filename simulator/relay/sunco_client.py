@@ -331,6 +331,15 @@ class SunCoClient(ApiClient):
 
         return await self._retrying(f"POST {path}", once, self.settings.relay_sunco_max_attempts)
 
+    async def posted(self, conversation_id: str, *keys: str) -> str | None:
+        """The id of a recent message the relay posted under one of `keys` (relay message ids), if
+        SunCo has one (one attempt: raises `SunCoError` when SunCo cannot be read)."""
+        response = await self._attempt("GET", f"/conversations/{conversation_id}/messages")
+        for message in _parse(_RawMessages, response).messages:
+            if str((message.get("metadata") or {}).get(MESSAGE_ID_KEY, "")) in keys:
+                return str(message.get("id", ""))
+        return None
+
     async def _posted(self, conversation_id: str, key: str) -> str | None:
         """The id of the recent message the relay posted under `key`, if SunCo has one."""
         response = await self._attempt("GET", f"/conversations/{conversation_id}/messages")

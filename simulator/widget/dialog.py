@@ -224,11 +224,12 @@ class Dialog:
                 session.worker = None  # at once, before any await: the next turn starts a new worker
                 return
             kind, value = session.turns.pop(0)
+            forwarded = False
             try:
                 if kind in ("text", "resumed"):
                     text, message_id, media = value
                     refs = [MediaRef.model_validate(m) for m in media]
-                    await self._turn(session, text, message_id, refs, again=kind == "resumed")
+                    forwarded = await self._turn(session, text, message_id, refs, again=kind == "resumed")
                     kind = "text"
                 elif kind == "handoff":  # resumed: the bot asked for it, the relay may not have it yet
                     if not session.ended:
@@ -245,12 +246,19 @@ class Dialog:
                     return
             except Exception:
                 log.exception(kv("widget.turn_failed", session=session.id, kind=kind))
-            self._handled(session, kind, value)
+            # A message the relay took leaves the state file with the session's next save, not in
+            # a write of its own: a crash before that forwards it again after the restart, and the
+            # relay, asked with `maybe_repeat`, finds it (queued, sent, or in SunCo after the
+            # handoff ended) and neither posts it twice nor lets the bot answer it.
+            self._handled(session, kind, value, save=not forwarded)
 
     @staticmethod
-    def _handled(session: Session, kind: str, value: Any, *, then: tuple[str, Any] | None = None) -> None:
+    def _handled(
+        session: Session, kind: str, value: Any, *, then: tuple[str, Any] | None = None, save: bool = True
+    ) -> None:
         """A pending turn is done: the state file stops listing it (a text turn is known by its message id).
-        `then` takes its place in the same save: the step that follows from it, still to do."""
+        `then` takes its place in the same save: the step that follows from it, still to do.
+        `save=False`: it leaves the file with the session's next save."""
         for index, entry in enumerate(session.pending):
             same = entry[1][1] == value[1] if kind == "text" and entry[0] == "text" else entry == (kind, value)
             if entry[0] == kind and same:
@@ -258,7 +266,8 @@ class Dialog:
                     del session.pending[index]
                 else:
                     session.pending[index] = then
-                session.save()
+                if save:
+                    session.save()
                 return
 
     def resume(self, session: Session) -> None:
@@ -280,53 +289,51 @@ class Dialog:
         media: list[MediaRef] | None = None,
         *,
         again: bool = False,
-    ) -> None:
-        if session.handing_off and await self._relay_has(session):
+    ) -> bool:
+        """Handle one user message: True when the relay took it (forwarded to the agent)."""
+        if session.handing_off:
+            # One call: the relay forwards it if it still owns the session, else says so (and the
+            # bot answers it), decided on one read of its record.
             try:
                 if again:  # resumed after a restart: the relay may have it already, and checks
-                    await self.handoff.user_message(session.id, text, message_id, media or None, maybe_repeat=True)
+                    taken = await self.handoff.user_message(
+                        session.id, text, message_id, media or None, maybe_repeat=True
+                    )
                 elif media:
-                    await self.handoff.user_message(session.id, text, message_id, media)
+                    taken = await self.handoff.user_message(session.id, text, message_id, media)
                 else:
-                    await self.handoff.user_message(session.id, text, message_id)
+                    taken = await self.handoff.user_message(session.id, text, message_id)
             except Exception:
                 log.exception(kv("widget.forward_failed", session=session.id, message_id=message_id))
                 session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_FORWARD_FAILED))
-            return
+                return False
+            if taken is not False:
+                return True
+            log.info(kv("widget.bot_resumes", session=session.id))  # the relay let go without saying so
+            session.handing_off = False
         if session.ended:
-            return
+            return False
         if not text.strip():
             log.info(kv("widget.media_ignored", session=session.id, items=len(media or [])))  # the bot reads text
             self._handled(session, "text", (text, message_id))
-            return
+            return False
         session.emit(p.POLY_AGENT_THINKING, {})
         reply = await self._bot.respond(session.conv, text)
         if reply.failed:
             session.emit(p.SYSTEM_MESSAGE, p.system_message(p.ERR_AGENT))
-            return
+            return False
         if reply.text:
             session.emit(p.POLY_AGENT_MESSAGE, p.bot_message(reply.text, suggestions=reply.suggestions))
         if reply.handoff is None:
             self._handled(session, "text", (text, message_id))  # answered: a restart must not answer it again
-            return
+            return False
         # The answer and the handoff it asks for are saved as one step: a crash before the relay has
         # recorded the handoff starts it again on restart (a second start of a running one is ignored).
         handoff = ("handoff", as_json(reply.handoff))
         self._handled(session, "text", (text, message_id), then=handoff)
         await self._start_handoff(session, handoff[1])
         self._handled(session, *handoff)
-
-    async def _relay_has(self, session: Session) -> bool:
-        """Whether the relay still owns the session; if it let go without saying so, the bot resumes."""
-        try:
-            owned = await self.handoff.is_handed_off(session.id)
-        except Exception:
-            log.exception(kv("widget.relay_state_unknown", session=session.id))
-            return True
-        if not owned:
-            log.info(kv("widget.bot_resumes", session=session.id))
-            session.handing_off = False
-        return owned
+        return False
 
     async def _start_handoff(self, session: Session, payload: dict[str, Any]) -> None:
         session.handing_off = True

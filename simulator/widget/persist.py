@@ -56,7 +56,7 @@ class SavedSession(BaseModel):
     user: EndUserProfile
     created_at: datetime
     owner: str | None = None
-    sequence: int = 0
+    sequence: int = 0  # written 0 now (the event rows number themselves); older files have it
     joined: bool = False
     handing_off: bool = False
     ended: bool = False
@@ -68,6 +68,8 @@ class SavedSession(BaseModel):
 
 def as_json(value: dict[str, Any]) -> dict[str, Any]:
     """An agent's free-form dict as JSON (anything else becomes its repr)."""
+    if not value:
+        return {}  # the usual case (no state or memory kept), at every save of the session
     parsed: dict[str, Any] = json.loads(json.dumps(value, default=repr))
     return parsed
 
@@ -96,25 +98,34 @@ class WidgetStore:
         self.db.write([("INSERT INTO widget_meta (name, value) VALUES ('signing_key', ?)", (key.hex(),))])
         return key
 
-    def save(self, saved: SavedSession, event: dict[str, Any] | None = None) -> None:
-        """The session (and the event it just numbered), in one transaction."""
-        statements: list[tuple[str, tuple[Any, ...]]] = []
-        if event is not None:
-            statements.append(
-                (
-                    "INSERT OR REPLACE INTO widget_events (session_id, seq, data) VALUES (?, ?, ?)",
-                    (saved.id, event["sequence"], json.dumps(event)),
-                )
-            )
+    def save(self, saved: SavedSession, event: dict[str, Any] | None = None, *, row: str | None = None) -> None:
+        """The session (and the event it just numbered), in one transaction. `row`: the session
+        already as JSON (`saved.model_dump_json()`)."""
+        statements = self._event(saved.id, event)
         statements.append(
             (
                 "INSERT INTO widget_sessions (id, ended, data) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET ended = excluded.ended, data = excluded.data",
                 # "ended" once nothing is left to do: only then is it not resumed after a restart.
-                (saved.id, int(saved.ended and not saved.pending), saved.model_dump_json()),
+                (saved.id, int(saved.ended and not saved.pending), row or saved.model_dump_json()),
             )
         )
         self.db.write(statements)
+
+    def save_event(self, session_id: str, event: dict[str, Any] | None) -> None:
+        """Only the event a session just numbered (its row is as written before)."""
+        self.db.write(self._event(session_id, event))
+
+    @staticmethod
+    def _event(session_id: str, event: dict[str, Any] | None) -> list[tuple[str, tuple[Any, ...]]]:
+        if event is None:
+            return []
+        return [
+            (
+                "INSERT OR REPLACE INTO widget_events (session_id, seq, data) VALUES (?, ?, ?)",
+                (session_id, event["sequence"], json.dumps(event)),
+            )
+        ]
 
     def live(self) -> list[tuple[SavedSession, list[dict[str, Any]]]]:
         """Sessions that had not ended, oldest first, each with its events."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import uuid
 from collections import OrderedDict
@@ -66,6 +67,8 @@ class Session:
     worker: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     trace: Trace | None = None
+    # Digest of the session row last written to the state file (None: not written by this process).
+    row_digest: bytes | None = None
 
     def touch(self) -> None:
         """The user did something: push the idle deadline back."""
@@ -186,7 +189,17 @@ class SessionStore:
 
     def _save(self, session: Session, event: dict[str, Any] | None) -> None:
         assert self.persist is not None
-        self.persist.save(saved_session(session), event)
+        saved = saved_session(session)
+        row = saved.model_dump_json()
+        # Most saves only add an event (an agent message, a bot answer): the row says what it said
+        # before, and rewriting it cost a statement per event. Compared by digest, not kept as text
+        # (about a kilobyte per live session).
+        digest = hashlib.blake2b(row.encode(), digest_size=16).digest()
+        if digest == session.row_digest:
+            self.persist.save_event(saved.id, event)
+            return
+        self.persist.save(saved, event, row=row)
+        session.row_digest = digest
 
     def get(self, session_id: str) -> Session | None:
         """A live session, else an ended one still kept (from the state file: a read-only copy)."""
@@ -223,6 +236,8 @@ class SessionStore:
         return list(self._sessions.values())
 
     def clear(self) -> None:
+        for session in self._sessions.values():
+            session.row_digest = None  # its row is about to go: a later save writes it again
         self._sessions.clear()
         self._by_phone.clear()
         self._ended.clear()
@@ -239,7 +254,8 @@ def saved_session(session: Session) -> SavedSession:
         user=session.user,
         created_at=session.created_at,
         owner=session.owner,
-        sequence=session.sequence,
+        # Not the sequence: the events' rows number themselves (restoring takes the highest), so a
+        # row that only a new event would change is not rewritten (see `SessionStore._save`).
         joined=session.joined,
         handing_off=session.handing_off,
         ended=session.ended,

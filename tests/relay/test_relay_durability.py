@@ -193,6 +193,29 @@ async def test_user_ending_while_an_agent_message_is_handled_shows_nothing_after
     assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["hello"]
 
 
+async def test_user_ending_during_the_read_back_of_a_later_agent_message_shows_nothing_after_the_end(
+    h: Harness,
+) -> None:
+    # The agent has joined (the relay then knows it without reading the session): an end saved
+    # while the message is being read back from SunCo still wins.
+    conversation = await h.handoff("s1")
+    await h.post_events([h.agent_message(conversation, "hello")])
+    await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s1"))
+    sunco = h.relay.core.sunco
+    read = sunco.recent_messages
+
+    async def slow_read(conversation_id: str, *, after: str | None = None) -> list[dict[str, object]]:
+        messages = await read(conversation_id, after=after)
+        await h.relay.user_ended("s1")  # the user leaves while SunCo is being read
+        return messages
+
+    sunco.recent_messages = slow_read  # type: ignore[method-assign]
+    await h.post_events([h.agent_message(conversation, "are you still there?")])
+    await quiet()
+    assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["hello"]
+    assert await h.relay.session_state("s1") == SessionState.ENDED
+
+
 # --- ending paths ---
 
 
@@ -304,3 +327,32 @@ async def test_a_late_status_from_an_earlier_ticket_does_not_end_a_newer_handoff
 
     await h.post_status(h.status_body(conversation, "SOLVED", tags=["polyai_handoff_2"]))
     await until(lambda: "EVENT_TYPE_SESSION_END" in h.sink.types("s1"))
+
+
+async def test_user_message_says_whether_the_relay_took_it(h: Harness) -> None:
+    # The chat side asks once: taken (queued, sent once) or not the relay's (its bot answers it).
+    assert await h.relay.user_message("s0", "before any handoff", "m0") is False
+    conversation = await h.handoff("s1", transcript=[])
+    assert await h.relay.user_message("s1", "for the agent", "m1") is True
+    assert await h.relay.user_message("s1", "for the agent", "m1", maybe_repeat=True) is True  # already queued
+    await h.advance_until(lambda: h.sunco.texts(conversation) == ["for the agent"], limit=60)
+    await h.relay.user_ended("s1")
+    assert await h.relay.user_message("s1", "after the end", "m2") is False
+    await quiet()
+    assert "after the end" not in h.sunco.texts(conversation)
+    assert h.sunco.texts(conversation).count("for the agent") == 1
+    assert await h.store.outbox_items("s0") == []
+
+
+async def test_a_message_taken_before_the_handoff_ended_is_still_known_as_taken(h: Harness) -> None:
+    # The chat side resumed after a crash: a message the relay had taken is not handed to the bot,
+    # even though the handoff has ended since; one it never took is.
+    conversation = await h.handoff("s1", transcript=[])
+    assert await h.relay.user_message("s1", "for the agent", "m1") is True
+    await h.advance_until(lambda: h.sunco.texts(conversation) == ["for the agent"], limit=60)
+    await h.relay.user_ended("s1")
+    await quiet()
+    assert await h.relay.user_message("s1", "for the agent", "m1", maybe_repeat=True) is True
+    assert await h.relay.user_message("s1", "never sent", "m2", maybe_repeat=True) is False
+    await quiet()
+    assert h.sunco.texts(conversation).count("for the agent") == 1 and "never sent" not in h.sunco.texts(conversation)

@@ -201,6 +201,35 @@ async def test_sent_items_and_handled_events_leave_reads_at_once_and_the_file_wi
     await store.close()
 
 
+async def test_a_shown_agent_message_is_read_at_once_and_reaches_the_file_with_the_next_write(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, relay_store="sqlite")
+    store = open_store(settings)
+    await store.open()
+    await store.save_session(session("s1", conversation_id="c1"))
+    await store.mark_shown("s1", "m1", T0)
+    assert await store.event_seen("message:m1") and not await store.mark_event("message:m1", T0)
+    await store.mark_shown("s1", "m2", T0)
+    # Read while a write takes the mark to the file: either way the read has it.
+    reads = asyncio.gather(store.get_session("s1"), store.find_by_conversation("c1"))
+    await asyncio.sleep(0)
+    await store.mark_event("e1", T0)
+    assert [r.shown_through if r else None for r in await reads] == ["m2", "m2"]
+    crashed = open_store(settings)  # another process reading the file: the marks are in it
+    await crashed.open()
+    record = await crashed.get_session("s1")
+    assert record is not None and record.shown_through == "m2"
+    assert await crashed.event_seen("message:m1") and await crashed.event_seen("message:m2")
+    await store.mark_shown("s1", "m3", T0)
+    assert await store.count_events() == 4  # e1, m1, m2 and the lazy m3
+    await store.mark_shown("s1", "m4", T0)
+    await store.close()  # a clean stop writes what is lazy
+    record = await crashed.get_session("s1")
+    assert record is not None and record.shown_through == "m4"
+    await crashed.close()
+
+
 async def test_a_listing_never_brings_back_an_item_whose_removal_is_written_while_it_yields(store: Store) -> None:
     sent, _ = await store.outbox_add(item("s1", "sent")), await store.outbox_add(item("s1", "kept"))
     handled, _ = await store.inbox_add(inbox_item("e1")), await store.inbox_add(inbox_item("e2"))

@@ -50,10 +50,13 @@ class FakeRelay:
 
     async def user_message(
         self, session_id: str, text: str, message_id: str, media: Any = None, *, maybe_repeat: bool = False
-    ) -> None:
+    ) -> bool:
+        if session_id not in self.handed_off:
+            return False  # not the relay's: nothing forwarded, the bot answers
         self.calls.append(("user_message", (session_id, text, message_id)))
         if self.raise_on_message is not None:
             raise self.raise_on_message
+        return True
 
     async def user_typing(self, session_id: str, typing: bool) -> None:
         self.calls.append(("user_typing", (session_id, typing)))

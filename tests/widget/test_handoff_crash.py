@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -87,3 +88,107 @@ async def test_a_handoff_asked_for_just_before_a_crash_is_started_after_the_rest
         assert again.named("start_handoff") == []
     finally:
         await third.shutdown()
+
+
+class TookBefore(FakeRelay):
+    """A relay that remembers what it took: asked again with `maybe_repeat` after its handoff
+    ended, it answers True for a message it had taken (as the relay finds it in SunCo)."""
+
+    def __init__(self, taken: set[str], handed_off: set[str]) -> None:
+        super().__init__(handed_off=handed_off)
+        self.taken = taken
+        self.repeats: list[str] = []
+
+    async def user_message(
+        self, session_id: str, text: str, message_id: str, media: Any = None, *, maybe_repeat: bool = False
+    ) -> bool:
+        if maybe_repeat:
+            self.repeats.append(message_id)
+            if session_id not in self.handed_off:
+                return message_id in self.taken
+        took = await super().user_message(session_id, text, message_id, media, maybe_repeat=maybe_repeat)
+        if took:
+            self.taken.add(message_id)
+        return took
+
+
+async def _kill(widget: WidgetServer) -> None:
+    """kill -9: every session's worker stops where it is; nothing more is written."""
+    for session_id in widget.store.live_ids():
+        session = widget.store.get(session_id)
+        assert session is not None
+        for task in session.tasks:
+            task.cancel()
+    await widget.dialog.idle.stop()
+
+
+async def test_a_message_forwarded_just_before_a_crash_is_not_answered_by_the_bot_after_the_handoff_ended(
+    settings: Settings, clock: VirtualClock, tmp_path: Path
+) -> None:
+    # Forwarded, its pending entry leaves the state file with the session's next save; a crash
+    # before that, while the handoff ended (the widget not yet told), resumes it: the relay says it
+    # took it before, and the bot does not answer it.
+    path = tmp_path / DB_FILE
+    taken: set[str] = set()
+    first_relay = TookBefore(taken, set())
+    first = await _widget(settings, clock, first_relay, path)
+    transport = httpx.ASGITransport(app=Starlette(routes=first.routes()))
+    signing = ProviderSigning(settings.sms_auth_token.get_secret_value())
+    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=signing) as http:
+        await http.post("/sms/inbound", data={"From": PHONE, "Body": "Can I speak to an agent, please?"})
+        for _ in range(50):
+            if first_relay.handed_off:
+                break
+            await asyncio.sleep(0.01)
+        await http.post("/sms/inbound", data={"From": PHONE, "Body": "My parcel never came"})
+        for _ in range(50):
+            if first_relay.named("user_message"):
+                break
+            await asyncio.sleep(0.01)
+    [(session_id, text, message_id)] = first_relay.named("user_message")
+    assert text == "My parcel never came" and taken == {message_id}
+    texts_before = [m["body"] for m in first.sms.outbox.for_number(PHONE)]
+    await _kill(first)
+
+    ended = TookBefore(taken, set())  # the handoff ended meanwhile: the session is not the relay's
+    second = await _widget(settings, clock, ended, path)
+    try:
+        for _ in range(50):
+            if ended.repeats:
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(5):
+            await clock.advance(5)  # time for a bot answer, had one been started
+            await asyncio.sleep(0.01)
+        assert ended.repeats == [message_id]
+        assert [m["body"] for m in second.sms.outbox.for_number(PHONE)] == texts_before  # no bot answer
+        session = second.store.get(session_id)
+        assert session is not None and session.pending == []
+    finally:
+        await second.shutdown()
+
+
+async def test_a_message_the_relay_never_took_is_answered_by_the_bot_after_a_crash(
+    settings: Settings, clock: VirtualClock, tmp_path: Path
+) -> None:
+    path = tmp_path / DB_FILE
+    first_relay = TookBefore(set(), set())
+    first = await _widget(settings, clock, first_relay, path)
+    transport = httpx.ASGITransport(app=Starlette(routes=first.routes()))
+    signing = ProviderSigning(settings.sms_auth_token.get_secret_value())
+    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=signing) as http:
+        await http.post("/sms/inbound", data={"From": PHONE, "Body": "Can I speak to an agent, please?"})
+        for _ in range(50):
+            if first_relay.handed_off:
+                break
+            await asyncio.sleep(0.01)
+        first_relay.handed_off.clear()  # the relay lets go; the widget is not told
+        await http.post("/sms/inbound", data={"From": PHONE, "Body": "What are your opening hours?"})
+        for _ in range(20):
+            if len(first.sms.outbox.for_number(PHONE)) > 3:
+                break
+            await clock.advance(1)
+            await asyncio.sleep(0.01)
+    answers = [m["body"] for m in first.sms.outbox.for_number(PHONE)]
+    assert first_relay.named("user_message") == [] and len(answers) > 3  # the bot answered it
+    await first.shutdown()
