@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,25 +50,44 @@ async def _widget(settings: Settings, clock: VirtualClock, relay: FakeRelay, pat
     return widget
 
 
+async def _kill(widget: WidgetServer) -> None:
+    """kill -9: every session's worker stops where it is; nothing more is written."""
+    for session_id in widget.store.live_ids():
+        session = widget.store.get(session_id)
+        assert session is not None
+        for task in session.tasks:
+            task.cancel()
+    await widget.dialog.idle.stop()
+
+
+@contextlib.asynccontextmanager
+async def _texting(settings: Settings, widget: WidgetServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that texts the widget as the SMS provider does (signed)."""
+    transport = httpx.ASGITransport(app=Starlette(routes=widget.routes()))
+    signing = ProviderSigning(settings.sms_auth_token.get_secret_value())
+    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=signing) as http:
+        yield http
+
+
+async def _until(condition: Callable[[], object], tries: int = 50) -> None:
+    """Let the widget's tasks run until `condition()` holds (the test's asserts say if it never did)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_a_handoff_asked_for_just_before_a_crash_is_started_after_the_restart(
     settings: Settings, clock: VirtualClock, tmp_path: Path
 ) -> None:
     path = tmp_path / DB_FILE
     dying = Relay(dies=True)
     first = await _widget(settings, clock, dying, path)
-    transport = httpx.ASGITransport(app=Starlette(routes=first.routes()))
-    signing = ProviderSigning(settings.sms_auth_token.get_secret_value())
-    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=signing) as http:
+    async with _texting(settings, first) as http:
         sent = await http.post("/sms/inbound", data={"From": PHONE, "Body": "Can I speak to an agent, please?"})
         assert sent.status_code == 200
     [asked] = await _started(dying)
-    # kill -9: the session's worker stops where it is; nothing more is written.
-    for session_id in first.store.live_ids():
-        session = first.store.get(session_id)
-        assert session is not None
-        for task in session.tasks:
-            task.cancel()
-    await first.dialog.idle.stop()  # its sessions' idle deadlines, on one task
+    await _kill(first)
 
     relay = Relay()
     second = await _widget(settings, clock, relay, path)
@@ -112,16 +133,6 @@ class TookBefore(FakeRelay):
         return took
 
 
-async def _kill(widget: WidgetServer) -> None:
-    """kill -9: every session's worker stops where it is; nothing more is written."""
-    for session_id in widget.store.live_ids():
-        session = widget.store.get(session_id)
-        assert session is not None
-        for task in session.tasks:
-            task.cancel()
-    await widget.dialog.idle.stop()
-
-
 async def test_a_message_forwarded_just_before_a_crash_is_not_answered_by_the_bot_after_the_handoff_ended(
     settings: Settings, clock: VirtualClock, tmp_path: Path
 ) -> None:
@@ -132,19 +143,11 @@ async def test_a_message_forwarded_just_before_a_crash_is_not_answered_by_the_bo
     taken: set[str] = set()
     first_relay = TookBefore(taken, set())
     first = await _widget(settings, clock, first_relay, path)
-    transport = httpx.ASGITransport(app=Starlette(routes=first.routes()))
-    signing = ProviderSigning(settings.sms_auth_token.get_secret_value())
-    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=signing) as http:
+    async with _texting(settings, first) as http:
         await http.post("/sms/inbound", data={"From": PHONE, "Body": "Can I speak to an agent, please?"})
-        for _ in range(50):
-            if first_relay.handed_off:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: first_relay.handed_off)
         await http.post("/sms/inbound", data={"From": PHONE, "Body": "My parcel never came"})
-        for _ in range(50):
-            if first_relay.named("user_message"):
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: first_relay.named("user_message"))
     [(session_id, text, message_id)] = first_relay.named("user_message")
     assert text == "My parcel never came" and taken == {message_id}
     texts_before = [m["body"] for m in first.sms.outbox.for_number(PHONE)]
@@ -153,10 +156,7 @@ async def test_a_message_forwarded_just_before_a_crash_is_not_answered_by_the_bo
     ended = TookBefore(taken, set())  # the handoff ended meanwhile: the session is not the relay's
     second = await _widget(settings, clock, ended, path)
     try:
-        for _ in range(50):
-            if ended.repeats:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: ended.repeats)
         for _ in range(5):
             await clock.advance(5)  # time for a bot answer, had one been started
             await asyncio.sleep(0.01)
@@ -174,14 +174,9 @@ async def test_a_message_the_relay_never_took_is_answered_by_the_bot_after_a_cra
     path = tmp_path / DB_FILE
     first_relay = TookBefore(set(), set())
     first = await _widget(settings, clock, first_relay, path)
-    transport = httpx.ASGITransport(app=Starlette(routes=first.routes()))
-    signing = ProviderSigning(settings.sms_auth_token.get_secret_value())
-    async with httpx.AsyncClient(transport=transport, base_url="http://widget", auth=signing) as http:
+    async with _texting(settings, first) as http:
         await http.post("/sms/inbound", data={"From": PHONE, "Body": "Can I speak to an agent, please?"})
-        for _ in range(50):
-            if first_relay.handed_off:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: first_relay.handed_off)
         first_relay.handed_off.clear()  # the relay lets go; the widget is not told
         await http.post("/sms/inbound", data={"From": PHONE, "Body": "What are your opening hours?"})
         for _ in range(20):
