@@ -316,7 +316,7 @@ class SunCoClient(ApiClient):
         async def once() -> str:
             nonlocal unsure
             if unsure:
-                found = await self._posted(conversation_id, key)
+                found = await self.posted(conversation_id, key)
                 if found is not None:
                     log.info(kv("relay.sunco.already_posted", conversation=conversation_id, message=found))
                     return found
@@ -337,14 +337,6 @@ class SunCoClient(ApiClient):
         response = await self._attempt("GET", f"/conversations/{conversation_id}/messages")
         for message in _parse(_RawMessages, response).messages:
             if str((message.get("metadata") or {}).get(MESSAGE_ID_KEY, "")) in keys:
-                return str(message.get("id", ""))
-        return None
-
-    async def _posted(self, conversation_id: str, key: str) -> str | None:
-        """The id of the recent message the relay posted under `key`, if SunCo has one."""
-        response = await self._attempt("GET", f"/conversations/{conversation_id}/messages")
-        for message in _parse(_RawMessages, response).messages:
-            if str((message.get("metadata") or {}).get(MESSAGE_ID_KEY, "")) == key:
                 return str(message.get("id", ""))
         return None
 
