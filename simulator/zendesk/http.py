@@ -21,6 +21,7 @@ from simulator.zendesk import spec
 from simulator.zendesk.auth import Key, Principal, sunco_principal
 from simulator.zendesk.errors import SuncoError, bad_request
 from simulator.zendesk.faults import FaultBook, SuncoFault, operation_name
+from simulator.zendesk.paging import url_keeps
 from simulator.zendesk.state import AppState
 
 log = logging.getLogger("simulator.zendesk.sunco")
@@ -72,12 +73,9 @@ def _app_path(request: Request) -> str:
 
 def url_path(request: Request) -> str:
     """`request.url.path` without building the URL (~10 µs a request) when the scope's path is
-    already what it would give: only these characters are escaped or dropped on the way."""
+    already what it would give (see `paging.url_keeps`)."""
     path: str = request.scope["path"]
-    return request.url.path if any(c in path for c in _URL_CHANGES) else path
-
-
-_URL_CHANGES = ("?", "#", "\\", "\t", "\r", "\n")
+    return path if url_keeps(path) else request.url.path
 
 
 class DroppedConnection(Response):

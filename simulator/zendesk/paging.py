@@ -38,7 +38,7 @@ def base_url(request: Request) -> str:
     escapes, or a leading "//", still goes through it)."""
     scope = request.scope
     path: str = scope["path"]
-    if path.startswith("/") and not path.startswith("//") and not any(c in path for c in _ESCAPED):
+    if path.startswith("/") and not path.startswith("//") and url_keeps(path):
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         try:
             return _prefix(scope.get("scheme", "http"), scope.get("server"), host, scope.get("root_path", "")) + path
@@ -47,7 +47,13 @@ def base_url(request: Request) -> str:
     return str(request.url.replace(query=""))
 
 
-_ESCAPED = ("?", "#", "\\", "\t", "\r", "\n")
+def url_keeps(path: str) -> bool:
+    """Whether Starlette's `request.url` gives the scope's `path` back as it is: only these
+    characters are escaped or cut off on the way (so a path without them can skip building the URL)."""
+    return not any(c in path for c in _URL_CHANGES)
+
+
+_URL_CHANGES = ("?", "#", "\\", "\t", "\r", "\n")
 
 
 @functools.lru_cache(maxsize=64)  # a few schemes and hosts; never one per conversation
