@@ -9,7 +9,8 @@ from starlette.requests import Request
 from simulator.zendesk.http import url_path
 from simulator.zendesk.paging import base_url
 
-# (An ASGI path always starts with "/".) Plain path characters, and those Starlette's URL escapes or cuts off, and a few unusual ones.
+# Plain path characters, those Starlette's URL escapes or cuts off, and a few unusual ones (an ASGI
+# path always starts with "/").
 ALPHABET = "abcXYZ019-_.~/" + "?#\\\t\r\n" + "%é "
 
 
