@@ -136,13 +136,11 @@ class ZendeskEmulator:
         if self._commit_task is not None:
             self._commit_task.cancel()
             self._commit_task = None
-        self.deliverer.forget_finished()
-        self.db.commit()
+        self._commit_finished()
 
     def _commit_soon(self) -> None:
         if not self.db.persistent:
-            self.deliverer.forget_finished()
-            self.db.commit()  # nothing to write: only forgets what was noted
+            self._commit_finished()  # nothing to write: only forgets what was noted
             return
         if self._commit_task is None or self._commit_task.done():
             self._commit_task = asyncio.create_task(self._commit_later(), name="zendesk-finished-commit")
@@ -150,6 +148,10 @@ class ZendeskEmulator:
     async def _commit_later(self) -> None:
         await self.clock.sleep(FINISHED_DELIVERY_COMMIT_SECONDS)
         self._commit_task = None
+        self._commit_finished()
+
+    def _commit_finished(self) -> None:
+        """The finished deliveries leave `unfinished`, and the state file, in one commit."""
         self.deliverer.forget_finished()
         self.db.commit()
 
