@@ -243,6 +243,7 @@ class Inbound:
         if is_own(message):
             log.debug(kv("relay.inbound.echo", event_id=event.id, message=message.id))
             return
+        writes = self.core.session_writes  # before the read: a write after it moves the count
         record = await self._session(payload.conversation.id, event)
         if record is None:
             return
@@ -254,21 +255,31 @@ class Inbound:
             # yet: nothing is marked, and the read-back after HANDOFF_ACCEPTED shows it.
             log.info(kv("relay.inbound.early_agent_message", session=record.session_id, message=message.id))
             return
-        await self.sync(record.session_id, hint=message)
+        await self.sync(record.session_id, hint=message, read=(record, writes))
 
     # --- showing agent messages ---
 
-    async def sync(self, session_id: str, *, hint: Message | None = None) -> None:
+    async def sync(
+        self, session_id: str, *, hint: Message | None = None, read: tuple[SessionRecord, int] | None = None
+    ) -> None:
         """Show every agent message SunCo has for the session's conversation that the user has not
         seen, in SunCo's order. `hint` (the message a webhook carried) is shown even when SunCo
-        cannot be read."""
+        cannot be read. `read`: the caller's copy of the record, with `core.session_writes` as it
+        was before that copy was read."""
         lock = self._sync_locks.setdefault(session_id, asyncio.Lock())
         async with lock:
-            # Read here, under the lock, not taken from the caller: an end saved a moment ago (while
-            # the caller's read yielded) stops it here, before SunCo is read or anything is kept for
-            # the session (reusing the caller's record kept ~7 KiB per finished conversation).
-            record = await self.core.store.get_session(session_id)
-            if record is None or record.conversation_id is None or not self.core.is_live(record):
+            # Read here, under the lock: an end saved a moment ago (while the caller's read yielded)
+            # stops it here, before SunCo is read or anything is kept for the session (reusing a
+            # stale record kept ~7 KiB per finished conversation). The caller's copy is used only
+            # when no session record has been written since it was read and none is being changed
+            # (every write is counted, under the session's lock or this one): then it is what the
+            # store holds, and reading it again would only cost a query and a validation.
+            core = self.core
+            if read is not None and read[1] == core.session_writes and not core.changing(session_id):
+                record: SessionRecord | None = read[0]
+            else:
+                record = await core.store.get_session(session_id)
+            if record is None or record.conversation_id is None or not core.is_live(record):
                 return
             recent = await self._recent(record)
             pending = self._unshown(record, recent, hint)
@@ -338,6 +349,7 @@ class Inbound:
         await self.core.deliver(sid, chat_event)
         # One write: the mark, and where the session's next read resumes (kept when marks are pruned).
         await self.core.store.mark_shown(sid, message.id, self.core.clock.now())
+        self.core.session_writes += 1  # `shown_through` moved (see `sync`)
         return True
 
     # --- keeping a live conversation in step with SunCo ---
