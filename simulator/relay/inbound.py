@@ -306,21 +306,42 @@ class Inbound:
             return []
 
     def _unshown(self, record: SessionRecord, recent: list[dict[str, Any]], hint: Message | None) -> list[Message]:
-        """The agent messages after the last one shown, in SunCo's order (the hint last if SunCo lacks it)."""
+        """The agent messages after the last one shown, in SunCo's order (the hint last if SunCo lacks it).
+
+        A message is validated only when its id or author may matter (the last one shown, a
+        business message after it, the hint): the page's user messages and echoes, and whatever
+        came before the last one shown, are passed over unread. A message that does not validate
+        counts as absent, as before."""
         since = (record.handoff_started_at or record.created_at) - timedelta(seconds=CATCH_UP_SKEW_SECONDS)
-        listed: list[Message] = []
-        for raw in recent:
-            try:
-                listed.append(Message.model_validate(raw))
-            except ValidationError:
-                continue
-        ids = [m.id for m in listed]
+        read: dict[int, Message | None] = {}
+
+        def valid(index: int) -> Message | None:
+            if index not in read:
+                try:
+                    read[index] = Message.model_validate(recent[index])
+                except ValidationError:
+                    read[index] = None
+            return read[index]
+
+        def found(message_id: str) -> int | None:
+            """The position of the first valid message with this id."""
+            for index, raw in enumerate(recent):
+                if isinstance(raw, dict) and raw.get("id") == message_id and valid(index) is not None:
+                    return index
+            return None
+
         through = record.shown_through
-        if through in ids:
-            listed = listed[ids.index(through) + 1 :]
-        agent = [m for m in listed if is_agent(m) and _received(m) >= since]
+        after = found(through) if through else None
+        agent: list[Message] = []
+        for index in range(0 if after is None else after + 1, len(recent)):
+            author = recent[index].get("author") if isinstance(recent[index], dict) else None
+            if not isinstance(author, dict) or author.get("type") != "business":
+                continue  # not an agent's, valid or not (`is_agent` wants a business author)
+            message = valid(index)
+            if message is not None and is_agent(message) and _received(message) >= since:
+                agent.append(message)
         agent.sort(key=_received)  # stable: SunCo's own order among equal timestamps
-        if hint is not None and hint.id not in ids and is_agent(hint):
+        if hint is not None and is_agent(hint) and found(hint.id) is None:
             agent.append(hint)
         shown = self._shown.get(record.session_id, set())
         return [m for m in agent if m.id not in shown]
