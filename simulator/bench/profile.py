@@ -27,14 +27,9 @@ from pydantic import BaseModel
 from simulator.bench import baseline as bare
 from simulator.bench.load import AGENT_MESSAGE, LoadUser, _until
 from simulator.bench.measure import handed_off, settled
-from simulator.bench.run import AGENT_TO_USER_HOPS, USER_TO_AGENT_HOPS, simulator_on_socket
+from simulator.bench.run import AGENT_TO_USER_HOPS, AGENT_TO_USER_WEBHOOK_HOPS, USER_TO_AGENT_HOPS, simulator_on_socket
 from simulator.scenarios.actors import event_text
 from simulator.zendesk.models import Message
-
-# Agent->user's exchanges with the relay's read-back GET counted. Compared by CPU only: over
-# sockets a 3-exchange httpx chain's wall time stalls 4-8 ms at random (nested requests waiting in
-# the kernel; its CPU stays ~0.8 ms per exchange), so a wall-time ratio against it would flatter.
-READ_BACK_COUNTED_HOPS = 3
 
 
 class Figures(BaseModel):
@@ -45,9 +40,7 @@ class Figures(BaseModel):
     agent_to_user_wall_ms: float
     agent_to_user_cpu_ms: float
     chain_1_hop_cpu_ms: float
-    chain_2_hops_cpu_ms: float
-    # Agent->user makes a third exchange, the relay's read-back GET (its ordering guarantee): the
-    # chain with it counted, for the design question of whether it should count.
+    chain_2_hops_cpu_ms: float  # agent->user with the relay's read-back GET not counted
     chain_3_hops_cpu_ms: float
 
 
@@ -104,7 +97,7 @@ async def _paths(count: int, trace: bool, samples: dict[str, list[float]]) -> No
 
 async def _chain(count: int, samples: dict[str, list[float]]) -> None:
     async with bare.chain_client("socket") as client:
-        for hops in (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS, READ_BACK_COUNTED_HOPS):
+        for hops in (USER_TO_AGENT_HOPS, AGENT_TO_USER_WEBHOOK_HOPS, AGENT_TO_USER_HOPS):
             for i in range(count + 3):
                 cpu = time.thread_time()
                 await bare.post(client, hops - 1)
@@ -115,7 +108,7 @@ async def _chain(count: int, samples: dict[str, list[float]]) -> None:
 async def measure(count: int, rounds: int, *, trace: bool = True, profiler: Any = None) -> Figures:
     """The figures over `rounds` fresh simulators of `count` messages each way (the chain between rounds)."""
     keys = ("u2a wall", "u2a cpu", "a2u wall", "a2u cpu") + tuple(
-        f"chain {hops}" for hops in (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS, READ_BACK_COUNTED_HOPS)
+        f"chain {hops}" for hops in (USER_TO_AGENT_HOPS, AGENT_TO_USER_WEBHOOK_HOPS, AGENT_TO_USER_HOPS)
     )
     samples: dict[str, list[float]] = {key: [] for key in keys}
     for _ in range(rounds):
@@ -134,8 +127,8 @@ async def measure(count: int, rounds: int, *, trace: bool = True, profiler: Any 
         agent_to_user_wall_ms=ms["a2u wall"],
         agent_to_user_cpu_ms=ms["a2u cpu"],
         chain_1_hop_cpu_ms=ms[f"chain {USER_TO_AGENT_HOPS}"],
-        chain_2_hops_cpu_ms=ms[f"chain {AGENT_TO_USER_HOPS}"],
-        chain_3_hops_cpu_ms=ms[f"chain {READ_BACK_COUNTED_HOPS}"],
+        chain_2_hops_cpu_ms=ms[f"chain {AGENT_TO_USER_WEBHOOK_HOPS}"],
+        chain_3_hops_cpu_ms=ms[f"chain {AGENT_TO_USER_HOPS}"],
     )
 
 
@@ -143,13 +136,13 @@ def table(figures: Figures) -> str:
     """The figures as a small table, with the CPU ratios (path over chain)."""
     rows = [
         ("user→agent", figures.user_to_agent_wall_ms, figures.user_to_agent_cpu_ms, figures.chain_1_hop_cpu_ms, 1),
-        ("agent→user", figures.agent_to_user_wall_ms, figures.agent_to_user_cpu_ms, figures.chain_2_hops_cpu_ms, 2),
+        ("agent→user", figures.agent_to_user_wall_ms, figures.agent_to_user_cpu_ms, figures.chain_3_hops_cpu_ms, 3),
         (
-            "agent→user, read-back GET counted",
+            "agent→user, read-back GET not counted",
             figures.agent_to_user_wall_ms,
             figures.agent_to_user_cpu_ms,
-            figures.chain_3_hops_cpu_ms,
-            READ_BACK_COUNTED_HOPS,
+            figures.chain_2_hops_cpu_ms,
+            2,
         ),
     ]
     lines = ["| path | wall p50 | CPU p50 | bare chain CPU p50 | CPU ratio |", "| --- | --- | --- | --- | --- |"]

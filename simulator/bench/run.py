@@ -38,10 +38,15 @@ from simulator.gc_tuning import tune_for_serving
 from simulator.server import running_server
 
 Store = Literal["sqlite", "memory"]
-# Exchanges each path makes: user->agent is the relay's POST to SunCo; agent->user is the agent's
-# POST to Zendesk, then SunCo's webhook to the relay (WebSocket frames are not counted).
+# Exchanges each path makes (WebSocket frames are not counted): user->agent is the relay's POST to
+# SunCo; agent->user is the agent's POST to Zendesk, SunCo's webhook to the relay, and the relay's
+# read-back GET of the conversation's messages (how it shows them in SunCo's order, whatever order
+# the webhooks came in).
 USER_TO_AGENT_HOPS = 1
-AGENT_TO_USER_HOPS = 2
+AGENT_TO_USER_HOPS = 3
+# Agent->user with the read-back GET left out: the chain `ratio_agent_to_user` was over until
+# 28 November 2026, still reported (`ratio_agent_to_user_2_hops`) so the series stays comparable.
+AGENT_TO_USER_WEBHOOK_HOPS = 2
 
 
 class Sizes:
@@ -114,7 +119,9 @@ def _cpu_between(samples: list[tuple[float, float]], start: float, end: float) -
 async def baseline_rate(sizes: Sizes) -> tuple[float, float | None]:
     """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges,
     and (senders apart) the chain's CPU per message in ms."""
-    mix, senders = (USER_TO_AGENT_HOPS, AGENT_TO_USER_HOPS), min(100, sizes.conversations)
+    # 2 exchanges for agent->user, not 3: under load one read-back GET often shows several agent
+    # messages, so a GET per message would credit the chain with work the relay does not do.
+    mix, senders = (USER_TO_AGENT_HOPS, AGENT_TO_USER_WEBHOOK_HOPS), min(100, sizes.conversations)
     if sizes.clients_apart:
         cpu = cpu_seconds()
         rate = await remote.chain_rate_in_child(mix, senders, sizes.baseline_messages)
@@ -123,10 +130,12 @@ async def baseline_rate(sizes: Sizes) -> tuple[float, float | None]:
         return await bare.messages_per_second(client, mix, senders, sizes.baseline_messages), None
 
 
-async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float]]:
-    """Milliseconds through the bare chain: (1 exchange, 2 exchanges)."""
+async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float], list[float]]:
+    """Milliseconds through the bare chain: (1 exchange, 2 exchanges, 3 exchanges)."""
     async with bare.chain_client(transport) as client:
-        return await bare.latencies(client, 1, count), await bare.latencies(client, 2, count)
+        one = await bare.latencies(client, 1, count)
+        two = await bare.latencies(client, 2, count)
+        return one, two, await bare.latencies(client, 3, count)
 
 
 async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[float], list[float]]:
@@ -135,13 +144,17 @@ async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[flo
         return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count)
 
 
-def hop_figures(one: list[float], two: list[float], rate: float | None, cpu_ms: float | None = None) -> HopFigures:
+def hop_figures(
+    one: list[float], two: list[float], three: list[float], rate: float | None, cpu_ms: float | None = None
+) -> HopFigures:
     return HopFigures(
         server_cpu_ms_per_message=rounded(cpu_ms, 2),
         p50_1_hop_ms=rounded(percentile(one, 50), 3),
         p99_1_hop_ms=rounded(percentile(one, 99), 3),
         p50_2_hops_ms=rounded(percentile(two, 50), 3),
         p99_2_hops_ms=rounded(percentile(two, 99), 3),
+        p50_3_hops_ms=rounded(percentile(three, 50), 3),
+        p99_3_hops_ms=rounded(percentile(three, 99), 3),
         messages_per_second=rounded(rate, 1),
     )
 
@@ -150,13 +163,14 @@ def path_figures(u2a: list[float], a2u: list[float], base: HopFigures, same: Hop
     p50_u2a, p50_a2u = percentile(u2a, 50), percentile(a2u, 50)
     return PathFigures(
         ratio_user_to_agent_same_client=rounded(ratio(p50_u2a, same.p50_1_hop_ms)) if same else None,
-        ratio_agent_to_user_same_client=rounded(ratio(p50_a2u, same.p50_2_hops_ms)) if same else None,
+        ratio_agent_to_user_same_client=rounded(ratio(p50_a2u, same.p50_3_hops_ms)) if same else None,
         p50_user_to_agent_ms=rounded(p50_u2a, 3),
         p99_user_to_agent_ms=rounded(percentile(u2a, 99), 3),
         p50_agent_to_user_ms=rounded(p50_a2u, 3),
         p99_agent_to_user_ms=rounded(percentile(a2u, 99), 3),
         ratio_user_to_agent=rounded(ratio(p50_u2a, base.p50_1_hop_ms)),
-        ratio_agent_to_user=rounded(ratio(p50_a2u, base.p50_2_hops_ms)),
+        ratio_agent_to_user=rounded(ratio(p50_a2u, base.p50_3_hops_ms)),
+        ratio_agent_to_user_2_hops=rounded(ratio(p50_a2u, base.p50_2_hops_ms)),
     )
 
 
@@ -167,18 +181,17 @@ async def latency_rounds(
     trace off, again...) so a neighbour's load on the machine falls on all of them alike."""
     variants: dict[str, tuple[Store, dict[str, Any]]] = {store: (store, {}) for store in sizes.stores}
     variants["trace off"] = ("sqlite", {"sim_trace_size": 0})
-    chain: dict[str, tuple[list[float], list[float]]] = {
-        "asgi": ([], []),
-        "socket": ([], []),
-        "socket-outbound": ([], []),
+    chain: dict[str, tuple[list[float], list[float], list[float]]] = {
+        "asgi": ([], [], []),
+        "socket": ([], [], []),
+        "socket-outbound": ([], [], []),
     }
     paths: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in variants}
     per_round = max(10, sizes.samples // sizes.rounds)
     for _ in range(sizes.rounds):
-        for transport, (one, two) in chain.items():
-            more_one, more_two = await chain_samples(transport, per_round)  # type: ignore[arg-type]
-            one += more_one
-            two += more_two
+        for transport, samples in chain.items():
+            for kept, more in zip(samples, await chain_samples(transport, per_round), strict=True):  # type: ignore[arg-type]
+                kept += more
         for name, (store, extra) in variants.items():
             u2a, a2u = await path_samples(store, per_round, **extra)
             paths[name][0].extend(u2a)
@@ -186,8 +199,8 @@ async def latency_rounds(
     # The rate belongs to the load part.
     rate, cpu_ms = await baseline_rate(sizes) if sizes.only is None else (None, None)
     hops = {
-        t: hop_figures(one, two, rate, cpu_ms) if t == "socket" else hop_figures(one, two, None)
-        for t, (one, two) in chain.items()
+        t: hop_figures(*samples, rate, cpu_ms) if t == "socket" else hop_figures(*samples, None)
+        for t, samples in chain.items()
     }
     figures = {
         name: path_figures(u2a, a2u, hops["socket"], hops["socket-outbound"]) for name, (u2a, a2u) in paths.items()
@@ -332,6 +345,7 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     return BenchResult(
         ratio_user_to_agent=main_path.ratio_user_to_agent,
         ratio_agent_to_user=main_path.ratio_agent_to_user,
+        ratio_agent_to_user_2_hops=main_path.ratio_agent_to_user_2_hops,
         ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
         ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
         messages_per_second=main.messages_per_second,
@@ -388,6 +402,7 @@ def latency_result(
     return BenchResult(
         ratio_user_to_agent=main_path.ratio_user_to_agent,
         ratio_agent_to_user=main_path.ratio_agent_to_user,
+        ratio_agent_to_user_2_hops=main_path.ratio_agent_to_user_2_hops,
         ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
         ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
         messages_per_second=None,

@@ -52,6 +52,23 @@ def test_quick_bench_prints_every_figure_other_tools_read(quick: tuple[dict[str,
     assert result["replay_passed"] is True
 
 
+def test_quick_bench_compares_each_path_with_a_chain_of_as_many_exchanges(
+    quick: tuple[dict[str, object], Path],
+) -> None:
+    result, _ = quick
+    chain = result["baseline"]["socket"]  # type: ignore[index]
+    path = result["paths"]["sqlite"]  # type: ignore[index]
+    # User->agent: the relay's POST. Agent->user: the agent's POST, the webhook, the read-back GET.
+    # (The ratios are of the unrounded medians.)
+    assert path["ratio_user_to_agent"] == pytest.approx(path["p50_user_to_agent_ms"] / chain["p50_1_hop_ms"], abs=0.02)
+    assert path["ratio_agent_to_user"] == pytest.approx(path["p50_agent_to_user_ms"] / chain["p50_3_hops_ms"], abs=0.02)
+    assert path["ratio_agent_to_user_2_hops"] == pytest.approx(
+        path["p50_agent_to_user_ms"] / chain["p50_2_hops_ms"], abs=0.02
+    )
+    assert result["ratio_agent_to_user"] == path["ratio_agent_to_user"]
+    assert result["ratio_agent_to_user_2_hops"] == path["ratio_agent_to_user_2_hops"]
+
+
 def test_quick_bench_relays_every_message_once_in_order(quick: tuple[dict[str, object], Path]) -> None:
     result, _ = quick
     assert (result["messages_lost"], result["messages_reordered"], result["messages_duplicated"]) == (0, 0, 0)

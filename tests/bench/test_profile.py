@@ -13,6 +13,6 @@ async def test_the_profile_measures_both_paths_and_the_chain() -> None:
     assert [line.split(" | ")[0] for line in lines[2:]] == [
         "| user→agent",
         "| agent→user",
-        "| agent→user, read-back GET counted",
+        "| agent→user, read-back GET not counted",
     ]
-    assert "(3 hops)" in lines[-1]
+    assert "(1 hop)" in lines[2] and "(3 hops)" in lines[3] and "(2 hops)" in lines[4]
