@@ -41,7 +41,7 @@ def busy(channel: str) -> Session:
     s.service_number = "+15550009999" if channel == "sms" else None
     s.joined, s.handing_off = True, True
     s.conv.history += [
-        Turn("user", "hi ✓ \"quoted\" \\ back", datetime(2026, 1, 1, 9, 0, tzinfo=UTC)),
+        Turn("user", 'hi ✓ "quoted" \\ back', datetime(2026, 1, 1, 9, 0, tzinfo=UTC)),
         Turn("bot", "Hello!\nHow can I help?", datetime(2026, 1, 1, 9, 0, 1, 500)),  # naive, as an agent may give
     ]
     s.conv.state.update({"name": "Ana", "n": 3, "when": datetime(2026, 1, 1), "nested": {"k": [1, 2.5, None]}})
