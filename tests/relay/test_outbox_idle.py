@@ -73,3 +73,17 @@ async def test_an_ended_session_leaves_nothing_in_the_outbox_memory(h: Harness) 
     await quiet()
     assert "s1" not in h.relay.core.outbox_empty
     assert await h.relay.user_message("s1", "still there?", "m2") is False  # the bot's again
+
+
+async def test_a_message_added_while_the_only_one_is_being_sent_follows_it(h: Harness) -> None:
+    conversation = await joined(h)
+    await h.relay.user_message("s1", "one", "m1")
+    await until(lambda: "s1" in h.relay.core.outbox_empty)
+    h.sunco.fail(500, times=1, path="/messages", method="POST")
+    await h.relay.user_message("s1", "two", "m2")  # the queue's only item: its send waits to retry
+    await until(lambda: posted(h) == [201, 500])
+    await h.relay.user_message("s1", "three", "m3")  # added while "two" is being sent
+    await h.advance_until(lambda: len(h.sunco.texts(conversation, "user")) == 3, limit=60)
+    await quiet()
+    assert h.sunco.texts(conversation, "user") == ["one", "two", "three"]
+    await outbox_drained(h.store, "s1")
