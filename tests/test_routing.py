@@ -80,5 +80,15 @@ async def test_the_prefix_router_matches_as_starlette_does() -> None:
         ("GET", "/_sim/u/12345678-1234-1234-1234-123456789abc/x"),
         ("GET", "/_sim/health/"),
         ("GET", "/" + "a/" * 40 + "special"),  # more "/" than the router remembers shapes for
+        # Other methods: HEAD with GET, a 405 from the first partial match or the fallback, a 404.
+        ("GET", "/sc/v2/apps/a1/conversations/c1/messages"),
+        ("HEAD", "/_sim/health"),  # HEAD goes with GET
+        ("HEAD", "/sc/v2/apps/a1/conversations/c1/messages"),
+        ("PATCH", "/sc/v2/apps/a1/conversations/c1/messages"),  # 405 from the first partial match
+        ("PUT", "/sc/v2/apps/a1/users"),  # 405 from the fallback
+        ("OPTIONS", "/_sim/agent/tickets/7/messages"),
+        ("POST", "/mounted/"),
+        ("BREW", "/deep/1"),
+        ("POST", "/" + "a/" * 40 + "special"),
     ]
     assert await _answers(PrefixRouter, requests) == await _answers(None, requests)

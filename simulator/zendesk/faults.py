@@ -146,6 +146,11 @@ class FaultBook:
         for listener in list(self._listeners):
             listener("clear")
 
+    @property
+    def armed(self) -> bool:
+        """Whether any fault is pending (a request need not work out its operation's name otherwise)."""
+        return bool(self._pending)
+
     def pending(self) -> list[dict[str, Any]]:
         """The faults still armed, with how many uses each has left."""
         return [
@@ -162,6 +167,8 @@ class FaultBook:
         spec_op: str | None = None,
         whole: bool = False,
     ) -> SuncoFault | WebhookFault | None:
+        if not self._pending:  # the usual case, a few times per delivery and per SunCo call
+            return None
         for index, fault in enumerate(self._pending):
             kind = fault.target if isinstance(fault, SuncoFault) else fault.mode
             if isinstance(fault, WebhookFault) and delivery is not None and not fault.applies_to(*delivery):

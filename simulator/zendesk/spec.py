@@ -147,6 +147,14 @@ def check(name: str, value: Any, prefix: str = "") -> None:
 
 def check_request(operation_id: str, body: Any) -> None:
     """Validate an operation's JSON body against its request schema from the spec, when it has one."""
+    name, fast = _request_schema(operation_id)
+    if name is None or (fast is not None and fast.is_valid(body)):  # `errors`' fast path, on every request
+        return
+    check(name, body)
+
+
+@cache
+def _request_schema(operation_id: str) -> tuple[str | None, jsonschema_rs.Validator | None]:
+    """The operation's request schema name (None: it has none) and its fast validator."""
     name = operation_id + "Request"
-    if has_schema(name):
-        check(name, body)
+    return (name, _fast_validator(name)) if has_schema(name) else (None, None)

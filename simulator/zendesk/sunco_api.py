@@ -24,6 +24,8 @@ from simulator.zendesk.paging import base_url, cursors, paginate
 from simulator.zendesk.resource import SuncoResource
 
 PAGE_SIZE = 100  # ListMessages: fixed at 100 per page, the newest page by default (page[size] is ignored)
+# The source of every message posted through the API: one for all (a stored message is never changed in place).
+API_SOURCE = Source(type="api:conversations")
 
 
 class SuncoApi(SuncoResource):
@@ -96,7 +98,7 @@ class SuncoApi(SuncoResource):
         post = parse(MessagePostBody, body)
         # Messages posted through the API carry this source and no integrationId, as SunCo's examples show.
         message = await self.conversations.post_message(
-            conversation, post.author, post.content, Source(type="api:conversations"), post.metadata
+            conversation, post.author, post.content, API_SOURCE, post.metadata
         )
         return ok({"messages": [message.wire()]}, 201)
 

@@ -25,6 +25,8 @@ REQUESTER_ID_BASE = 5_000_000
 TICKET_FIELD_PREFIX = "dataCapture.ticketField."
 SYSTEM_FIELD_PREFIX = "dataCapture.systemField."
 PRIORITIES = ("urgent", "high", "normal", "low")
+# The source of every agent message: one for all (a stored message is never changed in place).
+AGENT_SOURCE = Source(type=AGENT_WORKSPACE_TYPE)
 
 
 class WorkspaceError(Exception):
@@ -192,7 +194,7 @@ class AgentWorkspace:
             conversation,
             Author(type="business", display_name=name, avatar_url=self.agent_avatar(name)),
             content or Content(type="text", text=text),
-            Source(type=AGENT_WORKSPACE_TYPE),
+            AGENT_SOURCE,
             {"__zendesk_msg.agent.id": str(self.agent_id(name))},
         )
         body = text or str(_line(message)["text"])  # an image or file: its caption, or "[image]"
