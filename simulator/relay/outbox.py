@@ -107,6 +107,9 @@ class Outbox:
             started = self.core.spawn(self._run(session_id, record, only), f"relay-outbox-{session_id}")
             if started is not None:
                 self._workers[session_id] = started
+                return
+        if only is not None and self._handing.get(session_id) is only[1]:
+            del self._handing[session_id]  # no worker of this add's takes it (one runs, or none may start)
 
     def forget(self) -> None:
         """Drop references to workers and deadlines (after the core cancelled its tasks; a new
