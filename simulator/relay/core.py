@@ -46,6 +46,9 @@ class RelayCore:
         # Live sessions whose agent has joined, with that agent, as this instance last saved them
         # (every save goes through `saved`): lets `Inbound._joined` skip a read (see there).
         self.joined: dict[str, AgentInfo] = {}
+        # Sessions in `joined` whose outbox this instance knows to be empty (see `Outbox.add`);
+        # leaves with `joined`, so a session that is over keeps nothing here.
+        self.outbox_empty: set[str] = set()
         # Counts the writes to session records (`saved`, and `Inbound`'s `mark_shown`): a record
         # read before the count last moved, while no change to its session is under way, is
         # still what the store holds (`Inbound.sync` then need not read it again).
@@ -85,6 +88,7 @@ class RelayCore:
             self.joined[record.session_id] = record.agent
         else:
             self.joined.pop(record.session_id, None)
+            self.outbox_empty.discard(record.session_id)
 
     def transition(self, record: SessionRecord, to: SessionState, *, why: str = "") -> SessionRecord:
         """Move `record` to state `to` (see `sessions.transition`) and put the change on the trace."""

@@ -152,8 +152,8 @@ class Handoffs:
         # after this handoff's passControl: it would hand the new conversation straight back.
         for item in await core.store.outbox_items(sid):
             if item.kind == "release_control":
-                await core.store.outbox_remove(item.id)
                 self.outbox.dropped(item.id)
+                await core.store.outbox_remove(item.id)
                 log.info(kv("relay.release.superseded", session=sid, item=item.id))
         await core.deliver(sid, events.simple("EVENT_TYPE_POLY_AGENT_TRIGGERED_HANDOFF"))
         self.resume(sid, restarted=False)

@@ -53,29 +53,63 @@ class Outbox:
         self._held_timers: dict[str, asyncio.Task[None]] = {}
         # Items this instance added and has not started sending: only their first send skips the look.
         self._unsent: set[int] = set()
+        # Sessions with an `add` under way (stored, or about to be, with its worker not yet woken).
+        self._adding: dict[str, int] = {}
+        # Sessions whose last `add` began with the queue known empty: its token, until the worker it
+        # started takes the item or another add begins (then the item is not the only one queued).
+        self._handing: dict[str, object] = {}
 
     async def add(self, item: OutboxItem, record: SessionRecord | None = None) -> OutboxItem:
         """Persist `item`, arm its deadline (user messages), and make sure a worker picks it up.
         `record`: the session as the caller just read it (a worker started now need not read it again)."""
         fresh = not item.attempted  # else it may have been sent before (the chat side resumed after a crash)
-        stored = await self.core.store.outbox_add(item.model_copy(update={"attempted": True}))
-        if fresh:
-            self._unsent.add(stored.id)
-        log.info(kv("relay.outbox.queued", session=item.session_id, item=stored.id, kind=item.kind))
-        if stored.kind == "user_message":
-            self.arm_deadline(stored)
-        self.wake(stored.session_id, record)
+        sid = item.session_id
+        worker = self._workers.get(sid)
+        # The item will be the session's only one: its queue was read empty, nothing was added since
+        # (no other add under way), and no worker runs (none can be between a read and its send).
+        alone = sid in self.core.outbox_empty and not self._adding.get(sid) and (worker is None or worker.done())
+        self.core.outbox_empty.discard(sid)
+        # Only a fresh user message is handed over: a release or notice may be superseded (taken
+        # off the queue) before the worker's first step, and that takes it out of `_unsent` too.
+        token = object() if alone and fresh and item.kind == "user_message" else None
+        if token is None:
+            self._handing.pop(sid, None)
+        else:
+            self._handing[sid] = token
+        self._adding[sid] = self._adding.get(sid, 0) + 1
+        try:
+            stored = await self.core.store.outbox_add(item.model_copy(update={"attempted": True}))
+            if fresh:
+                self._unsent.add(stored.id)
+            if log.isEnabledFor(logging.INFO):
+                log.info(kv("relay.outbox.queued", session=sid, item=stored.id, kind=item.kind))
+            if stored.kind == "user_message":
+                self.arm_deadline(stored)
+            self.wake(sid, record, only=None if token is None else (stored, token))
+        finally:
+            left = self._adding[sid] - 1
+            if left:
+                self._adding[sid] = left
+            else:
+                del self._adding[sid]
         return stored
 
-    def wake(self, session_id: str, record: SessionRecord | None = None) -> None:
+    def wake(
+        self, session_id: str, record: SessionRecord | None = None, *, only: tuple[OutboxItem, object] | None = None
+    ) -> None:
         """Tell the session's worker to look again (starting one if needed; with `record`, the
-        session as just read, which a worker started now sends its first item with)."""
+        session as just read, which a worker started now sends its first item with; with `only`,
+        the session's one queued item and its `add`'s token, which a worker started now sends
+        without reading the queue)."""
         self._wake.setdefault(session_id, asyncio.Event()).set()
         worker = self._workers.get(session_id)
         if worker is None or worker.done():
-            started = self.core.spawn(self._run(session_id, record), f"relay-outbox-{session_id}")
+            started = self.core.spawn(self._run(session_id, record, only), f"relay-outbox-{session_id}")
             if started is not None:
                 self._workers[session_id] = started
+                return
+        if only is not None and self._handing.get(session_id) is only[1]:
+            del self._handing[session_id]  # no worker of this add's takes it (one runs, or none may start)
 
     def forget(self) -> None:
         """Drop references to workers and deadlines (after the core cancelled its tasks; a new
@@ -87,6 +121,8 @@ class Outbox:
         self._timer_sleeping_until = None
         self._held_timers.clear()
         self._unsent.clear()
+        self.core.outbox_empty.clear()
+        self._handing.clear()
 
     def dropped(self, item_id: int) -> None:
         """The item left the store unsent (superseded): nothing to remember about it."""
@@ -134,12 +170,31 @@ class Outbox:
         log.warning(kv("relay.outbox.late", session=session_id, item=item_id))
         await core.deliver(session_id, events.system_error(events.FORWARD_FAILED_TEXT))
 
-    async def _run(self, session_id: str, known: SessionRecord | None = None) -> None:
+    async def _run(
+        self, session_id: str, known: SessionRecord | None = None, only: tuple[OutboxItem, object] | None = None
+    ) -> None:
         wake = self._wake.setdefault(session_id, asyncio.Event())
         failures = 0
+        sole = False  # sending the item handed over, and no other add has begun since its own
         while True:
+            # The handed-over item is sent and nothing was added since (an add is under way from
+            # before its write until it sets `wake`): the queue is empty again, no need to read it.
+            drained = sole and not wake.is_set() and not self._adding.get(session_id)
+            sole = False
             wake.clear()  # before reading, so a wake during the read is not lost
-            items = await self.core.store.outbox_items(session_id)
+            if only is not None and only[0].id in self._unsent:
+                # `add` knew it to be the session's only item, and nothing has begun to take it off
+                # the queue since (whatever does drops it from `_unsent` first): the store would say
+                # just this (and, unless another add began meanwhile, nothing more).
+                items = [only[0]]
+                sole = self._handing.get(session_id) is only[1]
+            elif drained:
+                items = []
+            else:
+                items = await self.core.store.outbox_items(session_id)
+            if only is not None and self._handing.get(session_id) is only[1]:
+                del self._handing[session_id]
+            only = None
             if not items:
                 break  # an idle session keeps no task: `wake` starts one for the next item
             # The record the item's caller read a moment ago serves the first send (a read here
@@ -150,6 +205,7 @@ class Outbox:
                 record = await self.core.store.get_session(session_id)
             if record is None or record.handed_off_at is None:
                 if record is not None and record.state in HANDED_OFF:
+                    sole = False
                     await wake.wait()  # control not yet with Zendesk: hold the queue
                     continue
                 if record is not None and record.state == SessionState.HANDOFF_FAILED:
@@ -167,6 +223,7 @@ class Outbox:
             try:
                 await self._send(record, item, maybe_sent=maybe_sent)
             except SunCoError as exc:
+                sole = False
                 if exc.retryable:
                     failures += 1
                     ceiling = min(ROUND_BACKOFF_CAP_SECONDS, 2.0**failures)
@@ -188,7 +245,13 @@ class Outbox:
             del self._workers[session_id]
         if wake.is_set():
             self.wake(session_id)
-        elif self._wake.get(session_id) is wake:
+            return
+        if not items and not self._adding.get(session_id) and session_id in self.core.joined:
+            # Read empty, and nothing added since (an add sets `wake`): the store holds nothing for
+            # the session until the next `add`, which may hand its item to the worker it starts.
+            # Only for live sessions with their agent: the entry leaves with `joined`.
+            self.core.outbox_empty.add(session_id)
+        if self._wake.get(session_id) is wake:
             del self._wake[session_id]  # a finished session keeps nothing in memory
 
     async def _hold(self, record: SessionRecord) -> None:
@@ -220,8 +283,8 @@ class Outbox:
         if not held:
             return 0
         for item in held:
+            self._unsent.discard(item.id)  # first: a worker sends a handed-over item only while it is unsent
             await core.store.outbox_remove(item.id)
-            self._unsent.discard(item.id)
         log.warning(kv("relay.outbox.held_discarded", session=session_id, messages=len(held), why=why))
         core.trace.record(
             "relay.outbox",

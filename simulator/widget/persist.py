@@ -101,13 +101,17 @@ class WidgetStore:
     def save(self, saved: SavedSession, event: dict[str, Any] | None = None, *, row: str | None = None) -> None:
         """The session (and the event it just numbered), in one transaction. `row`: the session
         already as JSON (`saved.model_dump_json()`)."""
-        statements = self._event(saved.id, event)
+        # "ended" once nothing is left to do: only then is it not resumed after a restart.
+        self.save_row(saved.id, saved.ended and not saved.pending, row or saved.model_dump_json(), event)
+
+    def save_row(self, session_id: str, done: bool, row: str, event: dict[str, Any] | None = None) -> None:
+        """`save` of a session already as JSON (a `SavedSession`'s); `done`: ended, nothing left to do."""
+        statements = self._event(session_id, event)
         statements.append(
             (
                 "INSERT INTO widget_sessions (id, ended, data) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET ended = excluded.ended, data = excluded.data",
-                # "ended" once nothing is left to do: only then is it not resumed after a restart.
-                (saved.id, int(saved.ended and not saved.pending), row or saved.model_dump_json()),
+                (session_id, int(done), row),
             )
         )
         self.db.write(statements)

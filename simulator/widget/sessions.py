@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from pydantic_core import to_json
+
 from simulator.clock import Clock
 from simulator.logs import kv
 from simulator.relay.chat import EndUserProfile
@@ -189,16 +191,15 @@ class SessionStore:
 
     def _save(self, session: Session, event: dict[str, Any] | None) -> None:
         assert self.persist is not None
-        saved = saved_session(session)
-        row = saved.model_dump_json()
+        row = session_row(session)
         # Most saves only add an event (an agent message, a bot answer): the row says what it said
         # before, and rewriting it cost a statement per event. Compared by digest, not kept as text
         # (about a kilobyte per live session).
-        digest = hashlib.blake2b(row.encode(), digest_size=16).digest()
+        digest = hashlib.blake2b(row, digest_size=16).digest()
         if digest == session.row_digest:
-            self.persist.save_event(saved.id, event)
+            self.persist.save_event(session.id, event)
             return
-        self.persist.save(saved, event, row=row)
+        self.persist.save_row(session.id, session.ended and not session.pending, row.decode(), event)
         session.row_digest = digest
 
     def get(self, session_id: str) -> Session | None:
@@ -272,6 +273,39 @@ def saved_session(session: Session) -> SavedSession:
         ),
         pending=list(session.pending),
         service_number=session.service_number,
+    )
+
+
+def session_row(session: Session) -> bytes:
+    """`saved_session(session).model_dump_json()`, byte for byte, encoded straight from the session
+    (pydantic-core's encoder, as the model's) without building the models first: every save
+    computes it, to see whether the row changed. A test holds the two to the same bytes."""
+    conv = session.conv
+    return to_json(
+        {
+            "id": session.id,
+            "channel": session.channel,
+            "user": session.user,
+            "created_at": session.created_at,
+            "owner": session.owner,
+            "sequence": 0,  # see `saved_session`
+            "joined": session.joined,
+            "handing_off": session.handing_off,
+            "ended": session.ended,
+            "end_reason": session.end_reason,
+            "conv": {
+                "id": conv.id,
+                "project_id": conv.project_id,
+                "channel_type": conv.channel_type,
+                "caller_number": conv.caller_number,
+                "env": conv.env,
+                "state": as_json(conv.state),
+                "memory": as_json(conv.memory),
+                "history": [{"speaker": t.speaker, "text": t.text, "timestamp": t.timestamp} for t in conv.history],
+            },
+            "pending": session.pending,
+            "service_number": session.service_number,
+        }
     )
 
 
