@@ -359,7 +359,7 @@ class Inbound:
             self._shown.setdefault(sid, set()).add(message.id)
             return False
         self._shown.setdefault(sid, set()).add(message.id)
-        agent = await self._joined(record, agent_from(message.author, message.metadata))
+        agent = await self._joined(record, message.author, message.metadata)
         if agent is None:
             log.info(kv("relay.inbound.not_live", session=sid, message=message.id))
             await self.core.store.mark_event(key, self.core.clock.now())
@@ -534,25 +534,29 @@ class Inbound:
         record = await self._session(payload.conversation.id, event)
         if record is None or not self.core.is_live(record):
             return
-        agent = await self._joined(record, agent_from(activity.author, None))
+        agent = await self._joined(record, activity.author, None)
         if agent is None:
             return
         await self.core.deliver(record.session_id, events.agent_typing(agent.id, activity.type == "typing:start"))
 
-    async def _joined(self, record: SessionRecord, agent: AgentInfo) -> AgentInfo | None:
-        """The session's agent, marking `agent` joined (announced once, before their first message or
-        typing); None when the session is no longer live.
+    async def _joined(
+        self, record: SessionRecord, author: Author, metadata: dict[str, Any] | None
+    ) -> AgentInfo | None:
+        """The session's agent, marking the message's or activity's agent (`agent_from`) joined
+        (announced once, before their first message or typing); None when the session is no longer live.
 
         Decided on the stored record under the session lock, not on the copy loaded when the event
         arrived: a join timeout, the user ending or the ticket closing while this event was being
         handled wins, and nothing of the agent's is shown after it. Once the agent has joined, and
         while no change to the session is under way (its lock is free), the record as this
-        instance last saved it says the same without a read (`RelayCore.joined`).
+        instance last saved it says the same without a read (`RelayCore.joined`), and the event's
+        agent is not even made.
         """
         core = self.core
         known = core.joined.get(record.session_id)
-        if known is not None and not core.lock(record.session_id).locked():
+        if known is not None and not core.changing(record.session_id):
             return known
+        agent = agent_from(author, metadata)
         joined: AgentInfo | None = None
         announce = False
 
