@@ -539,9 +539,7 @@ class Inbound:
             return
         await self.core.deliver(record.session_id, events.agent_typing(agent.id, activity.type == "typing:start"))
 
-    async def _joined(
-        self, record: SessionRecord, author: Author, metadata: dict[str, Any] | None
-    ) -> AgentInfo | None:
+    async def _joined(self, record: SessionRecord, author: Author, metadata: dict[str, Any] | None) -> AgentInfo | None:
         """The session's agent, marking the message's or activity's agent (`agent_from`) joined
         (announced once, before their first message or typing); None when the session is no longer live.
 
