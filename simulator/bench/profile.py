@@ -1,34 +1,39 @@
 """Where the relay's two paths spend their time, measured so that a busy machine barely moves it.
 
-`python -m simulator.bench.profile [--count N] [--rounds R] [--no-trace] [--pyinstrument FILE.html]`
-runs what the bench's latency part runs (a fresh simulator per round, one handed-off conversation,
-one message at a time, over sockets) and prints, for each path and for the bare chain with as many
-hops, the median wall time and the median CPU time of this thread from the send to the arrival.
-Everything runs on this one thread, so on a quiet machine the CPU time is the latency; when
-neighbours take the cores the wall time grows and the CPU time stays put. `--pyinstrument` writes
-a profile of the paths (not the chain) as HTML (pyinstrument is in the `dev` extra).
+`python -m simulator.bench.profile [--count N] [--rounds R] [--no-trace] [--user-client websockets]
+[--pyinstrument FILE.html]` runs what the bench's latency part runs (a fresh simulator per round, one
+handed-off conversation, one message at a time, over sockets) and prints, for each path and for the
+bare chain with as many hops, the median wall time and the median CPU time of this thread from the
+send to the arrival. Everything runs on this one thread, so on a quiet machine the CPU time is the
+latency; when neighbours take the cores the wall time grows and the CPU time stays put.
+`--user-client websockets` gives the measuring end user a socket from the `websockets` library
+instead of httpx-ws (the bench's): how much of each path is the bench's own client (see
+docs/performance.md). `--pyinstrument` writes a profile of the paths (not the chain) as HTML
+(pyinstrument is in the `dev` extra).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import time
 from functools import partial
 from operator import contains
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import websockets
 from pydantic import BaseModel
 
 from simulator.bench import baseline as bare
 from simulator.bench.load import AGENT_MESSAGE, LoadUser, _until
 from simulator.bench.measure import handed_off, settled
 from simulator.bench.run import AGENT_TO_USER_HOPS, AGENT_TO_USER_WEBHOOK_HOPS, USER_TO_AGENT_HOPS, simulator_on_socket
-from simulator.scenarios.actors import event_text
+from simulator.scenarios.actors import ActorError, event_text
 from simulator.zendesk.models import Message
 
 
@@ -55,7 +60,41 @@ class _Timed(LoadUser):
         super()._take(event)
 
 
-async def _paths(count: int, trace: bool, samples: dict[str, list[float]]) -> None:
+UserClient = Literal["httpx-ws", "websockets"]
+
+
+class _WebsocketsSocket:
+    """`send_json` over a connection of the `websockets` library's client."""
+
+    def __init__(self, connection: websockets.ClientConnection) -> None:
+        self._connection = connection
+
+    async def send_json(self, data: Any) -> None:
+        await self._connection.send(json.dumps(data))
+
+
+class _TimedWebsockets(_Timed):
+    """`_Timed` on a socket from the `websockets` library instead of httpx-ws, whose background task
+    and memory streams cost this thread ~80 µs for each frame the server sends, mid-path too."""
+
+    async def _socket(self, url: str, ready: asyncio.Future[None]) -> None:
+        target = str(self.client.base_url.join(url)).replace("http", "ws", 1)
+        try:
+            async with websockets.connect(target, ping_interval=None, compression=None) as connection:
+                self._ws = _WebsocketsSocket(connection)
+                ready.set_result(None)
+                async for frame in connection:
+                    self._take(json.loads(frame))
+        except websockets.ConnectionClosed:
+            pass
+        except Exception as exc:
+            if not ready.done():
+                ready.set_exception(ActorError(f"{self.name} could not open the socket: {exc!r}"))
+        finally:
+            self._ws = None
+
+
+async def _paths(count: int, trace: bool, samples: dict[str, list[float]], user_client: UserClient) -> None:
     extra = {} if trace else {"sim_trace_size": 0}
     async with simulator_on_socket("sqlite", **extra) as sim:
         stored: dict[str, tuple[float, float]] = {}
@@ -68,7 +107,7 @@ async def _paths(count: int, trace: bool, samples: dict[str, list[float]]) -> No
 
         sim.zendesk.conversations.listeners.append(heard)
         async with httpx.AsyncClient(base_url=sim.settings.public_base_url, timeout=30) as client:
-            user = _Timed(client, sim.settings, "profile", 0)
+            user = (_TimedWebsockets if user_client == "websockets" else _Timed)(client, sim.settings, "profile", 0)
             user.cpu_at = {}
             try:
                 ticket = await handed_off(user, client, "Pro File")
@@ -105,7 +144,9 @@ async def _chain(count: int, samples: dict[str, list[float]]) -> None:
                     samples[f"chain {hops}"].append(time.thread_time() - cpu)
 
 
-async def measure(count: int, rounds: int, *, trace: bool = True, profiler: Any = None) -> Figures:
+async def measure(
+    count: int, rounds: int, *, trace: bool = True, profiler: Any = None, user_client: UserClient = "httpx-ws"
+) -> Figures:
     """The figures over `rounds` fresh simulators of `count` messages each way (the chain between rounds)."""
     keys = ("u2a wall", "u2a cpu", "a2u wall", "a2u cpu") + tuple(
         f"chain {hops}" for hops in (USER_TO_AGENT_HOPS, AGENT_TO_USER_WEBHOOK_HOPS, AGENT_TO_USER_HOPS)
@@ -116,7 +157,7 @@ async def measure(count: int, rounds: int, *, trace: bool = True, profiler: Any 
         if profiler is not None:
             profiler.start()
         try:
-            await _paths(count, trace, samples)
+            await _paths(count, trace, samples, user_client)
         finally:
             if profiler is not None:
                 profiler.stop()
@@ -158,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=60, help="messages each way per round (default 60)")
     parser.add_argument("--rounds", type=int, default=5, help="fresh simulators, as the bench's rounds (default 5)")
     parser.add_argument("--no-trace", dest="trace", action="store_false", help="with SIM_TRACE_SIZE=0")
+    parser.add_argument(
+        "--user-client",
+        choices=["httpx-ws", "websockets"],
+        default="httpx-ws",
+        help="the measuring end user's WebSocket client (default httpx-ws, as the bench's)",
+    )
     parser.add_argument("--pyinstrument", type=Path, metavar="FILE.html", help="write a profile of the paths")
     args = parser.parse_args(argv)
     from simulator.bench.run import _quiet_logs
@@ -173,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             print("--pyinstrument needs pyinstrument (pip install -e '.[dev]')", file=sys.stderr)
             return 2
         profiler = Profiler(interval=0.0002, async_mode="disabled")
-    figures = asyncio.run(measure(args.count, args.rounds, trace=args.trace, profiler=profiler))
+    figures = asyncio.run(
+        measure(args.count, args.rounds, trace=args.trace, profiler=profiler, user_client=args.user_client)
+    )
     print(table(figures))
     if profiler is not None:
         args.pyinstrument.write_text(profiler.output_html())

@@ -12,7 +12,7 @@ import base64
 import contextlib
 import json
 import logging
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
@@ -50,6 +50,12 @@ class ActorError(Exception):
     """An actor could not do what a step asked (the message says what and why)."""
 
 
+class JsonSocket(Protocol):
+    """What an end user sends its events through (httpx-ws's session, the in-process socket, ...)."""
+
+    async def send_json(self, data: Any) -> None: ...
+
+
 class EndUser:
     """An end user on the webchat widget: opens a session, holds a socket, keeps what it sees.
 
@@ -71,7 +77,7 @@ class EndUser:
         self.seen: list[dict[str, Any]] = []
         self._ids: set[str] = set()
         self._last_sequence = 0
-        self._ws: AsyncWebSocketSession | InProcessWebSocket | None = None
+        self._ws: JsonSocket | None = None
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self, user: dict[str, str] | None = None) -> None:
