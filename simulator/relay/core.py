@@ -49,6 +49,10 @@ class RelayCore:
         # Sessions in `joined` whose outbox this instance knows to be empty (see `Outbox.add`);
         # leaves with `joined`, so a session that is over keeps nothing here.
         self.outbox_empty: set[str] = set()
+        # Counts the writes to session records (`saved`, and `Inbound`'s `mark_shown`): a record
+        # read before the count last moved, while no change to its session is under way, is
+        # still what the store holds (`Inbound.sync` then need not read it again).
+        self.session_writes = 0
 
     def lock(self, session_id: str) -> asyncio.Lock:
         """The lock for one session's record (read-modify-write only; no network calls inside)."""
@@ -71,8 +75,15 @@ class RelayCore:
             self.saved(record)
             return record
 
+    def changing(self, session_id: str) -> bool:
+        """Whether a change to the session's record is under way (its lock is held)."""
+        lock = self._locks.get(session_id)
+        return lock is not None and lock.locked()
+
     def saved(self, record: SessionRecord) -> None:
-        """Call after every save of a session record: keeps `joined` as the store has it."""
+        """Call after every save of a session record (under its lock, as `mutate` does): keeps
+        `joined` as the store has it, and counts the write (`session_writes`)."""
+        self.session_writes += 1
         if self.is_live(record) and record.agent_joined and record.agent is not None:
             self.joined[record.session_id] = record.agent
         else:
@@ -103,7 +114,8 @@ class RelayCore:
         except Exception:
             log.exception(kv("relay.deliver.failed", session=session_id, type=event.type))
             return
-        log.info(kv("relay.deliver", session=session_id, type=event.type))
+        if log.isEnabledFor(logging.INFO):  # not formatted for nothing (every event shown)
+            log.info(kv("relay.deliver", session=session_id, type=event.type))
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None] | None:
         """Run `coro` as a tracked background task whose exceptions are logged, not lost.

@@ -243,6 +243,7 @@ class Inbound:
         if is_own(message):
             log.debug(kv("relay.inbound.echo", event_id=event.id, message=message.id))
             return
+        writes = self.core.session_writes  # before the read: a write after it moves the count
         record = await self._session(payload.conversation.id, event)
         if record is None:
             return
@@ -254,21 +255,31 @@ class Inbound:
             # yet: nothing is marked, and the read-back after HANDOFF_ACCEPTED shows it.
             log.info(kv("relay.inbound.early_agent_message", session=record.session_id, message=message.id))
             return
-        await self.sync(record.session_id, hint=message)
+        await self.sync(record.session_id, hint=message, read=(record, writes))
 
     # --- showing agent messages ---
 
-    async def sync(self, session_id: str, *, hint: Message | None = None) -> None:
+    async def sync(
+        self, session_id: str, *, hint: Message | None = None, read: tuple[SessionRecord, int] | None = None
+    ) -> None:
         """Show every agent message SunCo has for the session's conversation that the user has not
         seen, in SunCo's order. `hint` (the message a webhook carried) is shown even when SunCo
-        cannot be read."""
+        cannot be read. `read`: the caller's copy of the record, with `core.session_writes` as it
+        was before that copy was read."""
         lock = self._sync_locks.setdefault(session_id, asyncio.Lock())
         async with lock:
-            # Read here, under the lock, not taken from the caller: an end saved a moment ago (while
-            # the caller's read yielded) stops it here, before SunCo is read or anything is kept for
-            # the session (reusing the caller's record kept ~7 KiB per finished conversation).
-            record = await self.core.store.get_session(session_id)
-            if record is None or record.conversation_id is None or not self.core.is_live(record):
+            # Read here, under the lock: an end saved a moment ago (while the caller's read yielded)
+            # stops it here, before SunCo is read or anything is kept for the session (reusing a
+            # stale record kept ~7 KiB per finished conversation). The caller's copy is used only
+            # when no session record has been written since it was read and none is being changed
+            # (every write is counted, under the session's lock or this one): then it is what the
+            # store holds, and reading it again would only cost a query and a validation.
+            core = self.core
+            if read is not None and read[1] == core.session_writes and not core.changing(session_id):
+                record: SessionRecord | None = read[0]
+            else:
+                record = await core.store.get_session(session_id)
+            if record is None or record.conversation_id is None or not core.is_live(record):
                 return
             recent = await self._recent(record)
             pending = self._unshown(record, recent, hint)
@@ -295,21 +306,42 @@ class Inbound:
             return []
 
     def _unshown(self, record: SessionRecord, recent: list[dict[str, Any]], hint: Message | None) -> list[Message]:
-        """The agent messages after the last one shown, in SunCo's order (the hint last if SunCo lacks it)."""
+        """The agent messages after the last one shown, in SunCo's order (the hint last if SunCo lacks it).
+
+        A message is validated only when its id or author may matter (the last one shown, a
+        business message after it, the hint): the page's user messages and echoes, and whatever
+        came before the last one shown, are passed over unread. A message that does not validate
+        counts as absent, as before."""
         since = (record.handoff_started_at or record.created_at) - timedelta(seconds=CATCH_UP_SKEW_SECONDS)
-        listed: list[Message] = []
-        for raw in recent:
-            try:
-                listed.append(Message.model_validate(raw))
-            except ValidationError:
-                continue
-        ids = [m.id for m in listed]
+        read: dict[int, Message | None] = {}
+
+        def valid(index: int) -> Message | None:
+            if index not in read:
+                try:
+                    read[index] = Message.model_validate(recent[index])
+                except ValidationError:
+                    read[index] = None
+            return read[index]
+
+        def found(message_id: str) -> int | None:
+            """The position of the first valid message with this id."""
+            for index, raw in enumerate(recent):
+                if isinstance(raw, dict) and raw.get("id") == message_id and valid(index) is not None:
+                    return index
+            return None
+
         through = record.shown_through
-        if through in ids:
-            listed = listed[ids.index(through) + 1 :]
-        agent = [m for m in listed if is_agent(m) and _received(m) >= since]
+        after = found(through) if through else None
+        agent: list[Message] = []
+        for index in range(0 if after is None else after + 1, len(recent)):
+            author = recent[index].get("author") if isinstance(recent[index], dict) else None
+            if not isinstance(author, dict) or author.get("type") != "business":
+                continue  # not an agent's, valid or not (`is_agent` wants a business author)
+            message = valid(index)
+            if message is not None and is_agent(message) and _received(message) >= since:
+                agent.append(message)
         agent.sort(key=_received)  # stable: SunCo's own order among equal timestamps
-        if hint is not None and hint.id not in ids and is_agent(hint):
+        if hint is not None and is_agent(hint) and found(hint.id) is None:
             agent.append(hint)
         shown = self._shown.get(record.session_id, set())
         return [m for m in agent if m.id not in shown]
@@ -327,7 +359,7 @@ class Inbound:
             self._shown.setdefault(sid, set()).add(message.id)
             return False
         self._shown.setdefault(sid, set()).add(message.id)
-        agent = await self._joined(record, agent_from(message.author, message.metadata))
+        agent = await self._joined(record, message.author, message.metadata)
         if agent is None:
             log.info(kv("relay.inbound.not_live", session=sid, message=message.id))
             await self.core.store.mark_event(key, self.core.clock.now())
@@ -338,6 +370,7 @@ class Inbound:
         await self.core.deliver(sid, chat_event)
         # One write: the mark, and where the session's next read resumes (kept when marks are pruned).
         await self.core.store.mark_shown(sid, message.id, self.core.clock.now())
+        self.core.session_writes += 1  # `shown_through` moved (see `sync`)
         return True
 
     # --- keeping a live conversation in step with SunCo ---
@@ -501,25 +534,27 @@ class Inbound:
         record = await self._session(payload.conversation.id, event)
         if record is None or not self.core.is_live(record):
             return
-        agent = await self._joined(record, agent_from(activity.author, None))
+        agent = await self._joined(record, activity.author, None)
         if agent is None:
             return
         await self.core.deliver(record.session_id, events.agent_typing(agent.id, activity.type == "typing:start"))
 
-    async def _joined(self, record: SessionRecord, agent: AgentInfo) -> AgentInfo | None:
-        """The session's agent, marking `agent` joined (announced once, before their first message or
-        typing); None when the session is no longer live.
+    async def _joined(self, record: SessionRecord, author: Author, metadata: dict[str, Any] | None) -> AgentInfo | None:
+        """The session's agent, marking the message's or activity's agent (`agent_from`) joined
+        (announced once, before their first message or typing); None when the session is no longer live.
 
         Decided on the stored record under the session lock, not on the copy loaded when the event
         arrived: a join timeout, the user ending or the ticket closing while this event was being
         handled wins, and nothing of the agent's is shown after it. Once the agent has joined, and
         while no change to the session is under way (its lock is free), the record as this
-        instance last saved it says the same without a read (`RelayCore.joined`).
+        instance last saved it says the same without a read (`RelayCore.joined`), and the event's
+        agent is not even made.
         """
         core = self.core
         known = core.joined.get(record.session_id)
-        if known is not None and not core.lock(record.session_id).locked():
+        if known is not None and not core.changing(record.session_id):
             return known
+        agent = agent_from(author, metadata)
         joined: AgentInfo | None = None
         announce = False
 

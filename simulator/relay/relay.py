@@ -121,7 +121,8 @@ class Relay:
                 log.info(kv("relay.webhook.ignored", event_id=event.id, type=event.type))
                 continue
             if _own_echo(event):  # recognised before storing: nothing to persist, dedupe or handle
-                log.debug(kv("relay.webhook.echo", event_id=event.id, type=event.type))
+                if log.isEnabledFor(logging.DEBUG):  # not formatted for nothing (every message's echo)
+                    log.debug(kv("relay.webhook.echo", event_id=event.id, type=event.type))
                 continue
             if await self._accept("sunco", event.id, event) is not None:
                 accepted += 1
@@ -171,7 +172,8 @@ class Relay:
         if stored is None:
             log.info(kv("relay.webhook.duplicate", event_id=event_id, type=event.type))
             return None
-        log.info(kv("relay.webhook.accepted", event_id=event_id, type=event.type, item=stored.id))
+        if log.isEnabledFor(logging.INFO):  # not formatted for nothing (every accepted event)
+            log.info(kv("relay.webhook.accepted", event_id=event_id, type=event.type, item=stored.id))
         self.inbound.dispatch(stored, event)
         return stored
 

@@ -335,7 +335,7 @@ class SunCoClient(ApiClient):
         """The id of a recent message the relay posted under one of `keys` (relay message ids), if
         SunCo has one (one attempt: raises `SunCoError` when SunCo cannot be read)."""
         response = await self._attempt("GET", f"/conversations/{conversation_id}/messages")
-        for message in _parse(_RawMessages, response).messages:
+        for message in _messages(response):
             if str((message.get("metadata") or {}).get(MESSAGE_ID_KEY, "")) in keys:
                 return str(message.get("id", ""))
         return None
@@ -347,7 +347,7 @@ class SunCoClient(ApiClient):
         if after:
             path += f"?page[after]={quote(after, safe='')}"
         response = await self.request("GET", path, max_attempts=2)
-        return _parse(_RawMessages, response).messages
+        return _messages(response)
 
     async def get_conversation(self, conversation_id: str) -> dict[str, Any]:
         """The conversation as SunCo has it now (its active switchboard integration among others)."""
@@ -374,6 +374,19 @@ class SunCoClient(ApiClient):
     async def release_control(self, conversation_id: str, *, max_attempts: int | None = None) -> None:
         """Release control: the next user message goes to the default integration (the bot)."""
         await self.request("POST", f"/conversations/{conversation_id}/releaseControl", {}, max_attempts=max_attempts)
+
+
+def _messages(response: Reply) -> list[dict[str, Any]]:
+    """A message listing's `messages`, each a JSON object (`SunCoError` otherwise). Checked in
+    place: validating them as `_RawMessages` only copied each message the caller validates anyway."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if isinstance(messages, list) and all(isinstance(message, dict) for message in messages):
+        return messages
+    return _parse(_RawMessages, response).messages  # refused, in pydantic's words as before
 
 
 def _parse(model: type[M], response: Reply) -> M:

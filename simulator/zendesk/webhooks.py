@@ -393,8 +393,10 @@ class Deliverer:
             if gate is not None:
                 del self._collecting[first.target]
                 gate.set()
-        await self._send(_merged(batch, invalid=fault is not None and fault.with_invalid_event))
-        self._finished([d.id for d in batch])  # sent as one POST under the merged delivery's id
+        merged = _merged(batch, invalid=fault is not None and fault.with_invalid_event)
+        await self._send(merged)
+        if merged is not first:  # sent as one POST under the merged delivery's id (a lone one: `_send` said so)
+            self._finished([d.id for d in batch])
         return borrowed
 
     def _gather(self, first: Delivery, lane: _Lane, batch: list[Delivery], borrowed: list[_Lane], size: int) -> None:

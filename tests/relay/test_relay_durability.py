@@ -193,6 +193,30 @@ async def test_user_ending_while_an_agent_message_is_handled_shows_nothing_after
     assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["hello"]
 
 
+async def test_user_ending_while_an_agent_message_is_handled_reads_nothing_more_from_sunco(h: Harness) -> None:
+    # The session read for the webhook is reused under the sync lock only while no session record
+    # was written since: the end saved meanwhile is seen there, before SunCo is read for it.
+    conversation = await h.handoff("s1")
+    await h.post_events([h.agent_message(conversation, "hello")])
+    await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s1"))
+    find = h.store.find_by_conversation
+
+    async def slow_find(conversation_id: str) -> object:
+        record = await find(conversation_id)
+        await h.relay.user_ended("s1")  # the user leaves while this webhook is being handled
+        return record
+
+    def reads() -> int:
+        return sum(1 for r in h.sunco.requests if r.method == "GET" and "/messages" in r.path)
+
+    before = reads()
+    h.store.find_by_conversation = slow_find  # type: ignore[method-assign,assignment]
+    await h.post_events([h.agent_message(conversation, "are you still there?")])
+    await quiet()
+    assert reads() == before
+    assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["hello"]
+
+
 async def test_user_ending_during_the_read_back_of_a_later_agent_message_shows_nothing_after_the_end(
     h: Harness,
 ) -> None:
