@@ -176,7 +176,9 @@ async def test_join_timeout_racing_the_first_agent_message_shows_nothing_after_t
     assert record is not None and record.state == SessionState.ENDED and not record.agent_joined
 
 
-async def test_user_ending_while_an_agent_message_is_handled_shows_nothing_after_the_end(h: Harness) -> None:
+async def _ending_while_the_webhook_is_read(h: Harness) -> str:
+    """s1 handed off with one agent message shown; from now on the user ends the session while a
+    webhook's session read is under way. The conversation's id."""
     conversation = await h.handoff("s1")
     await h.post_events([h.agent_message(conversation, "hello")])
     await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s1"))
@@ -188,6 +190,11 @@ async def test_user_ending_while_an_agent_message_is_handled_shows_nothing_after
         return record
 
     h.store.find_by_conversation = slow_find  # type: ignore[method-assign,assignment]
+    return conversation
+
+
+async def test_user_ending_while_an_agent_message_is_handled_shows_nothing_after_the_end(h: Harness) -> None:
+    conversation = await _ending_while_the_webhook_is_read(h)
     await h.post_events([h.agent_message(conversation, "are you still there?")])
     await quiet()
     assert [p["text"] for p in h.sink.payloads("s1", "EVENT_TYPE_LIVE_AGENT_MESSAGE")] == ["hello"]
@@ -196,21 +203,11 @@ async def test_user_ending_while_an_agent_message_is_handled_shows_nothing_after
 async def test_user_ending_while_an_agent_message_is_handled_reads_nothing_more_from_sunco(h: Harness) -> None:
     # The session read for the webhook is reused under the sync lock only while no session record
     # was written since: the end saved meanwhile is seen there, before SunCo is read for it.
-    conversation = await h.handoff("s1")
-    await h.post_events([h.agent_message(conversation, "hello")])
-    await until(lambda: "EVENT_TYPE_LIVE_AGENT_MESSAGE" in h.sink.types("s1"))
-    find = h.store.find_by_conversation
-
-    async def slow_find(conversation_id: str) -> object:
-        record = await find(conversation_id)
-        await h.relay.user_ended("s1")  # the user leaves while this webhook is being handled
-        return record
-
     def reads() -> int:
         return sum(1 for r in h.sunco.requests if r.method == "GET" and "/messages" in r.path)
 
+    conversation = await _ending_while_the_webhook_is_read(h)
     before = reads()
-    h.store.find_by_conversation = slow_find  # type: ignore[method-assign,assignment]
     await h.post_events([h.agent_message(conversation, "are you still there?")])
     await quiet()
     assert reads() == before

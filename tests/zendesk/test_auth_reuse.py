@@ -36,15 +36,31 @@ async def _status(
     return answers.pop()
 
 
-async def test_a_deleted_app_key_fails_at_once(zclient: httpx.AsyncClient, settings: Settings) -> None:
+async def _app_key(zclient: httpx.AsyncClient, settings: Settings, name: str) -> dict[str, str]:
+    """A new app key (CreateAppKey, account scope), as the API answers it."""
     made = await zclient.post(
-        f"/sc/v2/apps/{settings.zendesk_app_id}/keys",
-        json={"displayName": "ops"},
-        headers=_account(settings),
-        auth=None,
+        f"/sc/v2/apps/{settings.zendesk_app_id}/keys", json={"displayName": name}, headers=_account(settings), auth=None
     )
     assert made.status_code == 201, made.text
-    key = made.json()["key"]
+    key: dict[str, str] = made.json()["key"]
+    return key
+
+
+async def _integration_keys(zclient: httpx.AsyncClient, settings: Settings) -> tuple[str, dict[str, str]]:
+    """A new custom integration's keys path and a first key made under it."""
+    hook = {"target": "https://x.test/h", "triggers": ["conversation:message"]}
+    integration = await zclient.post(
+        app_path(settings, "/integrations"), json={"type": "custom", "displayName": "Ops", "webhooks": [hook]}
+    )
+    assert integration.status_code == 201, integration.text
+    keys = app_path(settings, f"/integrations/{integration.json()['integration']['id']}/keys")
+    made = await zclient.post(keys, json={"displayName": "ops"})
+    assert made.status_code == 201, made.text
+    return keys, made.json()["key"]
+
+
+async def test_a_deleted_app_key_fails_at_once(zclient: httpx.AsyncClient, settings: Settings) -> None:
+    key = await _app_key(zclient, settings, "ops")
     assert await _status(zclient, settings, key["id"], key["secret"]) == 200
     deleted = await zclient.delete(
         f"/sc/v2/apps/{settings.zendesk_app_id}/keys/{key['id']}", headers=_account(settings), auth=None
@@ -56,13 +72,7 @@ async def test_a_deleted_app_key_fails_at_once(zclient: httpx.AsyncClient, setti
 async def test_a_rotated_or_rescoped_key_is_judged_again(
     zclient: httpx.AsyncClient, emulator: ZendeskEmulator, settings: Settings
 ) -> None:
-    made = await zclient.post(
-        f"/sc/v2/apps/{settings.zendesk_app_id}/keys",
-        json={"displayName": "ops"},
-        headers=_account(settings),
-        auth=None,
-    )
-    key = made.json()["key"]
+    key = await _app_key(zclient, settings, "ops")
     assert await _status(zclient, settings, key["id"], key["secret"]) == 200
     # The same key id with a new secret (as a restore from another state file could leave it).
     emulator.state.app_keys[key["id"]] = {**emulator.state.app_keys[key["id"]], "secret": "rotated"}
@@ -74,19 +84,7 @@ async def test_a_rotated_or_rescoped_key_is_judged_again(
 
 
 async def test_a_deleted_integration_key_fails_at_once(zclient: httpx.AsyncClient, settings: Settings) -> None:
-    integration = await zclient.post(
-        app_path(settings, "/integrations"),
-        json={
-            "type": "custom",
-            "displayName": "Ops",
-            "webhooks": [{"target": "https://x.test/h", "triggers": ["conversation:message"]}],
-        },
-    )
-    assert integration.status_code == 201, integration.text
-    keys = app_path(settings, f"/integrations/{integration.json()['integration']['id']}/keys")
-    made = await zclient.post(keys, json={"displayName": "ops"})
-    assert made.status_code == 201, made.text
-    key = made.json()["key"]
+    keys, key = await _integration_keys(zclient, settings)
     users = "/users/nobody"  # GetUser: integration scope may (a 404: no such user)
     assert await _status(zclient, settings, key["id"], key["secret"], users) == 404
     assert await _status(zclient, settings, key["id"], key["secret"]) == 403  # ListSwitchboards may not
@@ -119,20 +117,8 @@ def test_many_headers_later_the_answers_are_the_same(settings: Settings) -> None
 async def test_one_key_looked_up_alone_is_the_key_the_whole_table_has(
     zclient: httpx.AsyncClient, emulator: ZendeskEmulator, settings: Settings
 ) -> None:
-    made = await zclient.post(
-        f"/sc/v2/apps/{settings.zendesk_app_id}/keys",
-        json={"displayName": "extra"},
-        headers=_account(settings),
-        auth=None,
-    )
-    assert made.status_code == 201, made.text
-    hook = {"target": "https://x.test/h", "triggers": ["conversation:message"]}
-    integration = await zclient.post(
-        app_path(settings, "/integrations"), json={"type": "custom", "displayName": "Ops", "webhooks": [hook]}
-    )
-    assert integration.status_code == 201, integration.text
-    keys = app_path(settings, f"/integrations/{integration.json()['integration']['id']}/keys")
-    assert (await zclient.post(keys, json={"displayName": "ops"})).status_code == 201
+    await _app_key(zclient, settings, "extra")
+    await _integration_keys(zclient, settings)
     routes = SuncoRoutes(settings, FaultBook(), emulator.state)
     table = routes.keys()
     assert {key.scope for key in table.values()} == {"app", "integration"} and len(table) == 3
