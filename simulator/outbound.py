@@ -39,6 +39,7 @@ class SendError(Exception):
     def __init__(self, name: str, detail: str, *, reached: bool) -> None:
         super().__init__(f"{name}: {detail}" if detail else name)
         self.name = name
+        self.detail = detail  # the transport's own words (e.g. which address refused, or why)
         self.reached = reached
 
 

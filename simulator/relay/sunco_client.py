@@ -42,13 +42,21 @@ class ApiError(Exception):
     """A call to one of Zendesk's APIs failed. `status` is None for transport errors and timeouts."""
 
     def __init__(
-        self, message: str, status: int | None = None, *, retryable: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        status: int | None = None,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         # The Retry-After (seconds) of the last 429, for callers that retry later themselves.
         self.retry_after = retry_after
+        # A transport error's own words (which address refused, or why), for the log line.
+        self.detail = detail
 
     @classmethod
     def refused(cls, call: str, reply: Reply) -> Self:
@@ -69,8 +77,9 @@ class SunCoError(ApiError):
         retryable: bool = False,
         retry_after: float | None = None,
         maybe_delivered: bool = False,
+        detail: str | None = None,
     ) -> None:
-        super().__init__(message, status, retryable=retryable, retry_after=retry_after)
+        super().__init__(message, status, retryable=retryable, retry_after=retry_after, detail=detail)
         # No answer, but the request may have reached SunCo and taken effect (e.g. a read timeout).
         self.maybe_delivered = maybe_delivered
 
@@ -170,7 +179,9 @@ class ApiClient:
             except ApiError as error:
                 # No status means a transport error or timeout: the line names it (e.g. ConnectError).
                 transport = str(error).rsplit(": ", 1)[-1] if error.status is None else None
-                log.warning(kv(event, call=call, status=error.status, error=transport, attempt=attempt))
+                log.warning(
+                    kv(event, call=call, status=error.status, error=transport, attempt=attempt, detail=error.detail)
+                )
                 delay = error.retry_after
                 if not error.retryable or attempt >= attempts:
                     raise
@@ -221,7 +232,7 @@ class SunCoClient(ApiClient):
             # A failure before the request can have reached SunCo (refused, connect timeout): sending
             # again cannot duplicate it. Any other (a read timeout, a dropped connection) may come after SunCo acted.
             raise SunCoError(
-                f"{method} {path}: {exc.name}", None, retryable=True, maybe_delivered=exc.reached
+                f"{method} {path}: {exc.name}", None, retryable=True, maybe_delivered=exc.reached, detail=exc.detail
             ) from None
         finally:
             self._slots.release()

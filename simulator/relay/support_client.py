@@ -125,7 +125,7 @@ class SupportClient(ApiClient):
             response = await self._http.request("GET", path + ("?" + urlencode(params) if params else ""))
         except SendError as exc:
             self._traced(path, params, None, started, ticket, error=exc.name)
-            raise SupportApiError(f"GET {path}: {exc.name}", None, retryable=True) from None
+            raise SupportApiError(f"GET {path}: {exc.name}", None, retryable=True, detail=exc.detail) from None
         finally:
             self._slots.release()
         self._traced(path, params, response, started, ticket)

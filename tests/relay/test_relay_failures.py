@@ -253,3 +253,16 @@ async def test_held_messages_expire_after_a_restart_too(h: Harness) -> None:
     assert len(await h.store.outbox_items("s1")) == 1
     await h.advance_until(lambda: HELD_DISCARDED_TEXT in [e.payload.get("message") for e in h.sink.of("s1")], limit=90)
     assert await h.store.outbox_items("s1") == []
+
+
+async def test_a_transport_error_is_logged_in_the_transports_own_words(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    conversation = await h.handoff("s1", transcript=[])
+    h.sunco.fail(None, times=1, path="/messages", method="POST")
+    with caplog.at_level("WARNING", logger="simulator.relay"):
+        await h.relay.user_message("s1", "hello", "m1")
+        await h.advance_until(lambda: h.sunco.texts(conversation) == ["hello"], limit=60)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("relay.sunco.error")]
+    assert len(lines) == 1, lines
+    assert "error=ConnectError" in lines[0] and "detail='connection refused'" in lines[0], lines[0]
