@@ -159,9 +159,18 @@ def hop_figures(
     )
 
 
-def path_figures(u2a: list[float], a2u: list[float], base: HopFigures, same: HopFigures | None = None) -> PathFigures:
+def path_figures(
+    u2a: list[float],
+    a2u: list[float],
+    base: HopFigures,
+    same: HopFigures | None = None,
+    by_round: list[tuple[float | None, float | None]] | None = None,
+) -> PathFigures:
+    """The path's figures over every round's samples; `by_round`: each round's own two ratios."""
     p50_u2a, p50_a2u = percentile(u2a, 50), percentile(a2u, 50)
     return PathFigures(
+        ratio_user_to_agent_by_round=[rounded(r[0]) for r in by_round or []],
+        ratio_agent_to_user_by_round=[rounded(r[1]) for r in by_round or []],
         ratio_user_to_agent_same_client=rounded(ratio(p50_u2a, same.p50_1_hop_ms)) if same else None,
         ratio_agent_to_user_same_client=rounded(ratio(p50_a2u, same.p50_3_hops_ms)) if same else None,
         p50_user_to_agent_ms=rounded(p50_u2a, 3),
@@ -187,15 +196,22 @@ async def latency_rounds(
         "socket-outbound": ([], [], []),
     }
     paths: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in variants}
+    # Each round's ratios on their own: every round is a fresh simulator, and fresh simulators of the
+    # same code differ by up to ±20% on the paths (docs/performance.md), which one pooled p50 hides.
+    by_round: dict[str, list[tuple[float | None, float | None]]] = {name: [] for name in variants}
     per_round = max(10, sizes.samples // sizes.rounds)
     for _ in range(sizes.rounds):
+        this_round: dict[str, tuple[list[float], list[float], list[float]]] = {}
         for transport, samples in chain.items():
-            for kept, more in zip(samples, await chain_samples(transport, per_round), strict=True):  # type: ignore[arg-type]
+            this_round[transport] = await chain_samples(transport, per_round)  # type: ignore[arg-type]
+            for kept, more in zip(samples, this_round[transport], strict=True):
                 kept += more
+        one, three = percentile(this_round["socket"][0], 50), percentile(this_round["socket"][2], 50)
         for name, (store, extra) in variants.items():
             u2a, a2u = await path_samples(store, per_round, **extra)
             paths[name][0].extend(u2a)
             paths[name][1].extend(a2u)
+            by_round[name].append((ratio(percentile(u2a, 50), one), ratio(percentile(a2u, 50), three)))
     # The rate belongs to the load part.
     rate, cpu_ms = await baseline_rate(sizes) if sizes.only is None else (None, None)
     hops = {
@@ -203,7 +219,8 @@ async def latency_rounds(
         for t, samples in chain.items()
     }
     figures = {
-        name: path_figures(u2a, a2u, hops["socket"], hops["socket-outbound"]) for name, (u2a, a2u) in paths.items()
+        name: path_figures(u2a, a2u, hops["socket"], hops["socket-outbound"], by_round[name])
+        for name, (u2a, a2u) in paths.items()
     }
     trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
     return hops, figures, trace

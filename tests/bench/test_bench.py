@@ -67,6 +67,9 @@ def test_quick_bench_compares_each_path_with_a_chain_of_as_many_exchanges(
     )
     assert result["ratio_agent_to_user"] == path["ratio_agent_to_user"]
     assert result["ratio_agent_to_user_2_hops"] == path["ratio_agent_to_user_2_hops"]
+    # One round in --quick: its own ratios are the pooled ones.
+    assert path["ratio_user_to_agent_by_round"] == [path["ratio_user_to_agent"]]
+    assert path["ratio_agent_to_user_by_round"] == [path["ratio_agent_to_user"]]
 
 
 def test_quick_bench_relays_every_message_once_in_order(quick: tuple[dict[str, object], Path]) -> None:
