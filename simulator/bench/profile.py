@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from functools import partial
 from operator import contains
 from pathlib import Path
@@ -33,7 +35,7 @@ from simulator.bench import baseline as bare
 from simulator.bench.load import AGENT_MESSAGE, LoadUser, _until
 from simulator.bench.measure import handed_off, settled
 from simulator.bench.run import AGENT_TO_USER_HOPS, AGENT_TO_USER_WEBHOOK_HOPS, USER_TO_AGENT_HOPS, simulator_on_socket
-from simulator.scenarios.actors import ActorError, event_text
+from simulator.scenarios.actors import JsonSocket, event_text
 from simulator.zendesk.models import Message
 
 
@@ -64,7 +66,7 @@ UserClient = Literal["httpx-ws", "websockets"]
 
 
 class _WebsocketsSocket:
-    """`send_json` over a connection of the `websockets` library's client."""
+    """`send_json` and `receive_text` over a connection of the `websockets` library's client."""
 
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self._connection = connection
@@ -72,26 +74,19 @@ class _WebsocketsSocket:
     async def send_json(self, data: Any) -> None:
         await self._connection.send(json.dumps(data))
 
+    async def receive_text(self) -> str:
+        return str(await self._connection.recv())
+
 
 class _TimedWebsockets(_Timed):
     """`_Timed` on a socket from the `websockets` library instead of httpx-ws, whose background task
     and memory streams cost this thread ~80 µs for each frame the server sends, mid-path too."""
 
-    async def _socket(self, url: str, ready: asyncio.Future[None]) -> None:
+    @contextlib.asynccontextmanager
+    async def _opening(self, url: str) -> AsyncIterator[JsonSocket]:
         target = str(self.client.base_url.join(url)).replace("http", "ws", 1)
-        try:
-            async with websockets.connect(target, ping_interval=None, compression=None) as connection:
-                self._ws = _WebsocketsSocket(connection)
-                ready.set_result(None)
-                async for frame in connection:
-                    self._take(json.loads(frame))
-        except websockets.ConnectionClosed:
-            pass
-        except Exception as exc:
-            if not ready.done():
-                ready.set_exception(ActorError(f"{self.name} could not open the socket: {exc!r}"))
-        finally:
-            self._ws = None
+        async with websockets.connect(target, ping_interval=None, compression=None) as connection:
+            yield _WebsocketsSocket(connection)
 
 
 async def _paths(count: int, trace: bool, samples: dict[str, list[float]], user_client: UserClient) -> None:

@@ -12,13 +12,14 @@ import base64
 import contextlib
 import json
 import logging
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
 import httpx
-from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
+from httpx_ws import WebSocketDisconnect, aconnect_ws
 
 from simulator.config import Settings
-from simulator.scenarios.client import InProcessClient, InProcessWebSocket
+from simulator.scenarios.client import InProcessClient
 from simulator.widget.sms_signature import ProviderSigning
 
 log = logging.getLogger("simulator.actors")
@@ -51,9 +52,11 @@ class ActorError(Exception):
 
 
 class JsonSocket(Protocol):
-    """What an end user sends its events through (httpx-ws's session, the in-process socket, ...)."""
+    """An end user's socket (httpx-ws's session, the in-process socket, ...): events out, frames in."""
 
     async def send_json(self, data: Any) -> None: ...
+
+    async def receive_text(self) -> str: ...
 
 
 class EndUser:
@@ -110,16 +113,16 @@ class EndUser:
         self._reader = asyncio.create_task(self._socket(url, ready), name=f"end-user-{self.name}")
         await ready
 
+    def _opening(self, url: str) -> AbstractAsyncContextManager[JsonSocket]:
+        """The socket to open for `url` (a subclass may bring another client)."""
+        # In-process (the harness's client), the socket is ASGI messages both ways: no frames.
+        if isinstance(self.client, InProcessClient):
+            return self.client.websocket(url)
+        return aconnect_ws(str(self.client.base_url.join(url)), self.client, keepalive_ping_interval_seconds=None)
+
     async def _socket(self, url: str, ready: asyncio.Future[None]) -> None:
         try:
-            ws: AsyncWebSocketSession | InProcessWebSocket
-            # In-process (the harness's client), the socket is ASGI messages both ways: no frames.
-            opening = (
-                self.client.websocket(url)
-                if isinstance(self.client, InProcessClient)
-                else aconnect_ws(str(self.client.base_url.join(url)), self.client, keepalive_ping_interval_seconds=None)
-            )
-            async with opening as ws:
+            async with self._opening(url) as ws:
                 self._ws = ws
                 ready.set_result(None)
                 while True:
