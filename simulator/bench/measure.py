@@ -24,6 +24,7 @@ from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
 from simulator.app import SimulatorApp
 from simulator.bench.load import ACCEPTED, ArrivalLog, LoadUser
+from simulator.bench.sockets import UserClient
 from simulator.config import Settings
 from simulator.scenarios.quiet import quiesce
 
@@ -42,14 +43,15 @@ uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/_sim/health", health)]),
 
 
 async def path_latencies(
-    base_url: str, settings: Settings, sim: SimulatorApp, count: int
+    base_url: str, settings: Settings, sim: SimulatorApp, count: int, user_client: UserClient = "websockets"
 ) -> tuple[list[float], list[float]]:
     """(user->agent, agent->user) milliseconds for `count` messages each way, one at a time, on one
     handed-off conversation: a WebSocket frame in until SunCo stored it; the agent's post until
-    `LIVE_AGENT_MESSAGE` is on the user's socket."""
+    `LIVE_AGENT_MESSAGE` is on the user's socket. `user_client`: the end user's WebSocket client."""
     arrivals = ArrivalLog(sim)
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         user = LoadUser(client, settings, "paths", 0)
+        user.user_client = user_client
         try:
             ticket = await handed_off(user, client, "Pat Path")
             u2a: list[float] = []

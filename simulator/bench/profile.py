@@ -1,13 +1,13 @@
 """Where the relay's two paths spend their time, measured so that a busy machine barely moves it.
 
-`python -m simulator.bench.profile [--count N] [--rounds R] [--no-trace] [--user-client websockets]
+`python -m simulator.bench.profile [--count N] [--rounds R] [--no-trace] [--user-client httpx-ws]
 [--pyinstrument FILE.html]` runs what the bench's latency part runs (a fresh simulator per round, one
 handed-off conversation, one message at a time, over sockets) and prints, for each path and for the
 bare chain with as many hops, the median wall time and the median CPU time of this thread from the
 send to the arrival. Everything runs on this one thread, so on a quiet machine the CPU time is the
 latency; when neighbours take the cores the wall time grows and the CPU time stays put.
-`--user-client websockets` gives the measuring end user a socket from the `websockets` library
-instead of httpx-ws (the bench's): how much of each path is the bench's own client (see
+`--user-client httpx-ws` gives the measuring end user httpx-ws's socket instead of the `websockets`
+library's (the bench's): how much of each path is the measuring client's own work (see
 docs/performance.md). `--pyinstrument` writes a profile of the paths (not the chain) as HTML
 (pyinstrument is in the `dev` extra).
 """
@@ -16,26 +16,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
 from functools import partial
 from operator import contains
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-import websockets
 from pydantic import BaseModel
 
 from simulator.bench import baseline as bare
 from simulator.bench.load import AGENT_MESSAGE, LoadUser, _until
 from simulator.bench.measure import handed_off, settled
 from simulator.bench.run import AGENT_TO_USER_HOPS, AGENT_TO_USER_WEBHOOK_HOPS, USER_TO_AGENT_HOPS, simulator_on_socket
-from simulator.scenarios.actors import JsonSocket, event_text
+from simulator.bench.sockets import USER_CLIENTS, UserClient
+from simulator.scenarios.actors import event_text
 from simulator.zendesk.models import Message
 
 
@@ -62,33 +59,6 @@ class _Timed(LoadUser):
         super()._take(event)
 
 
-UserClient = Literal["httpx-ws", "websockets"]
-
-
-class _WebsocketsSocket:
-    """`send_json` and `receive_text` over a connection of the `websockets` library's client."""
-
-    def __init__(self, connection: websockets.ClientConnection) -> None:
-        self._connection = connection
-
-    async def send_json(self, data: Any) -> None:
-        await self._connection.send(json.dumps(data))
-
-    async def receive_text(self) -> str:
-        return str(await self._connection.recv())
-
-
-class _TimedWebsockets(_Timed):
-    """`_Timed` on a socket from the `websockets` library instead of httpx-ws, whose background task
-    and memory streams cost this thread ~80 µs for each frame the server sends, mid-path too."""
-
-    @contextlib.asynccontextmanager
-    async def _opening(self, url: str) -> AsyncIterator[JsonSocket]:
-        target = str(self.client.base_url.join(url)).replace("http", "ws", 1)
-        async with websockets.connect(target, ping_interval=None, compression=None) as connection:
-            yield _WebsocketsSocket(connection)
-
-
 async def _paths(count: int, trace: bool, samples: dict[str, list[float]], user_client: UserClient) -> None:
     extra = {} if trace else {"sim_trace_size": 0}
     async with simulator_on_socket("sqlite", **extra) as sim:
@@ -102,7 +72,8 @@ async def _paths(count: int, trace: bool, samples: dict[str, list[float]], user_
 
         sim.zendesk.conversations.listeners.append(heard)
         async with httpx.AsyncClient(base_url=sim.settings.public_base_url, timeout=30) as client:
-            user = (_TimedWebsockets if user_client == "websockets" else _Timed)(client, sim.settings, "profile", 0)
+            user = _Timed(client, sim.settings, "profile", 0)
+            user.user_client = user_client
             user.cpu_at = {}
             try:
                 ticket = await handed_off(user, client, "Pro File")
@@ -140,7 +111,7 @@ async def _chain(count: int, samples: dict[str, list[float]]) -> None:
 
 
 async def measure(
-    count: int, rounds: int, *, trace: bool = True, profiler: Any = None, user_client: UserClient = "httpx-ws"
+    count: int, rounds: int, *, trace: bool = True, profiler: Any = None, user_client: UserClient = "websockets"
 ) -> Figures:
     """The figures over `rounds` fresh simulators of `count` messages each way (the chain between rounds)."""
     keys = ("u2a wall", "u2a cpu", "a2u wall", "a2u cpu") + tuple(
@@ -196,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-trace", dest="trace", action="store_false", help="with SIM_TRACE_SIZE=0")
     parser.add_argument(
         "--user-client",
-        choices=["httpx-ws", "websockets"],
-        default="httpx-ws",
-        help="the measuring end user's WebSocket client (default httpx-ws, as the bench's)",
+        choices=USER_CLIENTS,
+        default="websockets",
+        help="the measuring end user's WebSocket client (default websockets, as the bench's)",
     )
     parser.add_argument("--pyinstrument", type=Path, metavar="FILE.html", help="write a profile of the paths")
     args = parser.parse_args(argv)

@@ -60,6 +60,10 @@ class BenchResult(BaseModel):
     ratio_user_to_agent_same_client: float | None = None
     ratio_agent_to_user_same_client: float | None = None
     ratio_agent_to_user_2_hops: float | None = None
+    # The paths measured with httpx-ws's end user (the bench's until 28 November 2026) instead of
+    # `websockets`: the same series as before (docs/performance.md, "The measuring end user's client").
+    ratio_user_to_agent_httpx_ws: float | None = None
+    ratio_agent_to_user_httpx_ws: float | None = None
     # The same conversations, paced (users think before each message): latency without a backlog.
     p99_agent_to_user_paced_ms: float | None = None
 
@@ -81,6 +85,9 @@ class BenchResult(BaseModel):
     replay_passed: bool
     replay_socket_seconds: float | None = None
     trace: dict[str, PathFigures] = Field(default_factory=dict)  # "on" (default size) / "off" (SIM_TRACE_SIZE=0)
+    # The sqlite paths with the measuring end user on each WebSocket client: "websockets" (the
+    # headline's) / "httpx-ws".
+    user_client: dict[str, PathFigures] = Field(default_factory=dict)
     wall_seconds: float = 0.0
 
 
@@ -192,6 +199,13 @@ def bench_table(result: BenchResult) -> str:
     for label, path in result.trace.items():
         row(
             f"sqlite, trace {label}: user→agent / agent→user p50",
+            f"{_fmt(path.p50_user_to_agent_ms, ' ms')} / {_fmt(path.p50_agent_to_user_ms, ' ms')}",
+            "",
+            f"{_fmt(path.ratio_user_to_agent, '×')} / {_fmt(path.ratio_agent_to_user, '×')}",
+        )
+    for client, path in result.user_client.items():
+        row(
+            f"sqlite, the end user on {client}: user→agent / agent→user p50",
             f"{_fmt(path.p50_user_to_agent_ms, ' ms')} / {_fmt(path.p50_agent_to_user_ms, ' ms')}",
             "",
             f"{_fmt(path.ratio_user_to_agent, '×')} / {_fmt(path.ratio_agent_to_user, '×')}",

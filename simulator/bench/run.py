@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from simulator.app import SimulatorApp
 from simulator.bench import baseline as bare
@@ -32,6 +32,7 @@ from simulator.bench.report import (
     memory_table,
 )
 from simulator.bench.serving import serve_app
+from simulator.bench.sockets import UserClient
 from simulator.bench.stats import percentile, ratio, rounded
 from simulator.config import Settings, load_settings
 from simulator.gc_tuning import tune_for_serving
@@ -138,10 +139,12 @@ async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[flo
         return one, two, await bare.latencies(client, 3, count)
 
 
-async def path_samples(store: Store, count: int, **extra: Any) -> tuple[list[float], list[float]]:
+async def path_samples(
+    store: Store, count: int, user_client: UserClient = "websockets", **extra: Any
+) -> tuple[list[float], list[float]]:
     """Milliseconds for the relay's paths on a fresh simulator: (user->agent, agent->user)."""
     async with simulator_on_socket(store, **extra) as sim:
-        return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count)
+        return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count, user_client)
 
 
 def hop_figures(
@@ -183,13 +186,24 @@ def path_figures(
     )
 
 
-async def latency_rounds(
-    sizes: Sizes,
-) -> tuple[dict[str, HopFigures], dict[str, PathFigures], dict[str, PathFigures]]:
+class Latency(NamedTuple):
+    """The latency part's figures: the chain's, each store's paths, and the sqlite paths' variants."""
+
+    baseline: dict[str, HopFigures]
+    paths: dict[str, PathFigures]
+    trace: dict[str, PathFigures]  # "on" (the default size) / "off" (SIM_TRACE_SIZE=0)
+    user_client: dict[str, PathFigures]  # the measuring end user on each WebSocket client
+
+
+async def latency_rounds(sizes: Sizes) -> Latency:
     """The bare chain and the relay's paths, measured in interleaved rounds (chain, each store,
-    trace off, again...) so a neighbour's load on the machine falls on all of them alike."""
-    variants: dict[str, tuple[Store, dict[str, Any]]] = {store: (store, {}) for store in sizes.stores}
-    variants["trace off"] = ("sqlite", {"sim_trace_size": 0})
+    trace off, httpx-ws's end user, again...) so a neighbour's load on the machine falls on all of
+    them alike."""
+    variants: dict[str, tuple[Store, UserClient, dict[str, Any]]] = {
+        store: (store, "websockets", {}) for store in sizes.stores
+    }
+    variants["trace off"] = ("sqlite", "websockets", {"sim_trace_size": 0})
+    variants["httpx-ws"] = ("sqlite", "httpx-ws", {})
     chain: dict[str, tuple[list[float], list[float], list[float]]] = {
         "asgi": ([], [], []),
         "socket": ([], [], []),
@@ -207,8 +221,8 @@ async def latency_rounds(
             for kept, more in zip(samples, this_round[transport], strict=True):
                 kept += more
         one, three = percentile(this_round["socket"][0], 50), percentile(this_round["socket"][2], 50)
-        for name, (store, extra) in variants.items():
-            u2a, a2u = await path_samples(store, per_round, **extra)
+        for name, (store, user_client, extra) in variants.items():
+            u2a, a2u = await path_samples(store, per_round, user_client, **extra)
             paths[name][0].extend(u2a)
             paths[name][1].extend(a2u)
             by_round[name].append((ratio(percentile(u2a, 50), one), ratio(percentile(a2u, 50), three)))
@@ -222,8 +236,15 @@ async def latency_rounds(
         name: path_figures(u2a, a2u, hops["socket"], hops["socket-outbound"], by_round[name])
         for name, (u2a, a2u) in paths.items()
     }
-    trace = {"on": figures["sqlite"], "off": figures.pop("trace off")} if "sqlite" in figures else {}
-    return hops, figures, trace
+    trace_off, httpx_ws = figures.pop("trace off"), figures.pop("httpx-ws")
+    if "sqlite" not in figures:
+        return Latency(hops, figures, {}, {})
+    return Latency(
+        hops,
+        figures,
+        {"on": figures["sqlite"], "off": trace_off},
+        {"websockets": figures["sqlite"], "httpx-ws": httpx_ws},
+    )
 
 
 async def load_figures(
@@ -331,7 +352,7 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     load_average = list(os.getloadavg())
     if sizes.only == "latency":
         say("bare chain and the relay's paths, one message at a time, in interleaved rounds ...")
-        return latency_result(sizes, *(await latency_rounds(sizes)), load_average, started)
+        return latency_result(sizes, await latency_rounds(sizes), load_average, started)
     say("start-up ...")
     startup = measure.simulator_startup(attempts=1 if sizes.quick else 3, warm=not sizes.quick)
     bare_startup = measure.bare_startup(attempts=1 if sizes.quick else 3)
@@ -341,7 +362,8 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     replay_s, replay_ok = await measure.replay_seconds(replay_paths)
     replay_socket = None if sizes.quick else (await measure.replay_seconds([library], "socket"))[0]
     say("bare chain and the relay's paths, one message at a time, in interleaved rounds ...")
-    baseline, paths, trace = await latency_rounds(sizes)
+    latency = await latency_rounds(sizes)
+    baseline, paths = latency.baseline, latency.paths
     loads: dict[str, list[LoadResult]] = {}
     for store in sizes.stores:
         loads[store] = []
@@ -358,13 +380,8 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     )
     idle_kb, socket_kb, _ = await memory_figures(sizes, progress, say)
     main = loads[main_store][-1]
-    main_path = paths[main_store]
     return BenchResult(
-        ratio_user_to_agent=main_path.ratio_user_to_agent,
-        ratio_agent_to_user=main_path.ratio_agent_to_user,
-        ratio_agent_to_user_2_hops=main_path.ratio_agent_to_user_2_hops,
-        ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
-        ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
+        **_path_ratios(paths[main_store], latency),
         messages_per_second=main.messages_per_second,
         baseline_messages_per_second=baseline["socket"].messages_per_second,
         messages_lost=sum(r.messages_lost for runs in [*loads.values(), [paced]] for r in runs),
@@ -389,7 +406,8 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
         baseline_startup_seconds=rounded(bare_startup, 3),
         replay_passed=replay_ok,
         replay_socket_seconds=rounded(replay_socket, 3),
-        trace=trace,
+        trace=latency.trace,
+        user_client=latency.user_client,
         wall_seconds=round(time.perf_counter() - started, 1),
     )
 
@@ -406,24 +424,27 @@ def _where(sizes: Sizes, load_average: list[float]) -> dict[str, Any]:
     }
 
 
-def latency_result(
-    sizes: Sizes,
-    baseline: dict[str, HopFigures],
-    paths: dict[str, PathFigures],
-    trace: dict[str, PathFigures],
-    load_average: list[float],
-    started: float,
-) -> BenchResult:
+def _path_ratios(main_path: PathFigures, latency: Latency) -> dict[str, float | None]:
+    """The top-level ratios: the main store's, and the same with httpx-ws's end user."""
+    httpx_ws = latency.user_client.get("httpx-ws")
+    return {
+        "ratio_user_to_agent": main_path.ratio_user_to_agent,
+        "ratio_agent_to_user": main_path.ratio_agent_to_user,
+        "ratio_agent_to_user_2_hops": main_path.ratio_agent_to_user_2_hops,
+        "ratio_user_to_agent_same_client": main_path.ratio_user_to_agent_same_client,
+        "ratio_agent_to_user_same_client": main_path.ratio_agent_to_user_same_client,
+        "ratio_user_to_agent_httpx_ws": httpx_ws.ratio_user_to_agent if httpx_ws else None,
+        "ratio_agent_to_user_httpx_ws": httpx_ws.ratio_agent_to_user if httpx_ws else None,
+    }
+
+
+def latency_result(sizes: Sizes, latency: Latency, load_average: list[float], started: float) -> BenchResult:
     """The bench's object with only the latency part filled in (the other figures None, nothing loaded)."""
-    main_path = paths["sqlite" if "sqlite" in paths else sizes.stores[0]]
+    paths = latency.paths
     return BenchResult(
-        ratio_user_to_agent=main_path.ratio_user_to_agent,
-        ratio_agent_to_user=main_path.ratio_agent_to_user,
-        ratio_agent_to_user_2_hops=main_path.ratio_agent_to_user_2_hops,
-        ratio_user_to_agent_same_client=main_path.ratio_user_to_agent_same_client,
-        ratio_agent_to_user_same_client=main_path.ratio_agent_to_user_same_client,
+        **_path_ratios(paths["sqlite" if "sqlite" in paths else sizes.stores[0]], latency),
         messages_per_second=None,
-        baseline_messages_per_second=baseline["socket"].messages_per_second,
+        baseline_messages_per_second=latency.baseline["socket"].messages_per_second,
         messages_lost=0,
         messages_reordered=0,
         messages_duplicated=0,
@@ -434,7 +455,7 @@ def latency_result(
         conversations=0,
         **_where(sizes, load_average),
         messages_each_way=0,
-        baseline=baseline,
+        baseline=latency.baseline,
         paths=paths,
         load={},
         memory_per_bare_socket_kb=None,
@@ -443,7 +464,8 @@ def latency_result(
         peak_memory_mb=round(measure.peak_memory_mb(), 1),
         baseline_startup_seconds=None,
         replay_passed=True,
-        trace=trace,
+        trace=latency.trace,
+        user_client=latency.user_client,
         wall_seconds=round(time.perf_counter() - started, 1),
     )
 

@@ -72,6 +72,17 @@ def test_quick_bench_compares_each_path_with_a_chain_of_as_many_exchanges(
     assert path["ratio_agent_to_user_by_round"] == [path["ratio_agent_to_user"]]
 
 
+def test_quick_bench_measures_the_paths_with_each_end_user_client(quick: tuple[dict[str, object], Path]) -> None:
+    result, _ = quick
+    clients = result["user_client"]  # type: ignore[index]
+    # The headline is the `websockets` end user's; httpx-ws's (the series before 28 November 2026) beside it.
+    assert clients["websockets"] == result["paths"]["sqlite"]  # type: ignore[index]
+    httpx_ws = clients["httpx-ws"]
+    assert httpx_ws["p50_user_to_agent_ms"] > 0 and httpx_ws["p50_agent_to_user_ms"] > 0
+    assert result["ratio_user_to_agent_httpx_ws"] == httpx_ws["ratio_user_to_agent"]
+    assert result["ratio_agent_to_user_httpx_ws"] == httpx_ws["ratio_agent_to_user"]
+
+
 def test_quick_bench_relays_every_message_once_in_order(quick: tuple[dict[str, object], Path]) -> None:
     result, _ = quick
     assert (result["messages_lost"], result["messages_reordered"], result["messages_duplicated"]) == (0, 0, 0)

@@ -18,6 +18,6 @@ async def test_the_profile_measures_both_paths_and_the_chain() -> None:
     assert "(1 hop)" in lines[2] and "(3 hops)" in lines[3] and "(2 hops)" in lines[4]
 
 
-async def test_the_profile_can_measure_the_paths_with_a_websockets_user() -> None:
-    figures = await profile.measure(3, 1, user_client="websockets")
+async def test_the_profile_can_measure_the_paths_with_an_httpx_ws_user() -> None:
+    figures = await profile.measure(3, 1, user_client="httpx-ws")
     assert figures.user_to_agent_cpu_ms > 0 and figures.agent_to_user_cpu_ms > 0
