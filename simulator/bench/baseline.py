@@ -19,7 +19,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import httpx
 from starlette.applications import Starlette
@@ -104,9 +104,12 @@ async def chain_client(transport: Transport) -> AsyncIterator[ChainClient]:
         yield outer
 
 
+SENDER_CONNECTIONS = 100  # each client's connections into the chain
+
+
 def chain_http(url: str) -> httpx.AsyncClient:
     """An httpx client for a chain served at `url` (each hop's, or the senders'), 100 connections at most."""
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    limits = httpx.Limits(max_connections=SENDER_CONNECTIONS, max_keepalive_connections=SENDER_CONNECTIONS)
     return httpx.AsyncClient(base_url=url, limits=limits, timeout=30)
 
 
@@ -130,15 +133,26 @@ async def latencies(client: ChainClient, exchanges: int, count: int) -> list[flo
     return samples[3:]
 
 
-async def messages_per_second(client: ChainClient, exchanges: tuple[int, ...], concurrency: int, total: int) -> float:
-    """Messages/s with `concurrency` senders, message i going through `exchanges[i % len]` exchanges
-    (the relay's mix: 1 for user->agent, 2 for agent->user)."""
+class ChainRun(NamedTuple):
+    """Many senders through the chain at once: the rate, and each message's milliseconds."""
+
+    messages_per_second: float
+    latencies_ms: list[float]
+
+
+async def run_mix(client: ChainClient, exchanges: tuple[int, ...], concurrency: int, total: int) -> ChainRun:
+    """`total` messages from `concurrency` senders, each sending its next as soon as the last is
+    answered, message i through `exchanges[i % len]` exchanges (the relay's mix: 1 for user->agent,
+    2 for agent->user)."""
     counter = iter(range(total))
+    samples: list[float] = []
 
     async def sender() -> None:
         for index in counter:
+            sent = time.perf_counter()
             await post(client, exchanges[index % len(exchanges)] - 1)
+            samples.append((time.perf_counter() - sent) * 1000)
 
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))
-    return total / (time.perf_counter() - started)
+    return ChainRun(total / (time.perf_counter() - started), samples)

@@ -20,6 +20,10 @@ class HopFigures(BaseModel):
     p99_3_hops_ms: float | None = None
     messages_per_second: float | None
     server_cpu_ms_per_message: float | None = None  # the chain's process, senders apart (see LoadResult)
+    # With as many senders as the load's conversations, each as fast as answered (the load part only).
+    senders_under_load: int | None = None
+    p50_under_load_ms: float | None = None
+    p99_under_load_ms: float | None = None
 
 
 class PathFigures(BaseModel):
@@ -64,6 +68,8 @@ class BenchResult(BaseModel):
     # `websockets`: the same series as before (docs/performance.md, "The measuring end user's client").
     ratio_user_to_agent_httpx_ws: float | None = None
     ratio_agent_to_user_httpx_ws: float | None = None
+    # The bare chain's p99 with as many senders as conversations, flat out: the same concurrency.
+    baseline_p99_under_load_ms: float | None = None
     # The same conversations, paced (users think before each message): latency without a backlog.
     p99_agent_to_user_paced_ms: float | None = None
 
@@ -248,11 +254,14 @@ def bench_table(result: BenchResult) -> str:
                 f"load {store}, {run.conversations} conv: user→agent p50 / p99",
                 f"{_fmt(run.p50_user_to_agent_ms, ' ms')} / {_fmt(run.p99_user_to_agent_ms, ' ms')}",
             )
+            # The chain with as many senders as this run has conversations, each as fast as answered.
+            crowd = sock if sock and sock.senders_under_load == run.conversations else None
             row(
-                f"load {store}, {run.conversations} conv: agent→user p50 / p99",
+                f"load {store}, {run.conversations} conv: agent→user p50 / p99"
+                + (" (chain: as many senders, flat out)" if crowd else ""),
                 f"{_fmt(run.p50_agent_to_user_ms, ' ms')} / {_fmt(run.p99_agent_to_user_ms, ' ms')}",
-                "",
-                "",
+                f"{_fmt(crowd.p50_under_load_ms, ' ms')} / {_fmt(crowd.p99_under_load_ms, ' ms')}" if crowd else "",
+                _fmt(_div(run.p99_agent_to_user_ms, crowd.p99_under_load_ms), "× (p99)") if crowd else "",
                 "p99 < 1 s",
             )
     if (paced := result.paced) is not None:

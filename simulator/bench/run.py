@@ -117,18 +117,38 @@ def _cpu_between(samples: list[tuple[float, float]], start: float, end: float) -
     return after[0] - before[-1]
 
 
-async def baseline_rate(sizes: Sizes) -> tuple[float, float | None]:
-    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges,
-    and (senders apart) the chain's CPU per message in ms."""
+class ChainLoad(NamedTuple):
+    """The bare chain under load: its rate, and its latency with as many senders as conversations."""
+
+    messages_per_second: float
+    server_cpu_ms_per_message: float | None  # the chain's process, senders apart
+    senders: int  # the crowd: as many as the load's conversations, each as fast as answered
+    p50_ms: float
+    p99_ms: float
+
+
+async def baseline_load(sizes: Sizes) -> ChainLoad:
+    """Messages/s through the bare chain over sockets, with the relay's mix of 1 and 2 exchanges
+    (and, senders apart, the chain's CPU per message in ms); then its latency with as many senders
+    as the load has conversations, each sending as many messages as a conversation relays, flat out:
+    what a bare chain's p50/p99 is at the concurrency the relay's flat-out p99 is measured at."""
     # 2 exchanges for agent->user, not 3: under load one read-back GET often shows several agent
     # messages, so a GET per message would credit the chain with work the relay does not do.
     mix, senders = (USER_TO_AGENT_HOPS, AGENT_TO_USER_WEBHOOK_HOPS), min(100, sizes.conversations)
+    crowd, crowd_total = sizes.conversations, sizes.conversations * max(1, sizes.messages) * 2
+    cpu_ms = None
     if sizes.clients_apart:
         cpu = cpu_seconds()
-        rate = await remote.chain_rate_in_child(mix, senders, sizes.baseline_messages)
-        return rate, (cpu_seconds() - cpu) * 1000 / sizes.baseline_messages
-    async with bare.chain_client("socket") as client:
-        return await bare.messages_per_second(client, mix, senders, sizes.baseline_messages), None
+        rate = (await remote.chain_run_in_child(mix, senders, sizes.baseline_messages)).messages_per_second
+        cpu_ms = (cpu_seconds() - cpu) * 1000 / sizes.baseline_messages
+        crowded = await remote.chain_run_in_child(mix, crowd, crowd_total)
+    else:
+        async with bare.chain_client("socket") as client:
+            rate = (await bare.run_mix(client, mix, senders, sizes.baseline_messages)).messages_per_second
+            crowded = await bare.run_mix(client, mix, crowd, crowd_total)
+    p50, p99 = percentile(crowded.latencies_ms, 50), percentile(crowded.latencies_ms, 99)
+    assert p50 is not None and p99 is not None
+    return ChainLoad(rate, cpu_ms, crowd, p50, p99)
 
 
 async def chain_samples(transport: bare.Transport, count: int) -> tuple[list[float], list[float], list[float]]:
@@ -147,18 +167,19 @@ async def path_samples(
         return await measure.path_latencies(sim.settings.public_base_url, sim.settings, sim, count, user_client)
 
 
-def hop_figures(
-    one: list[float], two: list[float], three: list[float], rate: float | None, cpu_ms: float | None = None
-) -> HopFigures:
+def hop_figures(one: list[float], two: list[float], three: list[float], load: ChainLoad | None = None) -> HopFigures:
     return HopFigures(
-        server_cpu_ms_per_message=rounded(cpu_ms, 2),
+        server_cpu_ms_per_message=rounded(load.server_cpu_ms_per_message, 2) if load else None,
         p50_1_hop_ms=rounded(percentile(one, 50), 3),
         p99_1_hop_ms=rounded(percentile(one, 99), 3),
         p50_2_hops_ms=rounded(percentile(two, 50), 3),
         p99_2_hops_ms=rounded(percentile(two, 99), 3),
         p50_3_hops_ms=rounded(percentile(three, 50), 3),
         p99_3_hops_ms=rounded(percentile(three, 99), 3),
-        messages_per_second=rounded(rate, 1),
+        messages_per_second=rounded(load.messages_per_second, 1) if load else None,
+        senders_under_load=load.senders if load else None,
+        p50_under_load_ms=rounded(load.p50_ms, 1) if load else None,
+        p99_under_load_ms=rounded(load.p99_ms, 1) if load else None,
     )
 
 
@@ -227,11 +248,8 @@ async def latency_rounds(sizes: Sizes) -> Latency:
             paths[name][1].extend(a2u)
             by_round[name].append((ratio(percentile(u2a, 50), one), ratio(percentile(a2u, 50), three)))
     # The rate belongs to the load part.
-    rate, cpu_ms = await baseline_rate(sizes) if sizes.only is None else (None, None)
-    hops = {
-        t: hop_figures(*samples, rate, cpu_ms) if t == "socket" else hop_figures(*samples, None)
-        for t, samples in chain.items()
-    }
+    load = await baseline_load(sizes) if sizes.only is None else None
+    hops = {t: hop_figures(*samples, load if t == "socket" else None) for t, samples in chain.items()}
     figures = {
         name: path_figures(u2a, a2u, hops["socket"], hops["socket-outbound"], by_round[name])
         for name, (u2a, a2u) in paths.items()
@@ -388,6 +406,7 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
         messages_reordered=sum(r.messages_reordered for runs in [*loads.values(), [paced]] for r in runs),
         messages_duplicated=sum(r.messages_duplicated for runs in [*loads.values(), [paced]] for r in runs),
         p99_agent_to_user_ms=main.p99_agent_to_user_ms,
+        baseline_p99_under_load_ms=baseline["socket"].p99_under_load_ms,
         p99_agent_to_user_paced_ms=paced.p99_agent_to_user_ms,
         paced=paced,
         memory_per_idle_conversation_kb=rounded(idle_kb, 1),

@@ -72,6 +72,17 @@ def test_quick_bench_compares_each_path_with_a_chain_of_as_many_exchanges(
     assert path["ratio_agent_to_user_by_round"] == [path["ratio_agent_to_user"]]
 
 
+def test_quick_bench_measures_the_chain_with_as_many_senders_as_conversations(
+    quick: tuple[dict[str, object], Path],
+) -> None:
+    result, _ = quick
+    chain = result["baseline"]["socket"]  # type: ignore[index]
+    # The concurrency the relay's flat-out p99 is measured at, for the chain: its p99 there.
+    assert chain["senders_under_load"] == result["conversations"]
+    assert 0 < chain["p50_under_load_ms"] <= chain["p99_under_load_ms"]
+    assert result["baseline_p99_under_load_ms"] == chain["p99_under_load_ms"]
+
+
 def test_quick_bench_measures_the_paths_with_each_end_user_client(quick: tuple[dict[str, object], Path]) -> None:
     result, _ = quick
     clients = result["user_client"]  # type: ignore[index]
