@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from simulator.bench.load import CappedTransport
 from simulator.bench.serving import serve_app
 from simulator.outbound import OutboundClient, SendError
 
@@ -90,16 +91,21 @@ async def post(client: ChainClient, hop: int, body: bytes = BODY) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def chain_client(transport: Transport) -> AsyncIterator[ChainClient]:
-    """A client into a running hop chain over `transport` (the chain forwards with the same kind)."""
+async def chain_client(transport: Transport, senders: int = 0) -> AsyncIterator[ChainClient]:
+    """A client into a running hop chain over `transport` (the chain forwards with the same kind),
+    for `senders` concurrent senders (see `chain_http`)."""
     chain = HopChain()
     if transport == "asgi":
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=chain.app), base_url="http://chain") as client:
             chain.client = client
             yield client
         return
-    make = chain_outbound if transport == "socket-outbound" else chain_http
-    async with serve_app(chain.app) as url, make(url) as inner, make(url) as outer:
+    if transport == "socket-outbound":
+        async with serve_app(chain.app) as url, chain_outbound(url) as inner, chain_outbound(url) as outer:
+            chain.client = inner
+            yield outer
+        return
+    async with serve_app(chain.app) as url, chain_http(url) as inner, chain_http(url, senders) as outer:
         chain.client = inner
         yield outer
 
@@ -107,8 +113,13 @@ async def chain_client(transport: Transport) -> AsyncIterator[ChainClient]:
 SENDER_CONNECTIONS = 100  # each client's connections into the chain
 
 
-def chain_http(url: str) -> httpx.AsyncClient:
-    """An httpx client for a chain served at `url` (each hop's, or the senders'), 100 connections at most."""
+def chain_http(url: str, senders: int = 0) -> httpx.AsyncClient:
+    """An httpx client for a chain served at `url` (each hop's, or the senders'), 100 connections at
+    most. For more `senders` than that, the rest wait on a semaphore, in order, as the load's agents
+    do: in httpcore's pool every queued request is walked for every request that ends, and with a
+    thousand senders that bookkeeping, not the chain, would be what is measured."""
+    if senders > SENDER_CONNECTIONS:
+        return httpx.AsyncClient(base_url=url, transport=CappedTransport(SENDER_CONNECTIONS), timeout=30)
     limits = httpx.Limits(max_connections=SENDER_CONNECTIONS, max_keepalive_connections=SENDER_CONNECTIONS)
     return httpx.AsyncClient(base_url=url, limits=limits, timeout=30)
 

@@ -15,10 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
-
 from simulator.bench import baseline as bare
-from simulator.bench.load import CappedTransport, LoadResult
+from simulator.bench.load import LoadResult
 from simulator.bench.serving import serve_app
 from simulator.config import Settings
 
@@ -75,12 +73,7 @@ async def chain_run_in_child(exchanges: tuple[int, ...], concurrency: int, total
 
 
 async def _send_mix(url: str, exchanges: tuple[int, ...], concurrency: int, total: int) -> bare.ChainRun:
-    # Requests past the pool's 100 connections wait on a semaphore, in order, as the load's agents'
-    # do: in httpcore's pool, every queued request is walked for every request that ends, and with
-    # a thousand senders that bookkeeping, not the chain, would be what is measured.
-    async with httpx.AsyncClient(
-        base_url=url, transport=CappedTransport(bare.SENDER_CONNECTIONS), timeout=30
-    ) as client:
+    async with bare.chain_http(url, concurrency) as client:
         await bare.latencies(client, 2, 3)  # connections warm, as the load's are after its handoffs
         return await bare.run_mix(client, exchanges, concurrency, total)
 

@@ -145,6 +145,7 @@ async def baseline_load(sizes: Sizes) -> ChainLoad:
     else:
         async with bare.chain_client("socket") as client:
             rate = (await bare.run_mix(client, mix, senders, sizes.baseline_messages)).messages_per_second
+        async with bare.chain_client("socket", crowd) as client:
             crowded = await bare.run_mix(client, mix, crowd, crowd_total)
     p50, p99 = percentile(crowded.latencies_ms, 50), percentile(crowded.latencies_ms, 99)
     assert p50 is not None and p99 is not None
