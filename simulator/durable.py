@@ -19,7 +19,9 @@ in place; `commit()` re-encodes those entries and writes the ones that changed. 
 `peek()` read without noting, for read-only loops and lookups on hot paths; nothing is noted
 during GET requests. A list that only ever gains items never changed in place (a conversation's
 messages: `durable(immutable_items=True)`; a ticket's transcript: `bind_dict(..., growing=)`) is
-kept as one row per item, so a new message writes one small row, not the whole list again.
+kept as one row per item, so a new message writes one small row, not the whole list again; made a
+`GrowingList`, it also says itself that it only grew, so a commit need not compare it with what
+was written (the file reads such lists back as `GrowingList`s).
 
 `StateDB(None)` keeps everything in memory and writes nothing (tests, `serve --ephemeral`).
 """
@@ -79,6 +81,61 @@ def durable(default: Any = dataclasses.MISSING, *, immutable_items: bool = False
     if default is dataclasses.MISSING:
         return dataclasses.field(default_factory=dict, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+class GrowingList(list[V]):
+    """A list that knows whether anything but adding to its end changed it since it was last written.
+
+    Lists of never-changed items (`durable(immutable_items=True)`, `growing=` attributes) are
+    written as the items new since the last commit. For a plain list those are found by comparing
+    the whole list, item by item, with a copy of what was written (~0.25 ms a commit at 10,000
+    messages, and the copy's memory); a `GrowingList` that only gained items since says so itself,
+    and nothing is compared or copied. Any other change (`lst[i] = x`, `del`, `pop`, `remove`,
+    `insert`, `clear`, `sort`, `reverse`, `*=`) marks it `reshaped`, and the next commit rewrites
+    its rows from the first one. The state file reads such lists back as `GrowingList`s.
+    """
+
+    __slots__ = ("reshaped",)
+
+    def __init__(self, items: typing.Iterable[V] = ()) -> None:
+        super().__init__(items)
+        self.reshaped = False
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self.reshaped = True
+        super().__setitem__(index, value)
+
+    def __delitem__(self, index: Any) -> None:
+        self.reshaped = True
+        super().__delitem__(index)
+
+    def __imul__(self, times: typing.SupportsIndex) -> GrowingList[V]:
+        self.reshaped = True
+        return super().__imul__(times)
+
+    def insert(self, index: typing.SupportsIndex, value: V) -> None:
+        self.reshaped = True
+        super().insert(index, value)
+
+    def pop(self, index: typing.SupportsIndex = -1) -> V:
+        self.reshaped = True
+        return super().pop(index)
+
+    def remove(self, value: V) -> None:
+        self.reshaped = True
+        super().remove(value)
+
+    def clear(self) -> None:
+        self.reshaped = True
+        super().clear()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        self.reshaped = True
+        super().sort(*args, **kwargs)
+
+    def reverse(self) -> None:
+        self.reshaped = True
+        super().reverse()
 
 
 class DurableDict(dict[K, V], Generic[K, V]):
@@ -373,42 +430,76 @@ class _Collection:
         return out
 
 
+class _Written(typing.NamedTuple):
+    """A `GrowingList` as last written: the list itself and how many items it had then."""
+
+    items: GrowingList[Any]
+    length: int
+
+
 class _ItemRows:
     """One list of each entry of a collection kept as rows of `list_items` (one per item, under
     `name`): the entry itself (`attribute` None), or one of its list attributes. `items` is each
-    key's items as last written, to find the new ones by identity."""
+    key's list as last written: a copy of a plain list, to find the new items by identity; a
+    `GrowingList` itself and its length then, as it notes any change but growing."""
 
     def __init__(self, name: str, attribute: str | None, item: TypeAdapter[Any]) -> None:
         self.name = name
         self.attribute = attribute
         self.item = item
-        self.items: dict[Any, list[Any]] = {}
+        self.items: dict[Any, list[Any] | _Written] = {}
 
     def list_of(self, value: Any) -> list[Any] | None:
         """The entry's list (None when it has none)."""
         items = value if self.attribute is None else getattr(value, self.attribute, None)
         return items if isinstance(items, list) else None
 
+    def remember(self, key: Any, items: list[Any]) -> None:
+        """`items` is what the file holds for `key` now."""
+        if isinstance(items, GrowingList):
+            items.reshaped = False
+            self.items[key] = _Written(items, len(items))
+        else:
+            self.items[key] = list(items)
+
     def changes(self, key: Any, text: str, items: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
         """Rows for the items after the longest run the list shares, item for item (by identity),
         with what was written last time; rows past it go first."""
         before = self.items.get(key)
-        if before is not None and all(map(operator.is_, before, items)):
-            same = min(len(before), len(items))  # the usual case (a list that grew), compared in C
+        if isinstance(before, _Written):
+            # The same list, only grown since (it says so): the written items are still its first ones.
+            grown = before.items is items and not before.items.reshaped
+            same, known = (before.length, before.length) if grown else (0, None)
+        elif before is not None and all(map(operator.is_, before, items)):
+            same, known = min(len(before), len(items)), len(before)  # the usual case, compared in C
         else:
-            same = 0
+            same, known = 0, None if before is None else len(before)
             for old, new in zip(before or (), items, strict=False):
                 if old is not new:
                     break
                 same += 1
         out: list[tuple[str, tuple[Any, ...]]] = []
-        if before is None or same < len(before):  # unknown (never written from here), or shortened
+        if known is None or same < known:  # unknown (never written from here, or reshaped), or shortened
             out.append((_DELETE_ITEMS_FROM, (self.name, text, same)))
         for position in range(same, len(items)):
             row = (self.name, text, position, self.item.dump_json(items[position]))
             out.append(("INSERT INTO list_items (collection, key, position, data) VALUES (?, ?, ?, ?)", row))
-        self.items[key] = list(items)
+        self.remember(key, items)
         return out
+
+
+def _growing(lists: list[_ItemRows], value: Any) -> Any:
+    """`value` as read from the file, its lists of rows made `GrowingList`s (the entry itself, or
+    its list attributes)."""
+    for rows in lists:
+        items = rows.list_of(value)
+        if items is None or isinstance(items, GrowingList):
+            continue
+        if rows.attribute is None:
+            value = GrowingList(items)
+        else:
+            setattr(value, rows.attribute, GrowingList(items))
+    return value
 
 
 class _Single:
@@ -535,7 +626,7 @@ class StateDB:
         rows = self._rows(name)
         data: DurableDict[Any, Any]
         if rows:
-            data = DurableDict({keys.validate_json(k): adapter.validate_json(v) for k, v in rows})
+            data = DurableDict({keys.validate_json(k): _growing(lists, adapter.validate_json(v)) for k, v in rows})
         else:
             data = DurableDict(getattr(owner, attribute))
         setattr(owner, attribute, data)
@@ -574,7 +665,7 @@ class StateDB:
         ).fetchone()
         if row is None:
             return None
-        value = collection.adapter.validate_json(row[0])
+        value = _growing(collection.lists, collection.adapter.validate_json(row[0]))
         if collection.lists:
             known = [rows.items.get(key) for rows in collection.lists]
             self._attach_items(collection, {key: value})
@@ -628,7 +719,7 @@ class StateDB:
             for key, value in entries.items():
                 items = rows.list_of(value)
                 if items is not None and (key in found or not items):  # as written: only new items get rows
-                    rows.items[key] = list(items)
+                    rows.remember(key, items)
 
     def _rows(self, name: str) -> list[tuple[str, bytes]]:
         if self._db is None:

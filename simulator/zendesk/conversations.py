@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from simulator.clock import Clock
-from simulator.durable import peek
+from simulator.durable import GrowingList, peek
 from simulator.zendesk import app_events
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.events import EventBus, activity_payload, message_payload
@@ -85,7 +85,7 @@ class Conversations:
         )
         self.state.conversations[conversation.id] = conversation
         self.state.participants[conversation.id] = [u.id for u in members]
-        self.state.messages[conversation.id] = []
+        self.state.messages[conversation.id] = GrowingList()
         user = members[0] if members else None
         self.bus.emit(conversation, "conversation:create", app_events.conversation_create(conversation, user))
         return conversation
@@ -144,7 +144,7 @@ class Conversations:
         metadata: Metadata | None = None,
     ) -> Message:
         """Store a message, wake the default integration after a release, and fire `conversation:message`."""
-        stored = self.state.messages.setdefault(conversation.id, [])
+        stored = self.state.messages.setdefault(conversation.id, GrowingList())
         if len(stored) >= MESSAGE_LIMIT:
             raise SuncoError(423, f"Conversation has reached the limit of {MESSAGE_LIMIT} messages")
         user = self._author_user(conversation, author)

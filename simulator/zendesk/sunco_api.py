@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.durable import GrowingList
 from simulator.zendesk.content import check_content
 from simulator.zendesk.errors import SuncoError, not_found
 from simulator.zendesk.http import ok, parse
@@ -122,7 +123,7 @@ class SuncoApi(SuncoResource):
     async def delete_all_messages(self, request: Request, body: Any) -> Response:
         """DeleteAllMessages: the conversation stays, its messages go."""
         conversation = self.conversations.conversation(request.path_params["conversation_id"])
-        self.state.messages[conversation.id] = []
+        self.state.messages[conversation.id] = GrowingList()
         return ok({})
 
     async def delete_message(self, request: Request, body: Any) -> Response:

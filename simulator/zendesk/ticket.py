@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from simulator.durable import GrowingList
 from simulator.zendesk.ids import zendesk_time
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
@@ -39,6 +40,11 @@ class Ticket:
     priority: str | None = None  # urgent, high, normal, low
     description_text: str | None = None
     status_actor_id: int | None = None  # who made the last status change (the status webhook's actor_id)
+
+    def __post_init__(self) -> None:
+        # Written as rows, only the new ones at each commit (see simulator.durable.GrowingList).
+        self.transcript = GrowingList(self.transcript)
+        self.comments = GrowingList(self.comments)
 
     @property
     def description(self) -> str:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from simulator.durable import DB_FILE, StateDB, durable, evict
+from simulator.durable import DB_FILE, GrowingList, StateDB, durable, evict
 from simulator.zendesk.models import User
 
 
@@ -200,3 +202,130 @@ def test_comments_written_inside_the_ticket_by_an_older_version_load_and_move_to
     restored = again.bind_dict("t.tickets", {}, int, Ticket, growing=("transcript", "comments"))
     assert [c["body"] for c in restored[1].comments] == ["old note", "new note"]
     again.close()
+
+
+def _statements(db: StateDB, commit: Any) -> list[str]:
+    """The writes (INSERT / DELETE, without their values) one commit makes."""
+    written: list[str] = []
+    db.db.set_trace_callback(written.append)
+    commit()
+    db.db.set_trace_callback(None)
+    return [w.split(" (")[0].split(" WHERE")[0] for w in written if w.startswith(("INSERT", "DELETE"))]
+
+
+def test_a_growing_list_that_only_grew_is_not_compared_and_one_reshaped_is_rewritten(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = GrowingList([_user(1), _user(2)])
+    db.commit()
+    written = db._collections[0].lists[0].items["a"]  # what the commit keeps: the list itself, no copy
+    assert written == (log.lines["a"], 2)
+    log.lines["a"].append(_user(3))
+    log.lines["a"] += [_user(4)]
+    assert _statements(db, db.commit) == ["INSERT INTO list_items", "INSERT INTO list_items"]
+    log.lines["a"].pop(0)  # anything but growing: its rows are written again, from the first
+    assert _statements(db, db.commit) == ["DELETE FROM list_items"] + ["INSERT INTO list_items"] * 3
+    log.lines["a"].append(_user(5))  # and then it is only growing again
+    assert _statements(db, db.commit) == ["INSERT INTO list_items"]
+    db.close()
+    reopened = _reopened(tmp_path)
+    assert reopened == {"a": [_user(2), _user(3), _user(4), _user(5)]}
+    assert isinstance(reopened["a"], GrowingList)  # read back as one
+
+
+def test_a_growing_list_reads_back_as_one_and_grows_on_without_a_comparison(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    log.lines["a"] = [_user(1)]  # a plain list: compared item by item, and read back as a GrowingList
+    db.commit()
+    db.close()
+    again = StateDB(tmp_path / DB_FILE)
+    restored = Log()
+    again.bind(restored, "log")
+    assert isinstance(restored.lines["a"], GrowingList)
+    restored.lines["a"].append(_user(2))
+    assert _statements(again, again.commit) == ["INSERT INTO list_items"]
+    again.close()
+    assert _reopened(tmp_path) == {"a": [_user(1), _user(2)]}
+
+
+_EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "append",
+                "extend",
+                "set",
+                "del",
+                "pop",
+                "insert",
+                "remove",
+                "clear",
+                "sort",
+                "reverse",
+                "slice",
+                "imul",
+                "replace",
+                "drop",
+                "commit",
+            ]
+        ),
+        st.integers(min_value=0, max_value=50),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=_EDITS, growing=st.booleans())
+def test_any_edits_to_a_list_survive_a_reopen(
+    tmp_path_factory: pytest.TempPathFactory, edits: Any, growing: bool
+) -> None:
+    path = tmp_path_factory.mktemp("lists")
+    db = StateDB(path / DB_FILE)
+    log = Log()
+    db.bind(log, "log")
+    make = GrowingList if growing else list
+    log.lines["a"] = make([_user(0)])
+    serial = 1
+    for edit, n in edits:
+        lines = log.lines.get("a")
+        if lines is None:
+            log.lines["a"] = lines = make()
+        if edit == "commit":
+            db.commit()
+        elif edit == "append":
+            lines.append(_user(serial))
+        elif edit == "extend":
+            lines.extend([_user(serial), _user(serial + 1)])
+        elif edit == "set" and lines:
+            lines[n % len(lines)] = _user(serial)
+        elif edit == "del" and lines:
+            del lines[n % len(lines)]
+        elif edit == "pop" and lines:
+            lines.pop(n % len(lines))
+        elif edit == "insert":
+            lines.insert(n, _user(serial))
+        elif edit == "remove" and lines:
+            lines.remove(lines[n % len(lines)])
+        elif edit == "clear":
+            lines.clear()
+        elif edit == "sort":
+            lines.sort(key=lambda u: u.id)
+        elif edit == "reverse":
+            lines.reverse()
+        elif edit == "slice":
+            lines[n % 3 : n % 5] = [_user(serial)]
+        elif edit == "imul":
+            lines *= 1 + n % 2
+        elif edit == "replace":
+            log.lines["a"] = make(lines[: n % 4])
+        elif edit == "drop":
+            del log.lines["a"]
+        serial += 2
+    expected = dict(log.lines)
+    db.commit()
+    db.close()
+    assert _reopened(path) == {k: list(v) for k, v in expected.items()}
