@@ -72,6 +72,12 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
         metavar="S",
         help="seconds each user waits (0.5-1.5x at random) before each message, as people type (default 0: flat out)",
     )
+    load.add_argument(
+        "--closed",
+        action="store_true",
+        help="each conversation's next exchange waits until its user has the agent's last message "
+        "(default: the agent posts the next as soon as Zendesk has stored the last)",
+    )
     load.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     common(load)
     load.set_defaults(run=cmd_load)

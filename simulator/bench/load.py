@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, TextIO
 
 import httpx
@@ -86,6 +87,9 @@ class LoadResult(BaseModel):
     # Seconds each side "types" before each message (0: as fast as the server answers, a throughput
     # test in which p99 measures the backlog); with a think time the rate is the offered one.
     think_seconds: float = 0.0
+    # Each conversation's next exchange waited until its user had the agent's last message (one
+    # message each way in flight per conversation, as the bare chain's senders keep one request).
+    closed: bool = False
     # Set by the bench when its process is the server's alone (clients in a child): the server's CPU
     # over the whole run, and per message delivered within `messages_window`.
     server_cpu_seconds: float | None = None
@@ -196,6 +200,10 @@ class LoadUser(EndUser):
     def saw(self, event_type: str) -> bool:
         return event_type in self.kinds
 
+    def has_agent_text(self, text: str) -> bool:
+        """Whether the agent's message `text` has reached this user."""
+        return any(seen == text for seen, _ in reversed(self.agent_texts))
+
     async def until(self, check: Callable[[], bool], deadline: float) -> bool:
         """Wait until `check()` holds or the perf_counter deadline passes."""
         if check():
@@ -303,12 +311,15 @@ async def run_load(
     delivery_timeout: float = 120.0,
     seed: int = 12,
     think: float = 0.0,
+    closed: bool = False,
 ) -> LoadResult:
     """Run the load against the simulator at `base_url` (`sim` when it is in this process).
 
     `on_idle` is awaited once every handoff has completed and before any message is sent: the
     conversations are then handed off and idle (the memory figure is taken there). `think`: seconds
     (0.5-1.5x, at random) each conversation waits before each user message, as people type.
+    `closed`: each conversation's next exchange waits until its user has the agent's last message
+    (else the agent posts the next as soon as Zendesk has stored the last, and messages queue).
     """
     progress = progress or Progress(None)
     started_run = time.perf_counter()
@@ -350,6 +361,7 @@ async def run_load(
                 errors,
                 started_run,
                 think=think,
+                closed=closed,
             )
         finally:
             await asyncio.gather(*(user.close() for user in users), return_exceptions=True)
@@ -374,6 +386,7 @@ async def _run(
     started_run: float,
     *,
     think: float = 0.0,
+    closed: bool = False,
 ) -> LoadResult:
     count = len(users)
 
@@ -492,6 +505,8 @@ async def _run(
                     response = await agent_http.post(path, json={"text": theirs})
                     response.raise_for_status()
                     progress.step()
+                    if closed:
+                        await user.until(partial(user.has_agent_text, theirs), time.perf_counter() + delivery_timeout)
                 except Exception as exc:
                     failed(f"chat {user.name}", exc)
                     return
@@ -556,6 +571,7 @@ async def _run(
         conversations=len(users),
         messages_each_way=messages,
         think_seconds=think,
+        closed=closed,
         handoffs_started_within_seconds=round(started_within, 3),
         handoffs_completed=len(handed),
         handoffs_all_done_seconds=rounded(max(done_at) - begun, 3) if done_at and len(handed) == len(live) else None,

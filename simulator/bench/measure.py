@@ -16,6 +16,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -68,7 +69,7 @@ async def path_latencies(
                 await settled()
                 started = time.perf_counter()
                 (await client.post(f"/_sim/agent/tickets/{ticket}/messages", json={"text": reply})).raise_for_status()
-                if not await user.until(_received(user, reply), time.perf_counter() + 30):
+                if not await user.until(partial(user.has_agent_text, reply), time.perf_counter() + 30):
                     raise RuntimeError("an agent message did not reach the user")
                 a2u.append((dict(user.agent_texts)[reply] - started) * 1000)
             return u2a[3:], a2u[3:]
@@ -98,10 +99,6 @@ async def settled() -> None:
     path is measured one message at a time, as the bare chain's requests are, not on the tail of
     the one before; the load's figures are where messages overlap."""
     await quiesce(sockets=True)
-
-
-def _received(user: LoadUser, text: str) -> Callable[[], bool]:
-    return lambda: any(seen == text for seen, _ in user.agent_texts)
 
 
 def startup_seconds(command: list[str], env: dict[str, str], attempts: int = 3) -> float:

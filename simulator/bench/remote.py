@@ -52,12 +52,19 @@ async def _child(args: list[str], settings: Settings | None) -> str:
 
 
 async def load_in_child(
-    base_url: str, settings: Settings, *, conversations: int, messages: int, ramp: float, think: float = 0.0
+    base_url: str,
+    settings: Settings,
+    *,
+    conversations: int,
+    messages: int,
+    ramp: float,
+    think: float = 0.0,
+    closed: bool = False,
 ) -> LoadResult:
     """`python -m simulator load --json` against the simulator at `base_url`, in a child process."""
     args = ["simulator", "load", "--json", "--target", base_url]
     args += ["--conversations", str(conversations), "--messages", str(messages), "--ramp", str(ramp)]
-    args += ["--think", str(think)]
+    args += ["--think", str(think)] + (["--closed"] if closed else [])
     return LoadResult.model_validate_json(await _child(args, settings))
 
 

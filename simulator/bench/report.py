@@ -72,6 +72,9 @@ class BenchResult(BaseModel):
     baseline_p99_under_load_ms: float | None = None
     # The same conversations, paced (users think before each message): latency without a backlog.
     p99_agent_to_user_paced_ms: float | None = None
+    # The same conversations, closed: each exchange once the user has the agent's last message, as
+    # the bare chain's senders each keep one request in flight (`baseline_p99_under_load_ms`).
+    p99_agent_to_user_closed_ms: float | None = None
 
     date: str
     machine: str
@@ -83,6 +86,7 @@ class BenchResult(BaseModel):
     paths: dict[str, PathFigures]
     load: dict[str, list[LoadResult]]
     paced: LoadResult | None = None
+    closed: LoadResult | None = None
     memory_per_bare_socket_kb: float | None
     memory_beyond_bare_socket_kb: float | None
     idle_conversations: int
@@ -112,6 +116,10 @@ def load_table(result: LoadResult) -> str:
     rows = [
         ("conversations x messages each way", f"{result.conversations} x {result.messages_each_way}"),
         ("think time before each user message", _fmt(result.think_seconds, " s") if result.think_seconds else "none"),
+        (
+            "next exchange",
+            "once the user has the agent's last message" if result.closed else "as soon as the last is answered",
+        ),
         (
             "handoffs completed",
             f"{result.handoffs_completed} (all within {_fmt(result.handoffs_all_done_seconds, ' s')})",
@@ -254,14 +262,10 @@ def bench_table(result: BenchResult) -> str:
                 f"load {store}, {run.conversations} conv: user→agent p50 / p99",
                 f"{_fmt(run.p50_user_to_agent_ms, ' ms')} / {_fmt(run.p99_user_to_agent_ms, ' ms')}",
             )
-            # The chain with as many senders as this run has conversations, each as fast as answered.
-            crowd = sock if sock and sock.senders_under_load == run.conversations else None
             row(
-                f"load {store}, {run.conversations} conv: agent→user p50 / p99"
-                + (" (chain: as many senders, flat out)" if crowd else ""),
+                f"load {store}, {run.conversations} conv: agent→user p50 / p99" + _crowd_label(sock, run),
                 f"{_fmt(run.p50_agent_to_user_ms, ' ms')} / {_fmt(run.p99_agent_to_user_ms, ' ms')}",
-                f"{_fmt(crowd.p50_under_load_ms, ' ms')} / {_fmt(crowd.p99_under_load_ms, ' ms')}" if crowd else "",
-                _fmt(_div(run.p99_agent_to_user_ms, crowd.p99_under_load_ms), "× (p99)") if crowd else "",
+                *_beside_crowd(sock, run),
                 "p99 < 1 s",
             )
     if (paced := result.paced) is not None:
@@ -279,6 +283,18 @@ def bench_table(result: BenchResult) -> str:
             f"{what}: user→agent p50 / p99; lost / reordered / duplicated",
             f"{_fmt(paced.p50_user_to_agent_ms, ' ms')} / {_fmt(paced.p99_user_to_agent_ms, ' ms')}; "
             f"{paced.messages_lost} / {paced.messages_reordered} / {paced.messages_duplicated}",
+        )
+    if (closed := result.closed) is not None:
+        what = f"load closed (one exchange in flight per conversation), {closed.conversations} conv"
+        row(
+            f"{what}: agent→user p50 / p99" + _crowd_label(sock, closed),
+            f"{_fmt(closed.p50_agent_to_user_ms, ' ms')} / {_fmt(closed.p99_agent_to_user_ms, ' ms')}",
+            *_beside_crowd(sock, closed),
+        )
+        row(
+            f"{what}: messages/s; lost / reordered / duplicated",
+            f"{_fmt(closed.messages_per_second)}; "
+            f"{closed.messages_lost} / {closed.messages_reordered} / {closed.messages_duplicated}",
         )
     row(
         f"memory per idle handed-off conversation ({result.idle_conversations})",
@@ -313,6 +329,26 @@ def _spread(by_round: list[float | None]) -> str:
     if len(known) < 2:
         return ""
     return f" (rounds {min(known):.2f}-{max(known):.2f}×)"
+
+
+def _crowd(sock: HopFigures | None, run: LoadResult) -> HopFigures | None:
+    """The chain's figures if it was measured with as many senders as `run` has conversations."""
+    return sock if sock and sock.senders_under_load == run.conversations else None
+
+
+def _crowd_label(sock: HopFigures | None, run: LoadResult) -> str:
+    return " (chain: as many senders, flat out)" if _crowd(sock, run) else ""
+
+
+def _beside_crowd(sock: HopFigures | None, run: LoadResult) -> tuple[str, str]:
+    """The baseline and ratio cells for a load's agent->user p50 / p99: the chain's at the same concurrency."""
+    crowd = _crowd(sock, run)
+    if crowd is None:
+        return "", ""
+    return (
+        f"{_fmt(crowd.p50_under_load_ms, ' ms')} / {_fmt(crowd.p99_under_load_ms, ' ms')}",
+        _fmt(_div(run.p99_agent_to_user_ms, crowd.p99_under_load_ms), "× (p99)"),
+    )
 
 
 def _div(a: float | None, b: float | None) -> float | None:

@@ -276,6 +276,7 @@ async def load_figures(
     ramp: float | None = None,
     handoff_timeout: float = 60.0,
     think: float = 0.0,
+    closed: bool = False,
 ) -> LoadResult:
     async with simulator_on_socket(store) as sim:
         if sizes.clients_apart and on_idle is None:
@@ -289,6 +290,7 @@ async def load_figures(
                     messages=sizes.messages if messages is None else messages,
                     ramp=sizes.ramp if ramp is None else ramp,
                     think=think,
+                    closed=closed,
                 )
             finally:
                 sampler.cancel()
@@ -309,6 +311,7 @@ async def load_figures(
             progress=progress,
             on_idle=on_idle,
             think=think,
+            closed=closed,
         )
 
 
@@ -397,19 +400,26 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     paced = await load_figures(
         main_store, sizes.conversations, sizes, progress, messages=sizes.paced_messages, think=sizes.think
     )
+    say(
+        f"load, closed: {main_store} store, {sizes.conversations} conversations x {sizes.messages} messages each "
+        "way, each exchange once the user has the agent's last message ..."
+    )
+    closed = await load_figures(main_store, sizes.conversations, sizes, progress, closed=True)
     idle_kb, socket_kb, _ = await memory_figures(sizes, progress, say)
     main = loads[main_store][-1]
     return BenchResult(
         **_path_ratios(paths[main_store], latency),
         messages_per_second=main.messages_per_second,
         baseline_messages_per_second=baseline["socket"].messages_per_second,
-        messages_lost=sum(r.messages_lost for runs in [*loads.values(), [paced]] for r in runs),
-        messages_reordered=sum(r.messages_reordered for runs in [*loads.values(), [paced]] for r in runs),
-        messages_duplicated=sum(r.messages_duplicated for runs in [*loads.values(), [paced]] for r in runs),
+        messages_lost=sum(r.messages_lost for runs in [*loads.values(), [paced, closed]] for r in runs),
+        messages_reordered=sum(r.messages_reordered for runs in [*loads.values(), [paced, closed]] for r in runs),
+        messages_duplicated=sum(r.messages_duplicated for runs in [*loads.values(), [paced, closed]] for r in runs),
         p99_agent_to_user_ms=main.p99_agent_to_user_ms,
         baseline_p99_under_load_ms=baseline["socket"].p99_under_load_ms,
         p99_agent_to_user_paced_ms=paced.p99_agent_to_user_ms,
         paced=paced,
+        p99_agent_to_user_closed_ms=closed.p99_agent_to_user_ms,
+        closed=closed,
         memory_per_idle_conversation_kb=rounded(idle_kb, 1),
         startup_seconds=rounded(startup, 3),
         replay_seconds=rounded(replay_s, 3),
@@ -562,6 +572,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             messages=args.messages,
             ramp=args.ramp,
             think=args.think,
+            closed=args.closed,
             progress=Progress(sys.stderr),
         )
     )

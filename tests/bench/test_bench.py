@@ -83,6 +83,18 @@ def test_quick_bench_measures_the_chain_with_as_many_senders_as_conversations(
     assert result["baseline_p99_under_load_ms"] == chain["p99_under_load_ms"]
 
 
+def test_quick_bench_runs_a_closed_load_beside_the_chain_at_its_concurrency(
+    quick: tuple[dict[str, object], Path],
+) -> None:
+    result, _ = quick
+    closed = result["closed"]  # type: ignore[index]
+    # Each conversation's next exchange waited for the agent's last message: all of them arrived.
+    assert closed["closed"] is True and closed["conversations"] == result["conversations"]
+    assert closed["messages_delivered"] == closed["messages_sent"] > 0
+    assert closed["messages_lost"] == closed["messages_reordered"] == closed["messages_duplicated"] == 0
+    assert result["p99_agent_to_user_closed_ms"] == closed["p99_agent_to_user_ms"] > 0
+
+
 def test_quick_bench_measures_the_paths_with_each_end_user_client(quick: tuple[dict[str, object], Path]) -> None:
     result, _ = quick
     clients = result["user_client"]  # type: ignore[index]
