@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from simulator.bench.load import CappedTransport
+from simulator.bench.capped import CappedTransport
 from simulator.bench.serving import serve_app
 from simulator.outbound import OutboundClient, SendError
 

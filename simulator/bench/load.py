@@ -23,6 +23,7 @@ from faker import Faker
 from pydantic import BaseModel
 
 from simulator.app import SimulatorApp
+from simulator.bench.capped import CappedTransport
 from simulator.bench.sockets import UserClient, websockets_socket
 from simulator.bench.stats import percentile, rounded
 from simulator.config import Settings
@@ -41,23 +42,6 @@ USERS_PER_CLIENT = 100  # end users sharing one HTTP client (and its connection 
 # The agent side's requests in flight at once. More only lengthens httpcore's pool bookkeeping, which
 # walks every connection for every queued request; the rest wait on a semaphore.
 AGENT_CONNECTIONS = 16
-
-
-class CappedTransport(httpx.AsyncBaseTransport):
-    """At most `cap` requests in flight (each read to its end); the rest queue on a semaphore."""
-
-    def __init__(self, cap: int) -> None:
-        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap))
-        self._slots = asyncio.Semaphore(cap)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        async with self._slots:
-            response = await self._inner.handle_async_request(request)
-            await response.aread()
-            return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 class LoadResult(BaseModel):
