@@ -98,14 +98,9 @@ class WidgetStore:
         self.db.write([("INSERT INTO widget_meta (name, value) VALUES ('signing_key', ?)", (key.hex(),))])
         return key
 
-    def save(self, saved: SavedSession, event: dict[str, Any] | None = None, *, row: str | None = None) -> None:
-        """The session (and the event it just numbered), in one transaction. `row`: the session
-        already as JSON (`saved.model_dump_json()`)."""
-        # "ended" once nothing is left to do: only then is it not resumed after a restart.
-        self.save_row(saved.id, saved.ended and not saved.pending, row or saved.model_dump_json(), event)
-
     def save_row(self, session_id: str, done: bool, row: str, event: dict[str, Any] | None = None) -> None:
-        """`save` of a session already as JSON (a `SavedSession`'s); `done`: ended, nothing left to do."""
+        """The session, as its `SavedSession`'s JSON, and the event it just numbered, in one transaction.
+        `done`: ended with nothing left to do (only then is it not resumed after a restart)."""
         statements = self._event(session_id, event)
         statements.append(
             (
