@@ -206,7 +206,7 @@ class Relay:
         once the handoff has ended, one the relay took before is still answered True (not for the
         bot), found queued or in the conversation (`SunCoError` when SunCo cannot be read).
         """
-        record = await self.store.get_session(session_id)
+        record = await self.store.session_view(session_id)  # only read, here and by the outbox's first send
         if record is None or record.state not in HANDED_OFF:
             if maybe_repeat and record is not None and await self._took_before(record, message_id):
                 log.info(kv("relay.user_message.taken_before", session=session_id, message=message_id))

@@ -12,29 +12,43 @@ Two implementations behind one interface: `MemoryStore` (tests, throwaway runs) 
 Each method is one atomic step, so callers never hold a transaction across an await elsewhere.
 Three writes are lazy: a handled inbox event (`inbox_remove`) and a sent outbox item
 (`outbox_sent`) leave the SQLite file, and an agent message shown (`mark_shown`) is marked in it,
-with the store's next write, not in a transaction of their own; reads see them at once. A crash
-in between only repeats what is safe to repeat: the event is handled again (handling is
-idempotent), the item is looked for in SunCo before it is posted again (it is `attempted`), the
-agent message is delivered again and the chat side, which has its id, drops it.
+once the loop has nothing else ready to run (a few turns at most), in one transaction, or with
+the store's next write if that comes first; reads see them at once. Written when the loop is idle
+they are off every message's path: not in the path that made them (written each at once, a
+message cost three transactions), and not in the next message's (which, in a quiet conversation,
+came minutes later and paid for them). A crash in between only repeats what is safe to repeat:
+the event is handled again (handling is idempotent), the item is looked for in SunCo before it is
+posted again (it is `attempted`), the agent message is delivered again and the chat side, which
+has its id, drops it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
 
+from simulator.clock import loop_busy
 from simulator.config import Settings, private_file
+from simulator.logs import kv
 from simulator.relay.sessions import HANDED_OFF, InboxItem, OutboxItem, SessionRecord, SessionState
 from simulator.wal import Checkpointer
+
+log = logging.getLogger("simulator.relay.store")
 
 DB_FILE = "relay.sqlite3"
 # A store call yields to the loop once the loop has not gone round for this long (see `_pause`).
 YIELD_AFTER_SECONDS = 0.0005
+# A lazy write waits for an idle loop this many turns at most (see `_later`).
+LAZY_WRITE_TURNS = 4
+# Parsed session records kept for `session_view`, the most recently read (see `SQLiteStore`).
+SESSION_VIEWS = 1024
 OutboxFlag = Literal["notified", "attempted"]
 T = TypeVar("T")
 
@@ -56,6 +70,11 @@ class Store(Protocol):
         ...
 
     async def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    async def session_view(self, session_id: str) -> SessionRecord | None:
+        """The session to read, not to change: it may be the store's own (a later save replaces
+        it, never changes it). `get_session` gives a copy to change and save."""
+        ...
 
     async def save_session(self, record: SessionRecord) -> None:
         """Insert or replace the session."""
@@ -178,6 +197,9 @@ class MemoryStore:
         record = self._sessions.get(session_id)
         return self._out(record) if record else None
 
+    async def session_view(self, session_id: str) -> SessionRecord | None:
+        return await self.get_session(session_id)
+
     async def save_session(self, record: SessionRecord) -> None:
         self._sessions[record.session_id] = _copy(record)
         if record.state == SessionState.HANDING_OFF:  # a new handoff reads SunCo's latest page afresh
@@ -295,8 +317,8 @@ class SQLiteStore:
     crash may undo the last commits, never corrupt the file. A call's statements run without
     awaiting (transactions never interleave, no lock is needed); then it yields to the loop if
     the loop has not gone round for `YIELD_AFTER_SECONDS` (see `_pause`).
-    The lazy writes (see the module docstring) wait in `_later_*` and run at the start of the
-    next transaction, so a relayed message costs one transaction each way, not three.
+    The lazy writes (see the module docstring) wait in `_later_*` and run in a transaction of
+    their own once the loop is idle (`_later`), or at the start of a transaction before that.
     """
 
     def __init__(self, path: Path) -> None:
@@ -309,6 +331,10 @@ class SQLiteStore:
         # Lazy `mark_shown`s not yet written: session id -> message id, and the marks with their times.
         self._later_shown: dict[str, str] = {}
         self._later_marks: dict[str, str] = {}
+        # `session_view`'s parsed records, least recently read first (SESSION_VIEWS at most). Every
+        # write of a session goes through this store (one process owns the file), which keeps them current.
+        self._views: OrderedDict[str, SessionRecord] = OrderedDict()
+        self._lazy_turns: int | None = None  # busy turns a queued `_write_lazy` has waited; None: none queued
         # When the loop last went round, as far as `_pause` knows: the perf_counter time of the
         # first call since, and the loop whose marker callback will clear it (None: gone round).
         self._run_since: float | None = None
@@ -338,6 +364,7 @@ class SQLiteStore:
             with conn:
                 self._flush(conn)
         self._conn = self._checkpointer = None
+        self._views.clear()  # whatever opens the file next may have changed it
         if checkpointer is not None:
             await asyncio.get_running_loop().run_in_executor(None, checkpointer.stop)
         conn.close()
@@ -382,8 +409,9 @@ class SQLiteStore:
                 [(message_id, session_id) for session_id, message_id in self._later_shown.items()],
             )
 
-    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `job` as one transaction: committed when it returns, rolled back if it raises."""
+    def _transaction(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """`job` and the lazy writes as one transaction: committed when it returns, rolled back
+        (the lazy writes kept for the next) if it raises."""
         conn = self._db()
         with conn:
             self._flush(conn)
@@ -394,8 +422,35 @@ class SQLiteStore:
         self._later_marks.clear()
         if self._checkpointer is not None:
             self._checkpointer.committed()
+        return result
+
+    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `job` as one transaction (see `_transaction`)."""
+        result = self._transaction(job)
         await self._pause()  # loops over calls stay fair
         return result
+
+    def _later(self) -> None:
+        """A lazy write was noted: have the loop write it (with whatever else is lazy by then) once
+        it has nothing else ready to run, or after `LAZY_WRITE_TURNS` busy turns."""
+        if self._lazy_turns is None:
+            self._lazy_turns = 0
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self._write_lazy, loop)
+
+    def _write_lazy(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._conn is None or not (self._later_inbox or self._later_outbox or self._later_marks):
+            self._lazy_turns = None  # closed, or a transaction since has written them
+            return
+        if loop_busy(loop) and self._lazy_turns is not None and self._lazy_turns < LAZY_WRITE_TURNS:
+            self._lazy_turns += 1  # what is ready (the rest of a message's path) goes first
+            loop.call_soon(self._write_lazy, loop)
+            return
+        self._lazy_turns = None
+        try:
+            self._transaction(lambda conn: None)
+        except sqlite3.Error as exc:  # kept: the next transaction tries them again
+            log.warning(kv("relay.store.lazy_write_failed", error=str(exc)))
 
     async def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         return await self._write(lambda conn: conn.execute(sql, params))
@@ -410,6 +465,7 @@ class SQLiteStore:
             for table in ("sessions", "processed_events", "outbox", "inbox"):
                 conn.execute(f"DELETE FROM {table}")  # fixed table names, not input
 
+        self._views.clear()
         await self._write(clear)
 
     async def _sessions(self, sql: str, params: tuple[object, ...]) -> list[tuple[str, str, str | None]]:
@@ -429,7 +485,27 @@ class SQLiteStore:
         )
         return _session(*rows[0][1:]) if rows else None
 
+    async def session_view(self, session_id: str) -> SessionRecord | None:
+        views = self._views
+        record = views.get(session_id)
+        if record is not None:
+            views.move_to_end(session_id)
+        else:
+            row = (
+                self._db()
+                .execute("SELECT data, shown_through FROM sessions WHERE session_id = ?", (session_id,))
+                .fetchone()
+            )
+            if row is not None:
+                # Kept before the yield below: a save meanwhile replaces it, never the other way round.
+                record = views[session_id] = _session(row[0], self._later_shown.get(session_id, row[1]))
+                if len(views) > SESSION_VIEWS:
+                    views.popitem(last=False)
+        await self._pause()
+        return record
+
     async def save_session(self, record: SessionRecord) -> None:
+        self._views.pop(record.session_id, None)  # read afresh (a new handoff also clears `shown_through`)
         # An upsert keeps the row (and its rowid) in place: INSERT OR REPLACE deletes and re-inserts
         # it at the end of the table, where a listing still stepping through could meet it again.
         await self._execute(
@@ -479,6 +555,10 @@ class SQLiteStore:
         self._db()
         self._later_marks["message:" + message_id] = at.isoformat()
         self._later_shown[session_id] = message_id
+        view = self._views.get(session_id)
+        if view is not None:  # replaced, not changed: whoever holds the old one keeps what it read
+            self._views[session_id] = view.model_copy(update={"shown_through": message_id})
+        self._later()
         await self._pause()
 
     async def prune_events(self, before: datetime) -> int:
@@ -520,6 +600,7 @@ class SQLiteStore:
     async def inbox_remove(self, item_id: int) -> None:
         self._db()
         self._later_inbox.add(item_id)
+        self._later()
         await self._pause()
 
     async def outbox_add(self, item: OutboxItem) -> OutboxItem:
@@ -561,6 +642,7 @@ class SQLiteStore:
     async def outbox_sent(self, item_id: int) -> None:
         self._db()
         self._later_outbox.add(item_id)
+        self._later()
         await self._pause()
 
     async def outbox_clear(self, session_id: str) -> int:

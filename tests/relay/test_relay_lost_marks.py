@@ -1,5 +1,6 @@
-"""An agent message is marked shown lazily (with the relay store's next write): a `kill -9` before
-that write makes the new relay deliver it again, and the user still sees it once."""
+"""An agent message is marked shown lazily (on the loop's next turn, or with the relay store's next
+write): a `kill -9` before that write makes the new relay deliver it again, and the user still sees
+it once."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def agent_texts(user: EndUser) -> list[Any]:
 
 
 async def test_a_shown_message_whose_mark_a_crash_lost_is_seen_once(
-    tmp_path: Any, caplog: pytest.LogCaptureFixture
+    tmp_path: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO, logger="simulator.widget")
     async with Harness({"relay_store": "sqlite", "sim_ephemeral": False, "sim_state_dir": tmp_path}) as sim:
@@ -31,6 +32,9 @@ async def test_a_shown_message_whose_mark_a_crash_lost_is_seen_once(
         ticket = await sim.ticket_for(ana, within=5)
         sam = sim.agent("Sam")
         await sam.accept(ticket["id"])
+        # The kill lands before the loop's next turn would have written the mark.
+        assert isinstance(sim.sim.relay.store, SQLiteStore)
+        monkeypatch.setattr(sim.sim.relay.store, "_later", lambda: None)
         await sam.say(ticket["id"], "Hello Ana")
         assert await sim.eventually(lambda: agent_texts(ana) == ["Hello Ana"], within=5)
         assert await sim.eventually(lambda: not sim.sim.relay.inbound._workers, within=5)

@@ -7,11 +7,12 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from simulator.relay.sessions import AgentInfo, InboxItem, OutboxItem, SessionRecord, SessionState
-from simulator.relay.store import MemoryStore, SQLiteStore, Store, open_store
+from simulator.relay.store import LAZY_WRITE_TURNS, SESSION_VIEWS, MemoryStore, SQLiteStore, Store, open_store
 
 from .conftest import make_settings
 
@@ -228,6 +229,74 @@ async def test_a_shown_agent_message_is_read_at_once_and_reaches_the_file_with_t
     record = await crashed.get_session("s1")
     assert record is not None and record.shown_through == "m4"
     await crashed.close()
+
+
+async def test_a_session_view_follows_every_change_and_a_view_read_before_stays_as_it_was(store: Store) -> None:
+    assert await store.session_view("nope") is None
+    await store.save_session(session("s1", conversation_id="c1", state=SessionState.HANDING_OFF))
+    first = await store.session_view("s1")
+    assert first is not None and first.state == SessionState.HANDING_OFF and first.shown_through is None
+    await store.save_session(session("s1", conversation_id="c1", state=SessionState.WITH_AGENT, agent_joined=True))
+    await store.mark_shown("s1", "m1", T0)
+    now = await store.session_view("s1")
+    assert now is not None and (now.state, now.agent_joined, now.shown_through) == (SessionState.WITH_AGENT, True, "m1")
+    assert (first.state, first.shown_through) == (SessionState.HANDING_OFF, None)
+    await store.mark_shown("s1", "m2", T0)
+    assert (now.shown_through, (await store.session_view("s1") or now).shown_through) == ("m1", "m2")
+    changed = await store.get_session("s1")  # the copy to change: the view is not it
+    assert changed is not None
+    changed.state = SessionState.ENDED
+    assert (await store.session_view("s1") or changed).state == SessionState.WITH_AGENT
+    await store.reset()
+    assert await store.session_view("s1") is None
+
+
+async def test_session_views_kept_are_bounded_and_one_read_again_comes_from_the_file(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "relay.sqlite3")
+    await store.open()
+    for n in range(SESSION_VIEWS + 5):
+        await store.save_session(session(f"s{n}", conversation_id=f"c{n}"))
+        assert await store.session_view(f"s{n}") is not None
+    assert len(store._views) == SESSION_VIEWS
+    oldest = await store.session_view("s0")  # no longer kept: read from the file again
+    assert oldest is not None and oldest.conversation_id == "c0"
+    await store.close()
+
+
+def _in_file(path: Path) -> tuple[list[Any], list[Any], int, int]:
+    """What another process reading the file finds: shown marks, processed events, outbox and inbox rows."""
+    reader = sqlite3.connect(path)
+    try:
+        return (
+            reader.execute("SELECT shown_through FROM sessions").fetchall(),
+            reader.execute("SELECT event_id FROM processed_events ORDER BY event_id").fetchall(),
+            reader.execute("SELECT COUNT(*) FROM outbox").fetchone()[0],
+            reader.execute("SELECT COUNT(*) FROM inbox").fetchone()[0],
+        )
+    finally:
+        reader.close()
+
+
+async def test_lazy_writes_reach_the_file_once_the_loop_is_idle_without_another_write(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, relay_store="sqlite")
+    path = settings.sim_state_dir / "relay.sqlite3"
+    store = open_store(settings)
+    await store.open()
+    await store.save_session(session("s1", conversation_id="c1"))
+    sent = await store.outbox_add(item("s1", "hello"))
+    handled = await store.inbox_add(inbox_item("e1"))
+    assert handled is not None
+    await store.mark_shown("s1", "m1", T0)
+    await store.outbox_sent(sent.id)
+    await store.inbox_remove(handled.id)
+    await asyncio.sleep(0.001)  # the loop idles: a kill -9 now loses none of the three
+    assert _in_file(path) == ([("m1",)], [("e1",), ("message:m1",)], 0, 0)
+    # A loop that never idles (this task is ready on every turn) writes them a few turns later.
+    await store.mark_shown("s1", "m2", T0)
+    for _ in range(LAZY_WRITE_TURNS + 1):
+        await asyncio.sleep(0)
+    assert _in_file(path) == ([("m2",)], [("e1",), ("message:m1",), ("message:m2",)], 0, 0)
+    await store.close()
 
 
 async def test_a_listing_never_brings_back_an_item_whose_removal_is_written_while_it_yields(store: Store) -> None:
