@@ -47,8 +47,9 @@ DB_FILE = "relay.sqlite3"
 YIELD_AFTER_SECONDS = 0.0005
 # A lazy write waits for an idle loop this many turns at most (see `_later`).
 LAZY_WRITE_TURNS = 4
-# Parsed session records kept for `session_view`, the most recently read (see `SQLiteStore`).
-SESSION_VIEWS = 1024
+# Parsed session records kept for `session_view`, the most recently read: ~6.5 KB each (the handoff's
+# transcript is most of it), so at most ~1.7 MB however many conversations the relay holds.
+SESSION_VIEWS = 256
 OutboxFlag = Literal["notified", "attempted"]
 T = TypeVar("T")
 
