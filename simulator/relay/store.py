@@ -335,7 +335,9 @@ class SQLiteStore:
         # `session_view`'s parsed records, least recently read first (SESSION_VIEWS at most). Every
         # write of a session goes through this store (one process owns the file), which keeps them current.
         self._views: OrderedDict[str, SessionRecord] = OrderedDict()
-        self._lazy_turns: int | None = None  # busy turns a queued `_write_lazy` has waited; None: none queued
+        # Busy turns the queued `_write_lazy` has waited, and its loop (None: none queued).
+        self._lazy_turns = 0
+        self._lazy_loop: asyncio.AbstractEventLoop | None = None
         # When the loop last went round, as far as `_pause` knows: the perf_counter time of the
         # first call since, and the loop whose marker callback will clear it (None: gone round).
         self._run_since: float | None = None
@@ -434,24 +436,24 @@ class SQLiteStore:
     def _later(self) -> None:
         """A lazy write was noted: have the loop write it (with whatever else is lazy by then) once
         it has nothing else ready to run, or after `LAZY_WRITE_TURNS` busy turns."""
-        if self._lazy_turns is None:
-            self._lazy_turns = 0
-            loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if self._lazy_loop is not loop:  # none queued (or queued in a loop that has gone since)
+            self._lazy_loop, self._lazy_turns = loop, 0
             loop.call_soon(self._write_lazy, loop)
 
     def _write_lazy(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._conn is None or not (self._later_inbox or self._later_outbox or self._later_marks):
-            self._lazy_turns = None  # closed, or a transaction since has written them
-            return
-        if loop_busy(loop) and self._lazy_turns is not None and self._lazy_turns < LAZY_WRITE_TURNS:
-            self._lazy_turns += 1  # what is ready (the rest of a message's path) goes first
-            loop.call_soon(self._write_lazy, loop)
-            return
-        self._lazy_turns = None
-        try:
-            self._transaction(lambda conn: None)
-        except sqlite3.Error as exc:  # kept: the next transaction tries them again
-            log.warning(kv("relay.store.lazy_write_failed", error=str(exc)))
+        if self._lazy_loop is not loop:
+            return  # superseded by one queued in another loop
+        if self._conn is not None and (self._later_inbox or self._later_outbox or self._later_marks):
+            if loop_busy(loop) and self._lazy_turns < LAZY_WRITE_TURNS:
+                self._lazy_turns += 1  # what is ready (the rest of a message's path) goes first
+                loop.call_soon(self._write_lazy, loop)
+                return
+            try:
+                self._transaction(lambda conn: None)
+            except sqlite3.Error as exc:  # kept: the next transaction tries them again
+                log.warning(kv("relay.store.lazy_write_failed", error=str(exc)))
+        self._lazy_loop = None  # else closed, or a transaction since has written them
 
     async def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         return await self._write(lambda conn: conn.execute(sql, params))

@@ -299,6 +299,30 @@ async def test_lazy_writes_reach_the_file_once_the_loop_is_idle_without_another_
     await store.close()
 
 
+async def test_a_lazy_write_the_file_refuses_is_logged_and_written_with_the_next_transaction(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "relay.sqlite3"
+    store = SQLiteStore(path)
+    await store.open()
+    await store.save_session(session("s1", conversation_id="c1"))
+    store._db().execute("PRAGMA busy_timeout = 0")  # fail at once, not after sqlite's 5 s wait
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the file
+    try:
+        await store.mark_shown("s1", "m1", T0)
+        await asyncio.sleep(0.001)
+        assert "relay.store.lazy_write_failed" in caplog.text and "database is locked" in caplog.text
+        assert (await store.get_session("s1") or session("x")).shown_through == "m1"  # still read at once
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert _in_file(path)[:2] == ([(None,)], [])
+    await store.mark_event("e1", T0)  # the next transaction takes it along
+    assert _in_file(path)[:2] == ([("m1",)], [("e1",), ("message:m1",)])
+    await store.close()
+
+
 async def test_a_listing_never_brings_back_an_item_whose_removal_is_written_while_it_yields(store: Store) -> None:
     sent, _ = await store.outbox_add(item("s1", "sent")), await store.outbox_add(item("s1", "kept"))
     handled, _ = await store.inbox_add(inbox_item("e1")), await store.inbox_add(inbox_item("e2"))
