@@ -363,7 +363,7 @@ class SQLiteStore:
         conn, checkpointer = self._conn, self._checkpointer
         if conn is None:
             return
-        if self._later_inbox or self._later_outbox or self._later_marks:
+        if self._lazy_pending:
             with conn:
                 self._flush(conn)
         self._conn = self._checkpointer = None
@@ -433,6 +433,11 @@ class SQLiteStore:
         await self._pause()  # loops over calls stay fair
         return result
 
+    @property
+    def _lazy_pending(self) -> bool:
+        """Lazy writes wait to be written (`_later_shown` goes with `_later_marks`)."""
+        return bool(self._later_inbox or self._later_outbox or self._later_marks)
+
     def _later(self) -> None:
         """A lazy write was noted: have the loop write it (with whatever else is lazy by then) once
         it has nothing else ready to run, or after `LAZY_WRITE_TURNS` busy turns."""
@@ -444,7 +449,7 @@ class SQLiteStore:
     def _write_lazy(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._lazy_loop is not loop:
             return  # superseded by one queued in another loop
-        if self._conn is not None and (self._later_inbox or self._later_outbox or self._later_marks):
+        if self._conn is not None and self._lazy_pending:
             if loop_busy(loop) and self._lazy_turns < LAZY_WRITE_TURNS:
                 self._lazy_turns += 1  # what is ready (the rest of a message's path) goes first
                 loop.call_soon(self._write_lazy, loop)
@@ -482,11 +487,19 @@ class SQLiteStore:
         await self._pause()
         return rows
 
-    async def get_session(self, session_id: str) -> SessionRecord | None:
-        rows = await self._sessions(
-            "SELECT session_id, data, shown_through FROM sessions WHERE session_id = ?", (session_id,)
+    def _read_session(self, session_id: str) -> SessionRecord | None:
+        """The stored session with a lazy `mark_shown` applied, read without yielding."""
+        row = (
+            self._db()
+            .execute("SELECT data, shown_through FROM sessions WHERE session_id = ?", (session_id,))
+            .fetchone()
         )
-        return _session(*rows[0][1:]) if rows else None
+        return None if row is None else _session(row[0], self._later_shown.get(session_id, row[1]))
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        record = self._read_session(session_id)
+        await self._pause()
+        return record
 
     async def session_view(self, session_id: str) -> SessionRecord | None:
         views = self._views
@@ -494,14 +507,10 @@ class SQLiteStore:
         if record is not None:
             views.move_to_end(session_id)
         else:
-            row = (
-                self._db()
-                .execute("SELECT data, shown_through FROM sessions WHERE session_id = ?", (session_id,))
-                .fetchone()
-            )
-            if row is not None:
+            record = self._read_session(session_id)
+            if record is not None:
                 # Kept before the yield below: a save meanwhile replaces it, never the other way round.
-                record = views[session_id] = _session(row[0], self._later_shown.get(session_id, row[1]))
+                views[session_id] = record
                 if len(views) > SESSION_VIEWS:
                     views.popitem(last=False)
         await self._pause()
