@@ -407,13 +407,14 @@ async def run_bench(sizes: Sizes, progress: Progress, say: Callable[[str], None]
     closed = await load_figures(main_store, sizes.conversations, sizes, progress, closed=True)
     idle_kb, socket_kb, _ = await memory_figures(sizes, progress, say)
     main = loads[main_store][-1]
+    every_run = [*(r for runs in loads.values() for r in runs), paced, closed]
     return BenchResult(
         **_path_ratios(paths[main_store], latency),
         messages_per_second=main.messages_per_second,
         baseline_messages_per_second=baseline["socket"].messages_per_second,
-        messages_lost=sum(r.messages_lost for runs in [*loads.values(), [paced, closed]] for r in runs),
-        messages_reordered=sum(r.messages_reordered for runs in [*loads.values(), [paced, closed]] for r in runs),
-        messages_duplicated=sum(r.messages_duplicated for runs in [*loads.values(), [paced, closed]] for r in runs),
+        messages_lost=sum(r.messages_lost for r in every_run),
+        messages_reordered=sum(r.messages_reordered for r in every_run),
+        messages_duplicated=sum(r.messages_duplicated for r in every_run),
         p99_agent_to_user_ms=main.p99_agent_to_user_ms,
         baseline_p99_under_load_ms=baseline["socket"].p99_under_load_ms,
         p99_agent_to_user_paced_ms=paced.p99_agent_to_user_ms,
