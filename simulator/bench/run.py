@@ -242,7 +242,10 @@ async def latency_rounds(sizes: Sizes) -> Latency:
             this_round[transport] = await chain_samples(transport, per_round)  # type: ignore[arg-type]
             for kept, more in zip(samples, this_round[transport], strict=True):
                 kept += more
-        one, three = percentile(this_round["socket"][0], 50), percentile(this_round["socket"][2], 50)
+        # The chain's p50s as `hop_figures` keeps them (ms to 3 places), so that one round's ratios are
+        # the headline's to the last digit.
+        one = rounded(percentile(this_round["socket"][0], 50), 3)
+        three = rounded(percentile(this_round["socket"][2], 50), 3)
         for name, (store, user_client, extra) in variants.items():
             u2a, a2u = await path_samples(store, per_round, user_client, **extra)
             paths[name][0].extend(u2a)
